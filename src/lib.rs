@@ -1,0 +1,15 @@
+//! terraform-provider-kong: Kong Gateway upgrades as Terraform resources.
+//!
+//! See ARCHITECTURE.md for the map. In short: `tfplug` (a separate crate)
+//! speaks the Terraform plugin protocol and knows nothing about Kong; this
+//! crate holds the provider (resources, data sources, functions, actions),
+//! the pure upgrade planner, and the edges that touch the world (Kong client,
+//! PostgreSQL, runners, load-balancer drivers, gates).
+
+pub mod version;
+pub mod planner;
+pub mod kong;
+pub mod migrations;
+pub mod runner;
+pub mod traffic;
+pub mod gates;
