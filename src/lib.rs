@@ -13,3 +13,7 @@ pub mod migrations;
 pub mod runner;
 pub mod traffic;
 pub mod gates;
+pub mod admin_api;
+pub mod provider;
+pub mod data_sources;
+pub mod resources;

@@ -1,1 +1,11 @@
-//! (in progress)
+//! The Kong Admin API client (edge): HTTP with the provider's TLS, token and
+//! header settings, Kong's pagination, and the shapes of `GET /` and
+//! `GET /status` across 2.8 and 3.x.
+
+mod client;
+mod node;
+mod settings;
+
+pub use client::{KongClient, KongError};
+pub use node::{NodeInfo, Role};
+pub use settings::{AdminSettings, Secret, TlsSettings};

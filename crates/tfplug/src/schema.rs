@@ -1,0 +1,402 @@
+//! A typed schema builder. Descriptions are Markdown; the docs generator
+//! renders them through `terraform providers schema -json`.
+
+use crate::value::{Type, Value};
+use magma_protocol::tfplugin6 as pb;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    Required,
+    Optional,
+    Computed,
+    OptionalComputed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nesting {
+    Single,
+    List,
+    Set,
+    Map,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrType {
+    Plain(Type),
+    /// A nested attribute (protocol 6): an object, or a collection of them.
+    Nested(Nesting, Vec<Attribute>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribute {
+    pub name: String,
+    pub ty: AttrType,
+    pub presence: Presence,
+    pub sensitive: bool,
+    pub write_only: bool,
+    pub description: String,
+    pub deprecated: Option<String>,
+}
+
+impl Attribute {
+    pub fn new(name: &str, ty: Type) -> Attribute {
+        Attribute {
+            name: name.to_string(),
+            ty: AttrType::Plain(ty),
+            presence: Presence::Optional,
+            sensitive: false,
+            write_only: false,
+            description: String::new(),
+            deprecated: None,
+        }
+    }
+
+    pub fn string(name: &str) -> Attribute {
+        Attribute::new(name, Type::String)
+    }
+    pub fn bool(name: &str) -> Attribute {
+        Attribute::new(name, Type::Bool)
+    }
+    pub fn number(name: &str) -> Attribute {
+        Attribute::new(name, Type::Number)
+    }
+    pub fn list_of(name: &str, elem: Type) -> Attribute {
+        Attribute::new(name, Type::list(elem))
+    }
+    pub fn map_of(name: &str, elem: Type) -> Attribute {
+        Attribute::new(name, Type::map(elem))
+    }
+    pub fn nested(name: &str, nesting: Nesting, attrs: Vec<Attribute>) -> Attribute {
+        Attribute { ty: AttrType::Nested(nesting, attrs), ..Attribute::string(name) }
+    }
+
+    pub fn required(mut self) -> Self {
+        self.presence = Presence::Required;
+        self
+    }
+    pub fn optional(mut self) -> Self {
+        self.presence = Presence::Optional;
+        self
+    }
+    pub fn computed(mut self) -> Self {
+        self.presence = Presence::Computed;
+        self
+    }
+    pub fn optional_computed(mut self) -> Self {
+        self.presence = Presence::OptionalComputed;
+        self
+    }
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    /// Write-only (Terraform ≥ 1.11): never stored in plan or state. Older
+    /// Terraform ignores the flag, so pair it with `sensitive`.
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self
+    }
+    pub fn describe(mut self, markdown: &str) -> Self {
+        self.description = markdown.to_string();
+        self
+    }
+    pub fn deprecated(mut self, message: &str) -> Self {
+        self.deprecated = Some(message.to_string());
+        self
+    }
+
+    pub fn is_computed(&self) -> bool {
+        matches!(self.presence, Presence::Computed | Presence::OptionalComputed)
+    }
+
+    pub fn value_type(&self) -> Type {
+        match &self.ty {
+            AttrType::Plain(t) => t.clone(),
+            AttrType::Nested(nesting, attrs) => {
+                let obj = Type::object(attrs.iter().map(|a| (a.name.clone(), a.value_type())));
+                match nesting {
+                    Nesting::Single => obj,
+                    Nesting::List => Type::list(obj),
+                    Nesting::Set => Type::set(obj),
+                    Nesting::Map => Type::map(obj),
+                }
+            }
+        }
+    }
+
+    fn to_proto(&self) -> pb::schema::Attribute {
+        let (ty, nested) = match &self.ty {
+            AttrType::Plain(t) => (t.to_json_bytes(), None),
+            AttrType::Nested(nesting, attrs) => (
+                Vec::new(),
+                Some(pb::schema::Object {
+                    attributes: attrs.iter().map(Attribute::to_proto).collect(),
+                    nesting: match nesting {
+                        Nesting::Single => pb::schema::object::NestingMode::Single,
+                        Nesting::List => pb::schema::object::NestingMode::List,
+                        Nesting::Set => pb::schema::object::NestingMode::Set,
+                        Nesting::Map => pb::schema::object::NestingMode::Map,
+                    } as i32,
+                    ..Default::default()
+                }),
+            ),
+        };
+        pb::schema::Attribute {
+            name: self.name.clone(),
+            r#type: ty,
+            nested_type: nested,
+            description: self.description.clone(),
+            required: self.presence == Presence::Required,
+            optional: matches!(self.presence, Presence::Optional | Presence::OptionalComputed),
+            computed: self.is_computed(),
+            sensitive: self.sensitive,
+            description_kind: pb::StringKind::Markdown as i32,
+            deprecated: self.deprecated.is_some(),
+            deprecation_message: self.deprecated.clone().unwrap_or_default(),
+            write_only: self.write_only,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockNesting {
+    Single,
+    List,
+    Set,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NestedBlock {
+    pub name: String,
+    pub nesting: BlockNesting,
+    pub block: Block,
+    pub min_items: i64,
+    pub max_items: i64,
+}
+
+impl NestedBlock {
+    pub fn single(name: &str, block: Block) -> NestedBlock {
+        NestedBlock { name: name.into(), nesting: BlockNesting::Single, block, min_items: 0, max_items: 0 }
+    }
+    pub fn list(name: &str, block: Block) -> NestedBlock {
+        NestedBlock { name: name.into(), nesting: BlockNesting::List, block, min_items: 0, max_items: 0 }
+    }
+    pub fn min_items(mut self, n: i64) -> Self {
+        self.min_items = n;
+        self
+    }
+    pub fn max_items(mut self, n: i64) -> Self {
+        self.max_items = n;
+        self
+    }
+
+    fn value_type(&self) -> Type {
+        let obj = self.block.value_type();
+        match self.nesting {
+            BlockNesting::Single => obj,
+            BlockNesting::List => Type::list(obj),
+            BlockNesting::Set => Type::set(obj),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Block {
+    pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
+    pub description: String,
+    pub deprecated: Option<String>,
+}
+
+impl Block {
+    pub fn new() -> Block {
+        Block::default()
+    }
+    pub fn describe(mut self, markdown: &str) -> Self {
+        self.description = markdown.to_string();
+        self
+    }
+    pub fn attr(mut self, a: Attribute) -> Self {
+        self.attributes.push(a);
+        self
+    }
+    pub fn block(mut self, b: NestedBlock) -> Self {
+        self.blocks.push(b);
+        self
+    }
+
+    /// The object type of a value conforming to this block.
+    pub fn value_type(&self) -> Type {
+        Type::object(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.value_type()))
+                .chain(self.blocks.iter().map(|b| (b.name.clone(), b.value_type()))),
+        )
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    fn to_proto(&self, version: i64) -> pb::schema::Block {
+        let mut attributes: Vec<_> = self.attributes.iter().map(Attribute::to_proto).collect();
+        attributes.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut block_types: Vec<_> = self
+            .blocks
+            .iter()
+            .map(|b| pb::schema::NestedBlock {
+                type_name: b.name.clone(),
+                block: Some(b.block.to_proto(0)),
+                nesting: match b.nesting {
+                    BlockNesting::Single => pb::schema::nested_block::NestingMode::Single,
+                    BlockNesting::List => pb::schema::nested_block::NestingMode::List,
+                    BlockNesting::Set => pb::schema::nested_block::NestingMode::Set,
+                } as i32,
+                min_items: b.min_items,
+                max_items: if b.nesting == BlockNesting::Single { 1 } else { b.max_items },
+            })
+            .collect();
+        block_types.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+        pb::schema::Block {
+            version,
+            attributes,
+            block_types,
+            description: self.description.clone(),
+            description_kind: pb::StringKind::Markdown as i32,
+            deprecated: self.deprecated.is_some(),
+            deprecation_message: self.deprecated.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Sets every computed attribute that is null in `config` to unknown in
+    /// `planned`, except those listed in `keep` (whose prior value carries
+    /// over). The usual plan for "the provider fills these in on apply".
+    pub fn mark_computed_unknown(&self, config: &Value, planned: &mut Value, prior: &Value, keep: &[&str]) {
+        for a in &self.attributes {
+            if !a.is_computed() || !config.attr(&a.name).is_null() {
+                continue;
+            }
+            let v = if keep.contains(&a.name.as_str()) && !prior.is_null() {
+                prior.attr(&a.name).clone()
+            } else {
+                Value::Unknown
+            };
+            planned.set_attr(&a.name, v);
+        }
+    }
+
+    /// Paths of attributes marked write-only, for nulling them in state.
+    pub fn write_only_attributes(&self) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for a in &self.attributes {
+            if a.write_only {
+                out.push(vec![a.name.clone()]);
+            }
+        }
+        for b in &self.blocks {
+            if b.nesting == BlockNesting::Single {
+                for mut p in b.block.write_only_attributes() {
+                    p.insert(0, b.name.clone());
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A versioned schema of a resource, data source, provider or action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schema {
+    pub version: i64,
+    pub block: Block,
+}
+
+impl Schema {
+    pub fn new(version: i64, block: Block) -> Schema {
+        Schema { version, block }
+    }
+
+    pub fn value_type(&self) -> Type {
+        self.block.value_type()
+    }
+
+    pub(crate) fn to_proto(&self) -> pb::Schema {
+        pb::Schema { version: self.version, block: Some(self.block.to_proto(self.version)) }
+    }
+}
+
+/// Identity schema (Terraform ≥ 1.12): the attributes that identify a remote
+/// object, for `import { identity = {...} }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdentitySchema {
+    pub version: i64,
+    /// (name, type, required_for_import, description)
+    pub attributes: Vec<(String, Type, bool, String)>,
+}
+
+impl IdentitySchema {
+    pub fn value_type(&self) -> Type {
+        Type::object(self.attributes.iter().map(|(n, t, _, _)| (n.clone(), t.clone())))
+    }
+
+    pub(crate) fn to_proto(&self) -> pb::ResourceIdentitySchema {
+        pb::ResourceIdentitySchema {
+            version: self.version,
+            identity_attributes: self
+                .attributes
+                .iter()
+                .map(|(name, ty, required, description)| pb::resource_identity_schema::IdentityAttribute {
+                    name: name.clone(),
+                    r#type: ty.to_json_bytes(),
+                    required_for_import: *required,
+                    optional_for_import: !*required,
+                    description: description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_value_type_includes_nested_blocks_and_attributes() {
+        let b = Block::new()
+            .attr(Attribute::string("a").required())
+            .attr(Attribute::nested("n", Nesting::List, vec![Attribute::number("w")]))
+            .block(NestedBlock::single("tls", Block::new().attr(Attribute::bool("insecure"))));
+        let ty = b.value_type();
+        let Type::Object(attrs) = ty else { panic!("object expected") };
+        assert_eq!(attrs["a"], Type::String);
+        assert_eq!(attrs["n"], Type::list(Type::object([("w", Type::Number)])));
+        assert_eq!(attrs["tls"], Type::object([("insecure", Type::Bool)]));
+    }
+
+    #[test]
+    fn computed_nulls_become_unknown_unless_kept() {
+        let b = Block::new()
+            .attr(Attribute::string("id").computed())
+            .attr(Attribute::string("v").computed())
+            .attr(Attribute::string("in").required());
+        let config = Value::object([("id", Value::Null), ("v", Value::Null), ("in", "x".into())]);
+        let prior = Value::object([("id", "old".into()), ("v", "old".into()), ("in", "x".into())]);
+        let mut planned = config.clone();
+        b.mark_computed_unknown(&config, &mut planned, &prior, &["id"]);
+        assert_eq!(planned.attr("id").as_str(), Some("old"));
+        assert!(planned.attr("v").is_unknown());
+        assert_eq!(planned.attr("in").as_str(), Some("x"));
+    }
+
+    #[test]
+    fn write_only_paths_reach_into_single_blocks() {
+        let b = Block::new().block(NestedBlock::single(
+            "database",
+            Block::new().attr(Attribute::string("password_wo").write_only()),
+        ));
+        assert_eq!(b.write_only_attributes(), vec![vec!["database".to_string(), "password_wo".to_string()]]);
+    }
+}

@@ -1,0 +1,256 @@
+//! HTTP to one Kong Admin API.
+
+use super::settings::AdminSettings;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{StatusCode, Url};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KongError {
+    #[error("{url:?} is not a valid Admin API URL: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("invalid Admin API settings: {0}")]
+    Settings(String),
+    #[error("cannot reach the Kong Admin API at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("TLS handshake with {url} failed: {reason}")]
+    Tls { url: String, reason: String },
+    #[error("the request to {url} timed out after {seconds}s (request_timeout)")]
+    Timeout { url: String, seconds: u64 },
+    #[error("Kong refused the request to {url} with {status}: {message}. Check admin_token (or KONG_ADMIN_TOKEN) and the RBAC permissions of that token.")]
+    Unauthorized { url: String, status: u16, message: String },
+    #[error("{url} answered {status}: {message}")]
+    Http { url: String, status: u16, message: String },
+    #[error("{url} did not answer with JSON (status {status}, body starts with {snippet:?}); is this a Kong Admin API?")]
+    NotJson { url: String, status: u16, snippet: String },
+    #[error("{url} does not look like a Kong Admin API: {reason}")]
+    NotKong { url: String, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct KongClient {
+    base: Url,
+    http: reqwest::Client,
+    timeout_seconds: u64,
+}
+
+impl KongClient {
+    pub fn new(admin_url: &str, settings: &AdminSettings) -> Result<KongClient, KongError> {
+        let base = parse_base_url(admin_url)?;
+        let http = build_http_client(settings)?;
+        Ok(KongClient { base, http, timeout_seconds: settings.request_timeout.as_secs() })
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Result<Url, KongError> {
+        self.base.join(path.trim_start_matches('/')).map_err(|e| KongError::InvalidUrl {
+            url: format!("{}{path}", self.base),
+            reason: e.to_string(),
+        })
+    }
+
+    /// GET a path and decode its JSON body. Non-2xx answers become typed
+    /// errors carrying Kong's `message`.
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, KongError> {
+        self.send_json(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, KongError> {
+        let url = self.url(path)?;
+        tracing::debug!(method = %method, url = %url, "Admin API request");
+        let mut req = self.http.request(method, url.clone());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| self.transport_error(&url, &e))?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| self.transport_error(&url, &e))?;
+        decode_response(&url, status, &text)
+    }
+
+    /// All items of a paginated collection (`data` + `next`), following
+    /// `next` until it is null.
+    pub async fn paginate(&self, path: &str) -> Result<Vec<serde_json::Value>, KongError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(p) = next.take() {
+            pages += 1;
+            if pages > 100_000 {
+                return Err(KongError::NotKong { url: path.into(), reason: "pagination never ends".into() });
+            }
+            let page = self.get_json(&p).await?;
+            if let Some(data) = page.get("data").and_then(|d| d.as_array()) {
+                items.extend(data.iter().cloned());
+            }
+            next = page.get("next").and_then(|n| n.as_str()).map(str::to_string);
+        }
+        Ok(items)
+    }
+
+    fn transport_error(&self, url: &Url, e: &reqwest::Error) -> KongError {
+        let reason = error_chain(e);
+        if e.is_timeout() {
+            KongError::Timeout { url: url.to_string(), seconds: self.timeout_seconds }
+        } else if looks_like_tls_failure(&reason) {
+            KongError::Tls { url: url.to_string(), reason }
+        } else {
+            KongError::Unreachable { url: url.to_string(), reason: root_cause(e) }
+        }
+    }
+}
+
+fn parse_base_url(admin_url: &str) -> Result<Url, KongError> {
+    let invalid = |reason: &str| KongError::InvalidUrl { url: admin_url.to_string(), reason: reason.to_string() };
+    let mut url = Url::parse(admin_url).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid("it has no host"));
+    }
+    // A base without a trailing slash would drop its last path segment on join.
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn build_http_client(settings: &AdminSettings) -> Result<reqwest::Client, KongError> {
+    let mut headers = HeaderMap::new();
+    for (k, v) in &settings.headers {
+        let name = HeaderName::try_from(k.as_str()).map_err(|_| KongError::Settings(format!("invalid header name {k:?}")))?;
+        let value = HeaderValue::try_from(v.as_str()).map_err(|_| KongError::Settings(format!("invalid value for header {k:?}")))?;
+        headers.insert(name, value);
+    }
+    if let Some(token) = settings.token.as_ref().filter(|t| !t.is_empty()) {
+        let mut value = HeaderValue::try_from(token.expose())
+            .map_err(|_| KongError::Settings("admin_token contains characters not allowed in a header".into()))?;
+        value.set_sensitive(true);
+        headers.insert(HeaderName::from_static("kong-admin-token"), value);
+    }
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .default_headers(headers)
+        .timeout(settings.request_timeout)
+        .connect_timeout(settings.request_timeout.min(std::time::Duration::from_secs(10)))
+        .tcp_nodelay(true)
+        .user_agent(concat!("terraform-provider-kong/", env!("CARGO_PKG_VERSION")))
+        .danger_accept_invalid_certs(settings.tls.insecure_skip_verify);
+    if let Some(ca) = settings.tls.ca_cert_pem.as_deref().filter(|s| !s.is_empty()) {
+        let cert = reqwest::Certificate::from_pem(ca.as_bytes())
+            .map_err(|e| KongError::Settings(format!("tls.ca_cert_pem is not a PEM certificate: {e}")))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    match (&settings.tls.client_cert_pem, &settings.tls.client_key_pem) {
+        (Some(cert), Some(key)) if !cert.is_empty() && !key.is_empty() => {
+            let pem = format!("{cert}\n{}", key.expose());
+            let identity = reqwest::Identity::from_pem(pem.as_bytes())
+                .map_err(|_| KongError::Settings("tls.client_cert_pem / tls.client_key_pem are not a valid PEM certificate and key".into()))?;
+            builder = builder.identity(identity);
+        }
+        (Some(c), None) if !c.is_empty() => {
+            return Err(KongError::Settings("tls.client_cert_pem is set but tls.client_key_pem is not".into()))
+        }
+        (None, Some(k)) if !k.is_empty() => {
+            return Err(KongError::Settings("tls.client_key_pem is set but tls.client_cert_pem is not".into()))
+        }
+        _ => {}
+    }
+    builder.build().map_err(|e| KongError::Settings(error_chain(&e)))
+}
+
+fn decode_response(url: &Url, status: StatusCode, text: &str) -> Result<serde_json::Value, KongError> {
+    let json: Option<serde_json::Value> = serde_json::from_str(text).ok();
+    let message = json
+        .as_ref()
+        .and_then(|j| j.get("message"))
+        .and_then(|m| m.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| snippet(text));
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            return Err(KongError::Unauthorized { url: url.to_string(), status: status.as_u16(), message })
+        }
+        s if !s.is_success() => {
+            return Err(KongError::Http { url: url.to_string(), status: s.as_u16(), message })
+        }
+        _ => {}
+    }
+    json.ok_or_else(|| KongError::NotJson { url: url.to_string(), status: status.as_u16(), snippet: snippet(text) })
+}
+
+fn snippet(text: &str) -> String {
+    text.chars().take(80).collect()
+}
+
+/// The error and its causes, joined: reqwest's top-level message alone
+/// ("error sending request") hides the useful part.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// The innermost cause ("Connection refused (os error 111)"): for an
+/// unreachable host the wrappers around it only repeat the URL.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+fn looks_like_tls_failure(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    ["certificate", "tls", "handshake", "unknownissuer", "invalid peer"].iter().any(|k| r.contains(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_keep_their_path_prefix() {
+        let c = KongClient::new("http://127.0.0.1:8001/admin", &AdminSettings::default()).unwrap();
+        assert_eq!(c.url("/status").unwrap().as_str(), "http://127.0.0.1:8001/admin/status");
+        assert!(matches!(KongClient::new("ftp://x", &AdminSettings::default()), Err(KongError::InvalidUrl { .. })));
+        assert!(matches!(KongClient::new("not a url", &AdminSettings::default()), Err(KongError::InvalidUrl { .. })));
+    }
+
+    #[test]
+    fn responses_map_to_typed_errors() {
+        let url = Url::parse("http://k/").unwrap();
+        let unauthorized = decode_response(&url, StatusCode::UNAUTHORIZED, r#"{"message":"Invalid credentials"}"#);
+        assert!(matches!(unauthorized, Err(KongError::Unauthorized { ref message, .. }) if message == "Invalid credentials"));
+        assert!(matches!(decode_response(&url, StatusCode::OK, "<html>"), Err(KongError::NotJson { .. })));
+        assert!(matches!(decode_response(&url, StatusCode::NOT_FOUND, "{}"), Err(KongError::Http { status: 404, .. })));
+        assert_eq!(decode_response(&url, StatusCode::OK, r#"{"a":1}"#).unwrap()["a"], 1);
+    }
+
+    #[test]
+    fn bad_tls_material_is_a_settings_error() {
+        let mut s = AdminSettings::default();
+        s.tls.ca_cert_pem = Some("not pem".into());
+        assert!(matches!(KongClient::new("https://k", &s), Err(KongError::Settings(_))));
+        let mut s = AdminSettings::default();
+        s.tls.client_cert_pem = Some("x".into());
+        assert!(matches!(KongClient::new("https://k", &s), Err(KongError::Settings(_))));
+    }
+}

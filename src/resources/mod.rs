@@ -1,0 +1,3 @@
+//! Resources: each file one resource type.
+
+pub mod test_wait;
