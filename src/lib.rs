@@ -17,3 +17,4 @@ pub mod admin_api;
 pub mod provider;
 pub mod data_sources;
 pub mod resources;
+pub mod steps;

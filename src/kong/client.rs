@@ -146,6 +146,10 @@ fn build_http_client(settings: &AdminSettings) -> Result<reqwest::Client, KongEr
         .user_agent(concat!("terraform-provider-kong/", env!("CARGO_PKG_VERSION")))
         .danger_accept_invalid_certs(settings.tls.insecure_skip_verify);
     if let Some(ca) = settings.tls.ca_cert_pem.as_deref().filter(|s| !s.is_empty()) {
+        // reqwest accepts any bytes here and only fails at the handshake.
+        if !ca.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(KongError::Settings("tls.ca_cert_pem is not a PEM certificate (no BEGIN CERTIFICATE line)".into()));
+        }
         let cert = reqwest::Certificate::from_pem(ca.as_bytes())
             .map_err(|e| KongError::Settings(format!("tls.ca_cert_pem is not a PEM certificate: {e}")))?;
         builder = builder.add_root_certificate(cert);

@@ -113,7 +113,8 @@ async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
 
     let stop = CancellationToken::new();
     let shutdown = Arc::new(Notify::new());
-    handle_signals(stop.clone());
+    handle_signals(stop.clone(), shutdown.clone());
+    exit_when_orphaned(stop.clone(), shutdown.clone());
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -141,7 +142,17 @@ async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
     router
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.notified().await;
-            tracing::debug!("Shutdown requested by Terraform");
+            tracing::debug!("shutting down");
+            // Ends the stdio and broker streams, which would otherwise hold
+            // their connection open.
+            stop.cancel();
+            // Graceful shutdown waits for in-flight calls; they were
+            // cancelled, but do not wait forever on one that ignores it.
+            tokio::spawn(async {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                tracing::warn!("in-flight calls did not finish within 10s of shutdown; exiting");
+                std::process::exit(1);
+            });
         })
         .await?;
     stop_on_exit.cancel();
@@ -157,8 +168,9 @@ fn print_handshake(version: u32, path: &Path, cert: &str) {
 /// go-plugin servers ignore SIGINT: a terminal's Ctrl-C reaches the whole
 /// process group, and Terraform asks the provider to stop with
 /// `StopProvider` instead, so in-flight work can return what it reached.
-/// SIGTERM is treated like `StopProvider`.
-fn handle_signals(stop: CancellationToken) {
+/// SIGTERM cancels in-flight operations (so they return what they reached)
+/// and then shuts the server down.
+fn handle_signals(stop: CancellationToken, shutdown: Arc<Notify>) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
         let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
@@ -173,9 +185,27 @@ fn handle_signals(stop: CancellationToken) {
                     tracing::trace!(count, "plugin received interrupt signal, ignoring");
                 }
                 _ = term.recv() => {
-                    tracing::info!("SIGTERM received: cancelling in-flight operations");
+                    tracing::info!("SIGTERM received: cancelling in-flight operations and exiting");
                     stop.cancel();
+                    shutdown.notify_one();
                 }
+            }
+        }
+    });
+}
+
+/// If Terraform dies without calling `Shutdown` (killed, or its output pipe
+/// closed), the provider is re-parented; nobody will ever call it again.
+fn exit_when_orphaned(stop: CancellationToken, shutdown: Arc<Notify>) {
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if std::os::unix::process::parent_id() != parent {
+                tracing::warn!("Terraform went away without shutting the provider down; exiting");
+                stop.cancel();
+                shutdown.notify_one();
+                return;
             }
         }
     });

@@ -1,0 +1,11 @@
+//! Upgrade step executors that are neither migrations (`migrations/`,
+//! `runner/`) nor traffic (`traffic/`, `gates/`): each does one thing the
+//! planner asked for, and reports what it did as data for the resource's
+//! history.
+
+pub mod backup;
+pub mod freeze;
+pub mod hooks;
+pub mod lock;
+pub mod readiness;
+pub mod staging;
