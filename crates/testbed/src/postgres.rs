@@ -28,6 +28,9 @@ impl Postgres {
     pub fn start() -> Result<Self, String> {
         let initdb = find_program("initdb", PG_BIN_DIRS)
             .ok_or("initdb not found: install Debian's postgresql package")?;
+        // /usr/local/bin/initdb may be a symlink; psql and pg_ctl live beside
+        // the real binary.
+        let initdb = initdb.canonicalize().unwrap_or(initdb);
         let bin_dir = initdb.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = tempfile::Builder::new()
             .prefix("kong-pg-")
@@ -77,9 +80,10 @@ impl Postgres {
         )?;
         wait_for_tcp(port, Duration::from_secs(30))?;
         let pg = Postgres { port, bin_dir, data_dir, _dir: dir };
-        pg.psql_as_superuser(&format!(
-            "CREATE ROLE kong LOGIN PASSWORD '{KONG_PASSWORD}'; CREATE DATABASE kong OWNER kong;"
-        ))?;
+        // Two statements: CREATE DATABASE cannot run inside psql's implicit
+        // transaction for a multi-statement -c.
+        pg.psql_as_superuser(&format!("CREATE ROLE kong LOGIN PASSWORD '{KONG_PASSWORD}'"))?;
+        pg.psql_as_superuser("CREATE DATABASE kong OWNER kong")?;
         Ok(pg)
     }
 
