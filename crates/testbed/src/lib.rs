@@ -9,3 +9,9 @@ pub mod process;
 
 pub use postgres::Postgres;
 pub use process::{free_port, find_program, wait_for_tcp};
+pub mod haproxy;
+pub mod nginx;
+pub mod prometheus;
+pub mod terraform;
+pub mod sshd;
+pub mod kongsim;

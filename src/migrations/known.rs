@@ -1,0 +1,136 @@
+//! The migrations a given Kong version's code knows, per subsystem, in the
+//! order that code runs them. Comes from the embedded catalog or from the
+//! target version's own `kong migrations status`.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownMigration {
+    pub name: String,
+    /// Whether the migration has a teardown step, so `up` leaves it pending.
+    /// `None` when the source does not say (`kong migrations status` does
+    /// not) and the catalog does not know this migration.
+    pub has_teardown: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownSubsystem {
+    pub name: String,
+    pub migrations: Vec<KnownMigration>,
+}
+
+/// Where a [`KnownMigrations`] list came from; shown in plans and docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KnownSource {
+    /// The embedded catalog of Kong OSS migrations (its provenance string).
+    Catalog { provenance: String },
+    /// `kong migrations status` of the target version, run by the runner.
+    Runner { command_line: String },
+}
+
+impl fmt::Display for KnownSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KnownSource::Catalog { provenance } => write!(f, "embedded catalog ({provenance})"),
+            KnownSource::Runner { command_line } => write!(f, "`{command_line}`"),
+        }
+    }
+}
+
+/// Everything one Kong version's code knows about migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownMigrations {
+    pub kong_version: String,
+    /// Kong's order: `core` first, then plugins alphabetically.
+    pub subsystems: Vec<KnownSubsystem>,
+    pub source: KnownSource,
+}
+
+impl KnownMigrations {
+    pub fn subsystem(&self, name: &str) -> Option<&KnownSubsystem> {
+        self.subsystems.iter().find(|s| s.name == name)
+    }
+
+    pub fn knows(&self, subsystem: &str, migration: &str) -> bool {
+        self.migration(subsystem, migration).is_some()
+    }
+
+    pub fn migration(&self, subsystem: &str, migration: &str) -> Option<&KnownMigration> {
+        self.subsystem(subsystem)?
+            .migrations
+            .iter()
+            .find(|m| m.name == migration)
+    }
+
+    pub fn has_teardown(&self, subsystem: &str, migration: &str) -> Option<bool> {
+        self.migration(subsystem, migration)?.has_teardown
+    }
+
+    /// Fills unknown `has_teardown` flags from another list of the same
+    /// version (the catalog), leaving known ones alone.
+    pub fn fill_teardowns_from(&mut self, other: &KnownMigrations) {
+        for subsystem in &mut self.subsystems {
+            for migration in &mut subsystem.migrations {
+                if migration.has_teardown.is_none() {
+                    migration.has_teardown = other.has_teardown(&subsystem.name, &migration.name);
+                }
+            }
+        }
+    }
+}
+
+/// The target version is not one the embedded catalog covers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownVersion(pub String);
+
+impl KnownMigrations {
+    /// The migrations of Kong OSS `version`, from the embedded catalog.
+    pub fn from_catalog(version: &str) -> Result<Self, UnknownVersion> {
+        let subsystems =
+            kong_catalog::subsystems_for(version).map_err(|e| UnknownVersion(e.to_string()))?;
+        Ok(KnownMigrations {
+            kong_version: version.to_owned(),
+            subsystems: subsystems
+                .into_iter()
+                .map(|s| KnownSubsystem {
+                    name: s.name.to_owned(),
+                    migrations: s
+                        .migrations
+                        .into_iter()
+                        .map(|m| KnownMigration {
+                            name: m.name.to_owned(),
+                            has_teardown: Some(m.has_teardown),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            source: KnownSource::Catalog {
+                provenance: kong_catalog::SOURCE.to_owned(),
+            },
+        })
+    }
+}
+
+/// The Kong OSS release whose code last added `core_last_executed`
+/// (`"023_360_to_370"` → `"3.7"`); `None` for names the catalog does not
+/// know (Enterprise, custom builds).
+pub fn schema_level(core_last_executed: &str) -> Option<&'static str> {
+    kong_catalog::schema_level(core_last_executed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_gives_kong_order_and_teardowns() {
+        let known = KnownMigrations::from_catalog("3.6.1").unwrap();
+        assert_eq!(known.subsystems[0].name, "core");
+        assert_eq!(known.has_teardown("core", "022_350_to_360"), Some(false));
+        assert_eq!(known.has_teardown("acme", "003_350_to_360"), Some(true));
+        assert!(!known.knows("core", "023_360_to_370"));
+        assert!(KnownMigrations::from_catalog("3.6.x").is_err());
+        assert_eq!(schema_level("023_360_to_370"), Some("3.7"));
+    }
+}
