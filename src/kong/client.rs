@@ -99,7 +99,7 @@ impl KongClient {
         let reason = error_chain(e);
         if e.is_timeout() {
             KongError::Timeout { url: url.to_string(), seconds: self.timeout_seconds }
-        } else if looks_like_tls_failure(&reason) {
+        } else if is_tls_failure(e) || looks_like_tls_failure(&reason) {
             KongError::Tls { url: url.to_string(), reason }
         } else {
             KongError::Unreachable { url: url.to_string(), reason: root_cause(e) }
@@ -221,9 +221,36 @@ fn root_cause(e: &dyn std::error::Error) -> String {
     cur.to_string()
 }
 
+/// True when a rustls error sits anywhere in the cause chain (directly or
+/// inside an `io::Error`), e.g. an `https://` URL pointing at a plain-HTTP port.
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
 fn looks_like_tls_failure(reason: &str) -> bool {
     let r = reason.to_ascii_lowercase();
-    ["certificate", "tls", "handshake", "unknownissuer", "invalid peer"].iter().any(|k| r.contains(k))
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "unknownissuer",
+        "invalid peer",
+        // rustls' message when the other end does not speak TLS at all.
+        "corrupt message",
+        "received fatal alert",
+    ].iter().any(|k| r.contains(k))
 }
 
 #[cfg(test)]
