@@ -18,3 +18,4 @@ pub mod provider;
 pub mod data_sources;
 pub mod resources;
 pub mod steps;
+pub mod functions;

@@ -2,10 +2,11 @@
 
 use crate::admin_api;
 use crate::data_sources;
+use crate::functions;
 use crate::kong::AdminSettings;
 use crate::resources;
 use std::sync::{Arc, RwLock};
-use tfplug::{async_trait, Ctx, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema, Value};
+use tfplug::{async_trait, Ctx, DataSource, Diagnostic, Diagnostics, Function, Provider, Resource, Schema, Value};
 
 /// Environment variable that makes the provider also serve its test-only
 /// resources (used by the acceptance tests, never documented for users).
@@ -92,6 +93,13 @@ impl Provider for KongProvider {
             out.push(Arc::new(resources::test_wait::TestWait));
         }
         out
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        vec![
+            Arc::new(functions::upgrade_path::UpgradePath),
+            Arc::new(functions::version_compare::VersionCompare),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
