@@ -103,6 +103,10 @@ impl Provider for KongProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(data_sources::kong_node::KongNode::new(self.state.clone()))]
+        vec![
+            Arc::new(data_sources::kong_node::KongNode::new(self.state.clone())),
+            Arc::new(data_sources::kong_data_planes::KongDataPlanes::new(self.state.clone())),
+            Arc::new(data_sources::kong_upgrade_path::KongUpgradePath),
+        ]
     }
 }
