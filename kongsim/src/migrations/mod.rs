@@ -1,0 +1,7 @@
+//! Kong's database migrations machinery over a real PostgreSQL.
+
+pub mod commands;
+pub mod lock;
+pub mod run;
+pub mod state;
+pub mod steps;

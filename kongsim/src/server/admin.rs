@@ -1,0 +1,571 @@
+//! The Admin API: `GET /`, `GET /status`, `/metrics`, core entity
+//! collections over PostgreSQL, and the control plane's
+//! `/clustering/data-planes`. Only endpoints real Kong has live here; the
+//! test controls are on the separate control listener.
+
+use super::entities::{self, ApiError, Entities, EntityDef, Kind, Scope};
+use super::node::{Node, Role};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::Router;
+use serde_json::{json, Map, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+const DEFAULT_PAGE_SIZE: usize = 100;
+const ADMIN_TOKEN_HEADER: &str = "kong-admin-token";
+
+pub fn router(node: Arc<Node>) -> Router {
+    Router::new().fallback(handle).with_state(node)
+}
+
+async fn handle(
+    State(node): State<Arc<Node>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    node.metrics.total_requests.fetch_add(1, Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    let mut response = route(&node, &method, &uri, &headers, &body).await;
+    if let Ok(latency) = HeaderValue::from_str(&started.elapsed().as_millis().to_string()) {
+        response
+            .headers_mut()
+            .insert("x-kong-admin-latency", latency);
+    }
+    response
+}
+
+async fn route(
+    node: &Node,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    if let Some(expected) = &node.admin_token {
+        let given = headers
+            .get(ADMIN_TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if given != Some(expected.as_str()) {
+            return node.message(
+                StatusCode::UNAUTHORIZED,
+                "Invalid credentials. Token or User credentials required",
+            );
+        }
+    }
+    let path = uri.path().trim_matches('/');
+    let segments: Vec<&str> = if path.is_empty() {
+        Vec::new()
+    } else {
+        path.split('/').collect()
+    };
+    let query = parse_query(uri.query().unwrap_or(""));
+    match (method, segments.as_slice()) {
+        (&Method::GET, []) => root(node).await,
+        (&Method::GET, ["status"]) => node.json(StatusCode::OK, &node.status_info().await),
+        (&Method::GET, ["metrics"]) => super::status::metrics_response(node).await,
+        (&Method::GET, ["clustering", "data-planes"]) => data_planes(node, &query).await,
+        (&Method::GET, ["clustering", "status"]) => clustering_status(node).await,
+        (&Method::POST, ["config"]) => post_config(node, body),
+        (
+            _,
+            ["status"]
+            | ["metrics"]
+            | ["clustering", "data-planes"]
+            | ["clustering", "status"]
+            | [],
+        ) => node.message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
+        _ => entity_route(node, method, &segments, &query, headers, body).await,
+    }
+}
+
+async fn root(node: &Node) -> Response {
+    let enabled = match &node.store {
+        Some(store) => match store.pg().await {
+            Ok(pg) => pg
+                .query("SELECT DISTINCT name FROM plugins ORDER BY name", &[])
+                .await
+                .map(|rows| rows.iter().map(|r| r.get::<_, String>(0)).collect())
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    node.json(StatusCode::OK, &node.root_info(enabled))
+}
+
+/// `POST /config` of a DB-less node: the body becomes the node's
+/// configuration; kongsim keeps only its hash.
+fn post_config(node: &Node, body: &Bytes) -> Response {
+    if !node.is_dbless() || node.role == Role::DataPlane {
+        return node.message(StatusCode::NOT_FOUND, "Not found");
+    }
+    node.set_config_hash(super::config_hash(body));
+    node.json(StatusCode::CREATED, &json!({}))
+}
+
+async fn entity_route(
+    node: &Node,
+    method: &Method,
+    segments: &[&str],
+    query: &Map<String, Value>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let result = match segments {
+        [collection] => {
+            collection_endpoint(node, method, collection, None, query, headers, body).await
+        }
+        [collection, key] => {
+            entity_endpoint(node, method, collection, key, None, headers, body).await
+        }
+        [parent, parent_key, child] => match scope_for(node, parent, parent_key, child).await {
+            Ok(Some(scope)) => {
+                collection_endpoint(node, method, child, Some(scope), query, headers, body).await
+            }
+            Ok(None) => Err(ApiError::not_found()),
+            Err(e) => Err(e),
+        },
+        [parent, parent_key, child, key] => {
+            match scope_for(node, parent, parent_key, child).await {
+                Ok(Some(scope)) => {
+                    entity_endpoint(node, method, child, key, Some(scope), headers, body).await
+                }
+                Ok(None) => Err(ApiError::not_found()),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Err(ApiError::not_found()),
+    };
+    match result {
+        Ok(response) => response,
+        Err(e) => node.json(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.body,
+        ),
+    }
+}
+
+/// Resolves `/upstreams/{u}/targets`-style prefixes: the parent must exist
+/// and the child must reference it.
+async fn scope_for(
+    node: &Node,
+    parent: &str,
+    parent_key: &str,
+    child: &str,
+) -> Result<Option<Scope>, ApiError> {
+    let (Some(parent_def), Some(child_def)) = (entities::by_name(parent), entities::by_name(child))
+    else {
+        return Ok(None);
+    };
+    let Some(field) = child_def
+        .fields
+        .iter()
+        .find(|f| f.kind == Kind::Foreign(parent_def.name))
+    else {
+        return Ok(None);
+    };
+    let Some(store) = &node.store else {
+        return Ok(None);
+    };
+    let pg = store.pg().await?;
+    let entities = Entities {
+        pg: &pg,
+        version: &node.version,
+    };
+    let Some(found) = entities.find(parent_def, parent_key, None).await? else {
+        return Ok(None);
+    };
+    let id = found
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok(Some(Scope {
+        field: field.name,
+        column: field.column,
+        id,
+    }))
+}
+
+async fn collection_endpoint(
+    node: &Node,
+    method: &Method,
+    collection: &str,
+    scope: Option<Scope>,
+    query: &Map<String, Value>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let def = entities::by_name(collection).ok_or_else(ApiError::not_found)?;
+    let Some(store) = &node.store else {
+        return match *method {
+            Method::GET => Ok(node.json(StatusCode::OK, &json!({ "data": [], "next": null }))),
+            _ => Err(dbless_refusal(method, def)),
+        };
+    };
+    let pg = store.pg().await?;
+    let entities = Entities {
+        pg: &pg,
+        version: &node.version,
+    };
+    match *method {
+        Method::GET => {
+            let size = page_size(query)?;
+            let offset = query.get("offset").and_then(Value::as_str);
+            let page = entities.page(def, scope.as_ref(), size, offset).await?;
+            Ok(node.json(
+                StatusCode::OK,
+                &page_body(&collection_path(def, &scope, node, query), page),
+            ))
+        }
+        Method::POST => {
+            let input = parse_body(headers, body)?;
+            let created = entities.create(def, &input, scope.as_ref()).await?;
+            Ok(node.json(StatusCode::CREATED, &created))
+        }
+        _ => Ok(node.message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
+    }
+}
+
+async fn entity_endpoint(
+    node: &Node,
+    method: &Method,
+    collection: &str,
+    key: &str,
+    scope: Option<Scope>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let def = entities::by_name(collection).ok_or_else(ApiError::not_found)?;
+    let Some(store) = &node.store else {
+        return match *method {
+            Method::GET => Err(ApiError::not_found()),
+            _ => Err(dbless_refusal(method, def)),
+        };
+    };
+    let pg = store.pg().await?;
+    let entities = Entities {
+        pg: &pg,
+        version: &node.version,
+    };
+    match *method {
+        Method::GET => {
+            let found = entities
+                .find(def, key, scope.as_ref())
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            Ok(node.json(StatusCode::OK, &found))
+        }
+        Method::PATCH => {
+            let existing = entities
+                .find(def, key, scope.as_ref())
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            let input = parse_body(headers, body)?;
+            let updated = entities.update(def, &existing, &input).await?;
+            Ok(node.json(StatusCode::OK, &updated))
+        }
+        Method::PUT => {
+            let input = parse_body(headers, body)?;
+            let (status, entity) = entities.upsert(def, key, &input, scope.as_ref()).await?;
+            Ok(node.json(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                &entity,
+            ))
+        }
+        Method::DELETE => {
+            if let Some(existing) = entities.find(def, key, scope.as_ref()).await? {
+                entities.delete(def, &existing).await?;
+            }
+            Ok(node.empty(StatusCode::NO_CONTENT))
+        }
+        _ => Ok(node.message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
+    }
+}
+
+fn dbless_refusal(method: &Method, def: &EntityDef) -> ApiError {
+    let verb = match *method {
+        Method::POST => "create",
+        Method::PATCH => "update",
+        Method::PUT => "create or update",
+        Method::DELETE => "delete",
+        _ => "modify",
+    };
+    ApiError {
+        status: 405,
+        body: json!({
+            "code": 12,
+            "name": "operation unsupported",
+            "message": format!("cannot {verb} '{}' entities when not using a database", def.name),
+        }),
+    }
+}
+
+fn page_size(query: &Map<String, Value>) -> Result<usize, ApiError> {
+    match query.get("size").and_then(Value::as_str) {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(ApiError::invalid_size),
+    }
+}
+
+fn collection_path(
+    def: &EntityDef,
+    scope: &Option<Scope>,
+    _node: &Node,
+    _query: &Map<String, Value>,
+) -> String {
+    match scope {
+        Some(scope) => {
+            let parent = match def
+                .fields
+                .iter()
+                .find(|f| f.name == scope.field)
+                .map(|f| f.kind)
+            {
+                Some(Kind::Foreign(target)) => target,
+                _ => scope.field,
+            };
+            format!("/{parent}/{}/{}", scope.id, def.name)
+        }
+        None => format!("/{}", def.name),
+    }
+}
+
+/// Kong's paginated body: `data`, `next` (null on the last page) and
+/// `offset` when there is a next page.
+fn page_body(path: &str, page: entities::Page) -> Value {
+    match page.offset {
+        Some(offset) => json!({
+            "data": page.data,
+            "next": format!("{path}?offset={}", percent_encode(&offset)),
+            "offset": offset,
+        }),
+        None => json!({ "data": page.data, "next": null }),
+    }
+}
+
+async fn data_planes(node: &Node, query: &Map<String, Value>) -> Response {
+    if node.role != Role::ControlPlane {
+        return node.message(
+            StatusCode::BAD_REQUEST,
+            "this endpoint is only available when Kong is configured to run as Control Plane for the cluster",
+        );
+    }
+    let result = async {
+        let store = node.store.as_ref().ok_or_else(ApiError::not_found)?;
+        let pg = store.pg().await?;
+        let size = page_size(query)?;
+        let offset = query.get("offset").and_then(Value::as_str);
+        super::clustering::page(&pg, &node.version, size, offset).await
+    }
+    .await;
+    match result {
+        Ok(page) => node.json(StatusCode::OK, &page_body("/clustering/data-planes", page)),
+        Err(e) => node.json(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.body,
+        ),
+    }
+}
+
+async fn clustering_status(node: &Node) -> Response {
+    if node.role != Role::ControlPlane {
+        return node.message(
+            StatusCode::BAD_REQUEST,
+            "this endpoint is only available when Kong is configured to run as Control Plane for the cluster",
+        );
+    }
+    let result = async {
+        let store = node.store.as_ref().ok_or_else(ApiError::not_found)?;
+        let pg = store.pg().await?;
+        super::clustering::page(&pg, &node.version, 1000, None).await
+    }
+    .await;
+    let mut response = match result {
+        Ok(page) => {
+            let by_id: Map<String, Value> = page
+                .data
+                .iter()
+                .filter_map(|dp| {
+                    let id = dp.get("id")?.as_str()?.to_string();
+                    Some((
+                        id,
+                        json!({
+                            "config_hash": dp.get("config_hash"),
+                            "hostname": dp.get("hostname"),
+                            "ip": dp.get("ip"),
+                            "last_seen": dp.get("last_seen"),
+                        }),
+                    ))
+                })
+                .collect();
+            node.json(StatusCode::OK, &Value::Object(by_id))
+        }
+        Err(e) => node.json(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.body,
+        ),
+    };
+    response
+        .headers_mut()
+        .insert("deprecation", HeaderValue::from_static("true"));
+    response
+}
+
+/// JSON bodies, or form bodies (`a=1&config.minute=5&hosts[]=x`) as Kong's
+/// argument decoder reads them.
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let text = String::from_utf8_lossy(body);
+        return Ok(Value::Object(form_to_object(&text)));
+    }
+    serde_json::from_slice(body).map_err(|_| ApiError {
+        status: 400,
+        body: json!({ "message": "Cannot parse JSON body" }),
+    })
+}
+
+fn form_to_object(text: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(key);
+        let value = coerce_form_value(&percent_decode(value));
+        let (key, is_array) = match key.strip_suffix("[]") {
+            Some(k) => (k.to_string(), true),
+            None => (key, false),
+        };
+        insert_dotted(&mut out, &key, value, is_array);
+    }
+    out
+}
+
+fn coerce_form_value(raw: &str) -> Value {
+    match raw {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(raw.to_string())),
+    }
+}
+
+fn insert_dotted(map: &mut Map<String, Value>, key: &str, value: Value, is_array: bool) {
+    match key.split_once('.') {
+        Some((head, rest)) => {
+            let entry = map.entry(head.to_string()).or_insert_with(|| json!({}));
+            if let Value::Object(inner) = entry {
+                insert_dotted(inner, rest, value, is_array);
+            }
+        }
+        None if is_array => {
+            let entry = map.entry(key.to_string()).or_insert_with(|| json!([]));
+            if let Value::Array(items) = entry {
+                items.push(match value {
+                    Value::Number(n) => Value::String(n.to_string()),
+                    other => other,
+                });
+            }
+        }
+        None => {
+            map.insert(key.to_string(), value);
+        }
+    }
+}
+
+pub fn parse_query(query: &str) -> Map<String, Value> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), Value::String(percent_decode(v)))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => {
+                let decoded = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match decoded {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_nest_and_collect_arrays() {
+        let obj = form_to_object(
+            "name=rl&config.minute=5&protocols[]=http&protocols[]=https&enabled=true",
+        );
+        assert_eq!(
+            Value::Object(obj),
+            json!({ "name": "rl", "config": { "minute": 5 }, "protocols": ["http", "https"], "enabled": true })
+        );
+    }
+
+    #[test]
+    fn percent_coding_round_trips_offsets() {
+        let token = "WyI3ZjFjIl0=+/";
+        assert_eq!(percent_decode(&percent_encode(token)), token);
+        assert_eq!(percent_decode("a%20b%2"), "a b%2");
+    }
+}

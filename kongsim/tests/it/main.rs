@@ -1,0 +1,6 @@
+//! kongsim against real PostgreSQL clusters and real HTTP clients: the
+//! behaviour other tests rely on when they use kongsim in place of Kong.
+
+mod helpers;
+mod migrations;
+mod server;
