@@ -7,5 +7,6 @@ pub mod backup;
 pub mod freeze;
 pub mod hooks;
 pub mod lock;
+pub mod migrate;
 pub mod readiness;
 pub mod staging;

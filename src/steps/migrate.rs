@@ -1,0 +1,96 @@
+//! One `kong migrations bootstrap|up|finish` run, as an upgrade step:
+//! plan it against the live `schema_meta`, run it through the runner,
+//! re-read `schema_meta` to verify it took effect (Kong's "aborted: another
+//! node is performing database changes" exits 0), and retry lock contention
+//! until the deadline.
+
+use crate::migrations::{
+    classify, plan_phase, read_schema_state, verify_phase, DatabaseConfig, KnownMigrations, MigrationPhase,
+    MigrationsError, PhaseNotApplied, PhasePlan,
+};
+use crate::runner::{parse_phase_output, CliOutcome, KongInvocation, MigrationCommand, Runner, RunnerError, Stream};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(transparent)]
+    Database(#[from] MigrationsError),
+    #[error("kong migrations {phase} cannot run: {source}")]
+    Refused { phase: MigrationPhase, source: crate::migrations::PlanError },
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+    #[error("kong migrations {phase} failed (exit {exit_code}): {message}\n{command_line}")]
+    Failed { phase: MigrationPhase, exit_code: i32, message: String, command_line: String },
+    #[error("{0}; gave up after the time limit")]
+    NotApplied(PhaseNotApplied),
+    #[error("{0}")]
+    Unparseable(String),
+    #[error("cancelled: Terraform asked the provider to stop")]
+    Cancelled,
+}
+
+/// What a phase run did.
+#[derive(Debug, Clone)]
+pub struct PhaseReport {
+    pub plan: PhasePlan,
+    pub attempts: u32,
+    pub duration: Duration,
+    /// The last lines the runner printed (secrets redacted).
+    pub output_tail: Vec<String>,
+}
+
+/// Runs `command.phase` against `db` with Kong `known.kong_version` until
+/// it took effect, the deadline passes, or the run is cancelled.
+pub async fn run_phase(
+    runner: &dyn Runner,
+    db: &DatabaseConfig,
+    known: &KnownMigrations,
+    command: &MigrationCommand,
+    deadline: Instant,
+    cancel: &CancellationToken,
+) -> Result<PhaseReport, MigrateError> {
+    let started = Instant::now();
+    let mut attempts = 0;
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let meta = read_schema_state(db).await?;
+        let state = classify(&meta, known);
+        let plan = plan_phase(&state, known, command.phase, command.force, meta.schema_level())
+            .map_err(|source| MigrateError::Refused { phase: command.phase, source })?;
+        if plan.is_noop() {
+            return Ok(PhaseReport { plan, attempts, duration: started.elapsed(), output_tail: Vec::new() });
+        }
+        attempts += 1;
+        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let invocation = KongInvocation::migrations(command, db).with_timeout(remaining);
+        let mut on_line = |stream: Stream, line: &str| tracing::info!(phase = %command.phase, ?stream, "{line}");
+        let output = runner.run(&invocation, cancel, &mut on_line).await?;
+        let outcome = parse_phase_output(command.phase, &output).map_err(|e| MigrateError::Unparseable(e.to_string()))?;
+        if let CliOutcome::Failed(f) = &outcome {
+            if !outcome.is_lock_contention() {
+                return Err(MigrateError::Failed {
+                    phase: command.phase,
+                    exit_code: f.exit_code,
+                    message: f.message.clone(),
+                    command_line: output.command_line.clone(),
+                });
+            }
+        }
+        let after = read_schema_state(db).await?;
+        let verified = verify_phase(&plan, &classify(&after, known), after.lock.as_ref());
+        let tail = output.lines.iter().rev().take(20).rev().map(|l| l.text.clone()).collect();
+        match verified {
+            Ok(()) => return Ok(PhaseReport { plan, attempts, duration: started.elapsed(), output_tail: tail }),
+            Err(not_applied) if Instant::now() + backoff >= deadline => return Err(MigrateError::NotApplied(not_applied)),
+            Err(not_applied) => {
+                tracing::info!(attempt = attempts, "{not_applied}; retrying in {backoff:?}");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = cancel.cancelled() => return Err(MigrateError::Cancelled),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
