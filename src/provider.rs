@@ -88,7 +88,8 @@ impl Provider for KongProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        let mut out: Vec<Arc<dyn Resource>> = Vec::new();
+        let mut out: Vec<Arc<dyn Resource>> = vec![Arc::new(resources::kong_upgrade::KongUpgrade::new(self.state.clone()))];
+        out.push(Arc::new(resources::kong_migration_phase::KongMigrationPhase));
         if self.test_resources {
             out.push(Arc::new(resources::test_wait::TestWait));
         }
@@ -105,6 +106,7 @@ impl Provider for KongProvider {
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         vec![
             Arc::new(data_sources::kong_node::KongNode::new(self.state.clone())),
+            Arc::new(data_sources::kong_migrations::KongMigrations),
             Arc::new(data_sources::kong_data_planes::KongDataPlanes::new(self.state.clone())),
             Arc::new(data_sources::kong_upgrade_path::KongUpgradePath),
         ]

@@ -254,7 +254,9 @@ impl Block {
                     BlockNesting::Set => pb::schema::nested_block::NestingMode::Set,
                 } as i32,
                 min_items: b.min_items,
-                max_items: if b.nesting == BlockNesting::Single { 1 } else { b.max_items },
+                // Terraform insists that a single block's bounds match: 0/0
+                // for an optional block, 1/1 for a required one.
+                max_items: if b.nesting == BlockNesting::Single { b.min_items } else { b.max_items },
             })
             .collect();
         block_types.sort_by(|a, b| a.type_name.cmp(&b.type_name));

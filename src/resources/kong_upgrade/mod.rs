@@ -1,0 +1,387 @@
+//! `resource "kong_upgrade"`: Kong's upgrade runbooks as one resource.
+//!
+//! plan: read facts from the clusters, ask the pure planner which steps lead
+//! from the checkpoint to `target_phase`, show them (`planned_steps`) or
+//! refuse with a diagnostic on the attribute at fault.
+//! apply: run those steps through the executors, recording each one in the
+//! checkpoint (private state) and `history` as it completes; on failure or
+//! Ctrl-C return the state reached plus the error, so the next apply
+//! resumes.
+
+mod config;
+mod execute;
+mod facts;
+mod import;
+mod schema;
+mod state;
+
+use crate::planner::{self, Checkpoint, DeploymentFacts, Options, Plan, PlanError, PlanInput, Warning};
+use crate::provider::ProviderState;
+use crate::version::KongVersion;
+use config::{Intent, Settings};
+use state::{history_from_state, history_value, steps_value, warnings_value, weight_after, HistoryEntry, Private};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tfplug::{
+    async_trait, ApplyRequest, ApplyResponse, AttrPath, Ctx, Diagnostics, ImportId, ImportResponse, PlanRequest,
+    PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+};
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+pub struct KongUpgrade {
+    state: Arc<ProviderState>,
+}
+
+impl KongUpgrade {
+    pub fn new(state: Arc<ProviderState>) -> Self {
+        KongUpgrade { state }
+    }
+}
+
+fn plan_errors(errors: Vec<PlanError>) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for e in errors {
+        d.error_at(AttrPath::parse(e.field.attribute()), "Upgrade refused", e.message);
+    }
+    d
+}
+
+fn plan_warnings(warnings: &[Warning], diags: &mut Diagnostics) {
+    for w in warnings {
+        diags.warning_at(AttrPath::parse(w.field.attribute()), "Upgrade warning", w.message.clone());
+    }
+}
+
+fn options(intent: &Intent) -> Options {
+    Options {
+        allow_downtime: intent.allow_downtime,
+        accept_unsupported_path: intent.accept_unsupported_path,
+        backup_enabled: intent.backup.as_ref().is_some_and(|b| b.enabled),
+        staging_tests_configured: !intent.staging.is_empty(),
+        traffic_configured: intent.traffic_configured,
+        traffic_steps: Vec::new(),
+        hooks: intent.hook_names(),
+    }
+}
+
+fn plan_input(intent: &Intent, from: KongVersion, facts: DeploymentFacts, checkpoint: Checkpoint) -> PlanInput {
+    PlanInput {
+        strategy: intent.strategy,
+        from,
+        to: intent.to_version,
+        facts,
+        checkpoint,
+        target: intent.target,
+        options: options(intent),
+    }
+}
+
+/// Facts and from-version: read from X, or (when X no longer answers, e.g.
+/// after it was decommissioned) the ones recorded at the last plan.
+async fn gather(
+    intent: &Intent,
+    settings: &Settings,
+    config: &Value,
+    private: &Private,
+    provider: &crate::kong::AdminSettings,
+) -> Result<(KongVersion, DeploymentFacts), Diagnostics> {
+    let second_db = intent.new_database_configured;
+    let cp = config.attr("control_plane_admin_url").as_str();
+    match facts::read(&settings.cluster_x, cp, second_db, provider).await {
+        Ok(read) => {
+            let from = intent.from_version.or(private.from_version).unwrap_or(read.node.version);
+            Ok((from, read.deployment))
+        }
+        Err((attr, e)) => match (&private.facts, intent.from_version.or(private.from_version)) {
+            (Some(f), Some(from)) if private.checkpoint.completed.iter().any(|s| s.as_str() == "decommission_x" || s.as_str() == "migrations_finish" || s.as_str() == "stop_x") => {
+                tracing::info!(error = %e, "cluster X does not answer; using the facts recorded earlier");
+                Ok((from, f.clone()))
+            }
+            _ => Err(crate::data_sources::kong_node::kong_error_diagnostic(&attr, &e).into()),
+        },
+    }
+}
+
+fn upgrade_id(config: &Value, prior: &Value) -> String {
+    if let Some(id) = prior.attr("id").as_str() {
+        return id.to_string();
+    }
+    format!(
+        "{}:{}:{}",
+        config.attr("strategy").as_str().unwrap_or_default(),
+        config.attr("cluster_x").attr("admin_url").as_str().unwrap_or_default(),
+        config.attr("to_version").as_str().unwrap_or_default()
+    )
+}
+
+/// The planned state: the configuration plus what the planner says.
+fn planned_state(proposed: &Value, prior: &Value, from: KongVersion, plan: &Plan, checkpoint: &Checkpoint, id: String) -> Value {
+    let mut s = proposed.clone();
+    s.set_attr("id", id.into());
+    s.set_attr("from_version", from.to_string().into());
+    s.set_attr("warnings", warnings_value(&plan.warnings));
+    if plan.is_empty() {
+        for keep in ["phase", "current_weight_y", "planned_steps", "history", "backup_location", "config_fingerprint"] {
+            s.set_attr(keep, prior.attr(keep).clone());
+        }
+        if prior.is_null() || prior.attr("phase").is_null() {
+            s.set_attr("phase", plan.current_phase.name().into());
+            s.set_attr("current_weight_y", Value::from(i64::from(checkpoint.weight_y.percent())));
+            s.set_attr("planned_steps", Value::List(Vec::new()));
+            s.set_attr("history", Value::List(Vec::new()));
+        }
+        return s;
+    }
+    s.set_attr("phase", plan.target_phase.name().into());
+    s.set_attr("current_weight_y", Value::from(weight_after(plan, checkpoint)));
+    s.set_attr("planned_steps", steps_value(&plan.steps));
+    s.set_attr("history", Value::Unknown);
+    let runs = |pred: fn(&planner::StepKind) -> bool| plan.steps.iter().any(|st| pred(&st.kind));
+    let backup = if runs(|k| matches!(k, planner::StepKind::Backup { .. })) { Value::Unknown } else { prior.attr("backup_location").clone() };
+    let fingerprint = if runs(|k| matches!(k, planner::StepKind::RecordFreeze { .. })) { Value::Unknown } else { prior.attr("config_fingerprint").clone() };
+    s.set_attr("backup_location", backup);
+    s.set_attr("config_fingerprint", fingerprint);
+    s
+}
+
+fn timeout_for(config: &Value, op: &str, diags: &mut Diagnostics) -> Duration {
+    tfplug::timeouts::timeout(config, op, DEFAULT_TIMEOUT).unwrap_or_else(|d| {
+        diags.push(d);
+        DEFAULT_TIMEOUT
+    })
+}
+
+#[async_trait]
+impl Resource for KongUpgrade {
+    fn type_name(&self) -> &'static str {
+        "kong_upgrade"
+    }
+
+    fn schema(&self) -> Schema {
+        schema::schema()
+    }
+
+    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+        if !config.is_wholly_known() {
+            return Diagnostics::new();
+        }
+        match config::parse_intent(config) {
+            Ok(_) => Diagnostics::new(),
+            Err(d) => d,
+        }
+    }
+
+    async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {
+        let mut resp = PlanResponse { private: req.prior_private.clone(), ..Default::default() };
+        let mut private = Private::decode(&req.prior_private);
+        if req.proposed.is_null() {
+            return self.plan_destroy(req, private).await;
+        }
+        if !req.config.is_wholly_known() {
+            // Values known only after other resources apply: plan once known.
+            let mut planned = req.proposed.clone();
+            schema::schema().block.mark_computed_unknown(&req.config, &mut planned, &req.prior, &["id"]);
+            resp.planned = planned;
+            return resp;
+        }
+        let intent = match config::parse_intent(&req.config) {
+            Ok(i) => i,
+            Err(d) => return PlanResponse { diags: d, ..resp },
+        };
+        let provider = match self.state.admin_settings() {
+            Ok(s) => s,
+            Err(d) => return PlanResponse { diags: d.into(), ..resp },
+        };
+        let settings = match config::parse_settings(&req.config, &provider) {
+            Ok(s) => s,
+            Err(d) => return PlanResponse { diags: d, ..resp },
+        };
+        let (from, facts) = match gather(&intent, &settings, &req.config, &private, &provider).await {
+            Ok(g) => g,
+            Err(d) => return PlanResponse { diags: d, ..resp },
+        };
+        if private.infer {
+            if let Err(d) = import::infer_checkpoint(&intent, &settings, &mut private).await {
+                return PlanResponse { diags: d, ..resp };
+            }
+        }
+        let input = plan_input(&intent, from, facts.clone(), private.checkpoint.clone());
+        let plan = match planner::plan(&input) {
+            Ok(p) => p,
+            Err(errors) => return PlanResponse { diags: plan_errors(errors), ..resp },
+        };
+        plan_warnings(&plan.warnings, &mut resp.diags);
+        if let Some(d) = &plan.downtime {
+            resp.diags.warning_at(AttrPath::root("allow_downtime"), "Downtime", d.describe());
+        }
+        let id = upgrade_id(&req.config, &req.prior);
+        resp.planned = planned_state(&req.proposed, &req.prior, from, &plan, &private.checkpoint, id);
+        if !req.prior.is_null() && req.prior.attr("to_version") != req.proposed.attr("to_version") {
+            resp.requires_replace.push(AttrPath::root("to_version"));
+        }
+        if !req.prior.is_null() && req.prior.attr("strategy") != req.proposed.attr("strategy") {
+            resp.requires_replace.push(AttrPath::root("strategy"));
+        }
+        private.facts = Some(facts);
+        private.from_version = Some(from);
+        resp.private = private.encode();
+        resp
+    }
+
+    async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+        let private = Private::decode(&req.private);
+        if req.planned.is_null() {
+            return self.apply_destroy(ctx, req, private).await;
+        }
+        let mut diags = Diagnostics::new();
+        let op = if req.prior.is_null() { "create" } else { "update" };
+        let deadline = Instant::now() + timeout_for(&req.config, op, &mut diags);
+        let failed = |diags: Diagnostics| ApplyResponse {
+            new_state: if req.prior.is_null() { Value::Null } else { req.prior.clone() },
+            private: req.private.clone(),
+            diags,
+        };
+        let intent = match config::parse_intent(&req.config) {
+            Ok(i) => i,
+            Err(d) => return failed(d),
+        };
+        let provider = match self.state.admin_settings() {
+            Ok(s) => s,
+            Err(d) => return failed(d.into()),
+        };
+        let settings = match config::parse_settings(&req.config, &provider) {
+            Ok(s) => s,
+            Err(d) => return failed(d),
+        };
+        let mut private = private;
+        let (from, facts) = match gather(&intent, &settings, &req.config, &private, &provider).await {
+            Ok(g) => g,
+            Err(d) => return failed(d),
+        };
+        let input = plan_input(&intent, from, facts, private.checkpoint.clone());
+        let plan = match planner::plan(&input) {
+            Ok(p) => p,
+            Err(errors) => return failed(plan_errors(errors)),
+        };
+        let id = upgrade_id(&req.config, &req.prior);
+        let _lock = match &settings.database {
+            Some(db) if !plan.is_empty() => match crate::steps::lock::acquire(db, &id).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    let mut d = Diagnostics::new();
+                    d.error_at(AttrPath::root("database"), "Another upgrade is running", e.to_string());
+                    return failed(d);
+                }
+            },
+            _ => None,
+        };
+        let mut history = history_from_state(&req.prior);
+        let executor = execute::Executor { intent: &intent, settings: &settings, from, cancel: &ctx.cancel, deadline, upgrade_id: id.clone() };
+        let failure = executor.run(&plan.steps, &mut private, &mut history).await;
+        let mut state = req.planned.clone();
+        self.fill_progress(&mut state, &private, &history, from, &input, &id);
+        if let Some((step, f)) = failure {
+            diags.push(f.diagnostic(&step));
+        }
+        ApplyResponse { new_state: state, private: private.encode(), diags }
+    }
+
+    async fn read(&self, _ctx: &Ctx, req: ReadRequest) -> ReadResponse {
+        let mut private = Private::decode(&req.private);
+        let mut state = req.current.clone();
+        // Drift: the load balancer's live split wins over the checkpoint.
+        if let Ok(Some(traffic)) = crate::blocks::traffic::parse(state.attr("traffic"), AttrPath::root("traffic")) {
+            use crate::traffic::TrafficDriver;
+            if traffic.driver.kind() != "external" {
+                match traffic.driver.read_weights().await {
+                    Ok(w) => {
+                        if let Ok(weight) = planner::WeightY::new(i64::from(w.y.percent())) {
+                            if weight != private.checkpoint.weight_y {
+                                tracing::info!(live = %weight, recorded = %private.checkpoint.weight_y, "traffic split drifted");
+                                private.checkpoint.weight_y = weight;
+                                state.set_attr("current_weight_y", Value::from(i64::from(weight.percent())));
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot read the load balancer's weights during refresh"),
+                }
+            }
+        }
+        ReadResponse { new_state: state, private: private.encode(), diags: Diagnostics::new() }
+    }
+
+    async fn import(&self, _ctx: &Ctx, id: ImportId) -> ImportResponse {
+        import::import(id)
+    }
+}
+
+impl KongUpgrade {
+    fn fill_progress(&self, state: &mut Value, private: &Private, history: &[HistoryEntry], from: KongVersion, input: &PlanInput, id: &str) {
+        let mut after = input.clone();
+        after.checkpoint = private.checkpoint.clone();
+        state.set_attr("id", id.into());
+        state.set_attr("from_version", from.to_string().into());
+        state.set_attr("phase", planner::current_phase(&after).name().into());
+        state.set_attr("current_weight_y", Value::from(i64::from(private.checkpoint.weight_y.percent())));
+        state.set_attr("history", history_value(history));
+        state.set_attr("backup_location", private.checkpoint.backup_location.clone().into());
+        state.set_attr("config_fingerprint", private.fingerprint.as_ref().map(|f| f.digest()).into());
+    }
+
+    async fn plan_destroy(&self, req: PlanRequest, private: Private) -> PlanResponse {
+        let mut resp = PlanResponse { planned: Value::Null, private: req.prior_private.clone(), ..Default::default() };
+        let Some((input, on_destroy)) = self.destroy_input(&req.prior, &private) else { return resp };
+        match planner::plan_destroy(&input, on_destroy) {
+            Ok(plan) => {
+                plan_warnings(&plan.warnings, &mut resp.diags);
+                for s in &plan.steps {
+                    resp.diags.warning("Destroy runs a rollback step", s.kind.describe());
+                }
+            }
+            Err(errors) => resp.diags = plan_errors(errors),
+        }
+        resp
+    }
+
+    fn destroy_input(&self, prior: &Value, private: &Private) -> Option<(PlanInput, planner::OnDestroy)> {
+        let intent = config::parse_intent(prior).ok()?;
+        let from = private.from_version.or(intent.from_version)?;
+        let facts = private.facts.clone().unwrap_or_else(DeploymentFacts::traditional_postgres);
+        Some((plan_input(&intent, from, facts, private.checkpoint.clone()), intent.on_destroy))
+    }
+
+    async fn apply_destroy(&self, ctx: &Ctx, req: ApplyRequest, mut private: Private) -> ApplyResponse {
+        let Some((input, on_destroy)) = self.destroy_input(&req.prior, &private) else { return ApplyResponse::default() };
+        let keep = |diags: Diagnostics, private: &Private| ApplyResponse { new_state: req.prior.clone(), private: private.encode(), diags };
+        let plan = match planner::plan_destroy(&input, on_destroy) {
+            Ok(p) => p,
+            Err(errors) => return keep(plan_errors(errors), &private),
+        };
+        if plan.is_empty() {
+            return ApplyResponse::default();
+        }
+        // The rollback needs the settings; on destroy Terraform passes the
+        // prior state as configuration.
+        let mut diags = Diagnostics::new();
+        let deadline = Instant::now() + timeout_for(&req.prior, "delete", &mut diags);
+        let (intent, settings) = match (config::parse_intent(&req.prior), self.state.admin_settings()) {
+            (Ok(i), Ok(p)) => match config::parse_settings(&req.prior, &p) {
+                Ok(s) => (i, s),
+                Err(d) => return keep(d, &private),
+            },
+            (Err(d), _) => return keep(d, &private),
+            (_, Err(d)) => return keep(d.into(), &private),
+        };
+        let mut history = history_from_state(&req.prior);
+        let id = req.prior.attr("id").as_str().unwrap_or_default().to_string();
+        let executor = execute::Executor { intent: &intent, settings: &settings, from: input.from, cancel: &ctx.cancel, deadline, upgrade_id: id.clone() };
+        if let Some((step, f)) = executor.run(&plan.steps, &mut private, &mut history).await {
+            let mut state = req.prior.clone();
+            self.fill_progress(&mut state, &private, &history, input.from, &input, &id);
+            diags.push(f.diagnostic(&step));
+            return ApplyResponse { new_state: state, private: private.encode(), diags };
+        }
+        ApplyResponse::default()
+    }
+}

@@ -1,0 +1,131 @@
+//! The `kong_upgrade` schema.
+
+use crate::admin_api;
+use crate::blocks;
+use tfplug::{Attribute, Block, NestedBlock, Schema, Type};
+
+pub const SCHEMA_VERSION: i64 = 0;
+
+fn cluster_block(name: &str, which: &str) -> NestedBlock {
+    let mut b = Block::new()
+        .describe(&format!("Cluster {which}: where its Admin, Status and proxy APIs answer."))
+        .attr(Attribute::string("admin_url").required().describe("Admin API of one node of the cluster (facts, freeze fingerprint)."))
+        .attr(Attribute::list_of("node_admin_urls", Type::String).optional().describe(
+            "Admin APIs of every node, when the cluster has several; each must report the target version before traffic moves. Default: `admin_url` only.",
+        ))
+        .attr(Attribute::string("status_url").optional().describe("Status API (`/status/ready`, Kong ≥ 3.3) of the node at `admin_url`."))
+        .attr(Attribute::string("proxy_url").optional().describe("Proxy URL, for staging tests."));
+    for a in admin_api::override_attributes() {
+        b = b.attr(a);
+    }
+    NestedBlock::single(name, b).min_items(1)
+}
+
+fn optional_database(name: &str, describe: &str) -> NestedBlock {
+    let mut b = blocks::database::block();
+    b.name = name.to_string();
+    b.min_items = 0;
+    b.block.description = describe.to_string();
+    b
+}
+
+fn step_type() -> Type {
+    Type::object([("id", Type::String), ("action", Type::String), ("why", Type::String), ("destructive", Type::Bool)])
+}
+
+pub fn history_type() -> Type {
+    Type::object([
+        ("step", Type::String),
+        ("action", Type::String),
+        ("started_at", Type::String),
+        ("finished_at", Type::String),
+        ("result", Type::String),
+        ("detail", Type::String),
+    ])
+}
+
+pub fn schema() -> Schema {
+    let mut runner = blocks::runner::block();
+    runner.min_items = 0;
+    runner.block.description = format!(
+        "{} Required when the strategy runs migrations (in_place, blue_green, dual_cluster).",
+        runner.block.description
+    );
+    let block = Block::new()
+        .describe(
+            "A Kong Gateway version upgrade, run as Kong's runbooks describe it (in-place, blue-green, dual-cluster or rolling). \
+             Advance `target_phase` one apply at a time (`prepared` → `migrated` → `serving` with a `weight_y` → `finished` → `completed`): \
+             `terraform plan` lists the steps the next apply will run (`planned_steps`) and refuses unsafe ones; `terraform apply` runs them, \
+             checkpointing after every step so an interrupted or failed apply resumes where it stopped and never repeats a destructive step.",
+        )
+        .attr(Attribute::string("id").computed().describe("Identifier of the upgrade."))
+        .attr(Attribute::string("strategy").required().describe("`in_place`, `blue_green`, `dual_cluster` or `rolling`."))
+        .attr(Attribute::string("from_version").optional_computed().describe(
+            "The version cluster X runs. Read from X's Admin API at the first plan when not given, then kept.",
+        ))
+        .attr(Attribute::string("to_version").required().describe("The version cluster Y runs. Changing it starts a new upgrade (replacement)."))
+        .attr(Attribute::string("target_phase").required().describe(
+            "Where the next apply should take the upgrade: `prepared` (freeze recorded, backup taken), `migrated` (Y's migrations run, Y started and ready, no traffic), \
+             `serving` (Y takes `weight_y` percent), `finished` (all traffic on Y; on a shared database `kong migrations finish` has run) or `completed` (X decommissioned).",
+        ))
+        .attr(Attribute::number("weight_y").optional().describe("Percent of traffic on Y when `target_phase = \"serving\"`."))
+        .attr(Attribute::bool("allow_downtime").optional().describe("Acknowledges the downtime of an in-place upgrade (required for `in_place`)."))
+        .attr(Attribute::bool("accept_unsupported_path").optional().describe(
+            "Proceed on an upgrade path Kong does not support (e.g. blue-green across an LTS jump). Only where Y's migrations still accept X's database.",
+        ))
+        .attr(Attribute::string("on_destroy").optional().describe(
+            "What destroying an unfinished upgrade does: `refuse` (default) or `rollback` (all traffic back to X, database left usable by X; possible only before `migrations finish`).",
+        ))
+        .attr(Attribute::map_of("hooks", Type::list(Type::String)).optional().describe(
+            "Commands (argv lists) for steps the provider cannot do itself: `stop_x`, `start_x`, `start_y`, `decommission_x`, and `before_<step id>` / `after_<step id>` around any once-only step. \
+             They run on the machine running Terraform, with `KONG_UPGRADE_STEP`, `KONG_UPGRADE_FROM` and `KONG_UPGRADE_TO` in their environment.",
+        ))
+        .attr(Attribute::string("control_plane_admin_url").optional().describe(
+            "Hybrid mode, upgrading data planes: Admin API of their control plane, whose version bounds Y's (a data plane may not be newer than its control plane's minor).",
+        ))
+        .attr(Attribute::string("phase").computed().describe("Where the upgrade stands: `not_started`, `prepared`, `migrated`, `serving`, `finished` or `completed`."))
+        .attr(Attribute::number("current_weight_y").computed().describe("Percent of traffic on Y, as last applied or read from the load balancer."))
+        .attr(Attribute::list_of("planned_steps", step_type()).computed().describe(
+            "The steps of the latest plan, in order, each with why it is there: what the next apply runs.",
+        ))
+        .attr(Attribute::list_of("warnings", Type::String).computed().describe("What the planner wants you to know about this upgrade."))
+        .attr(Attribute::list_of("history", history_type()).computed().describe("Every step run so far, with times, outcome and measured values."))
+        .attr(Attribute::string("backup_location").computed().describe("Where the backup taken before the upgrade is (restore it to roll back after `finish`)."))
+        .attr(Attribute::string("config_fingerprint").computed().describe("Fingerprint of X's configuration recorded at freeze time."))
+        .block(cluster_block("cluster_x", "X (the version running now)"))
+        .block(cluster_block("cluster_y", "Y (the target version)"))
+        .block(optional_database(
+            "database",
+            "X's database (traditional mode and control planes). Y's migrations run here for in_place and blue_green.",
+        ))
+        .block(optional_database(
+            "new_database",
+            "Dual-cluster only: the new, empty database the backup is restored into and Y's migrations run on.",
+        ))
+        .block(runner)
+        .block(crate::blocks::traffic::block())
+        .block(NestedBlock::single(
+            "backup",
+            Block::new()
+                .describe("The backup taken before anything irreversible: `pg_dump` (custom format) of the database, or the declarative configuration of DB-less nodes.")
+                .attr(Attribute::string("directory").required().describe("Directory on the machine running Terraform where the backup is written."))
+                .attr(Attribute::bool("enabled").optional().describe("Default `true`. Disabling it is allowed only with the planner's consent (it warns)."))
+                .attr(Attribute::string("declarative_config_path").optional().describe(
+                    "DB-less nodes: the declarative configuration file to back up (copied into `directory`).",
+                )),
+        ))
+        .block(NestedBlock::list(
+            "staging_test",
+            Block::new()
+                .describe("A request sent to both X's and Y's proxy before Y takes traffic: the answers must agree (status, selected headers).")
+                .attr(Attribute::string("name").required().describe("Name shown in the history."))
+                .attr(Attribute::string("method").optional().describe("HTTP method. Default `GET`."))
+                .attr(Attribute::string("path").required().describe("Path on the proxy, e.g. `/orders`."))
+                .attr(Attribute::map_of("headers", Type::String).optional().describe("Request headers (e.g. an API key for key-auth)."))
+                .attr(Attribute::string("body").optional().describe("Request body."))
+                .attr(Attribute::number("expect_status").optional().describe("Status Y must answer (besides matching X)."))
+                .attr(Attribute::list_of("compare_headers", Type::String).optional().describe("Response headers whose values must match between X and Y.")),
+        ))
+        .block(tfplug::timeouts::block(&["create", "update", "delete"]));
+    Schema::new(SCHEMA_VERSION, block)
+}

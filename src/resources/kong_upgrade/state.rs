@@ -1,0 +1,97 @@
+//! What `kong_upgrade` keeps between applies: the planner's checkpoint and
+//! the freeze fingerprint in private state (bytes Terraform stores but does
+//! not show), and the human-readable attributes derived from them.
+
+use super::schema::history_type;
+use crate::planner::{Checkpoint, DeploymentFacts, Plan, PlannedStep, StepKind, Warning};
+use crate::steps::freeze::Fingerprint;
+use crate::version::KongVersion;
+use serde::{Deserialize, Serialize};
+use tfplug::Value;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Private {
+    #[serde(default)]
+    pub checkpoint: Checkpoint,
+    #[serde(default)]
+    pub fingerprint: Option<Fingerprint>,
+    /// Facts read from X at the last plan (X may be gone later).
+    #[serde(default)]
+    pub facts: Option<DeploymentFacts>,
+    #[serde(default)]
+    pub from_version: Option<KongVersion>,
+    /// Set by import: the next plan infers the checkpoint from the world.
+    #[serde(default)]
+    pub infer: bool,
+}
+
+impl Private {
+    pub fn decode(bytes: &[u8]) -> Private {
+        if bytes.is_empty() {
+            return Private::default();
+        }
+        serde_json::from_slice(bytes).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "unreadable private state; starting from an empty checkpoint");
+            Private::default()
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub step: String,
+    pub action: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub result: String,
+    pub detail: String,
+}
+
+pub fn history_value(entries: &[HistoryEntry]) -> Value {
+    let ty = history_type();
+    Value::List(entries.iter().filter_map(|e| Value::encode(e, &ty).ok()).collect())
+}
+
+pub fn history_from_state(state: &Value) -> Vec<HistoryEntry> {
+    if !state.attr("history").is_wholly_known() {
+        return Vec::new();
+    }
+    state.attr("history").decode::<Vec<Option<HistoryEntry>>>().unwrap_or_default().into_iter().flatten().collect()
+}
+
+pub fn steps_value(steps: &[PlannedStep]) -> Value {
+    Value::List(
+        steps
+            .iter()
+            .map(|s| {
+                Value::object([
+                    ("id", Value::from(s.id.as_str())),
+                    ("action", Value::from(s.kind.describe())),
+                    ("why", Value::from(s.why.as_str())),
+                    ("destructive", Value::from(s.destructive)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+pub fn warnings_value(warnings: &[Warning]) -> Value {
+    Value::List(warnings.iter().map(|w| Value::from(w.message.as_str())).collect())
+}
+
+/// The weight Y will have once `plan` ran.
+pub fn weight_after(plan: &Plan, checkpoint: &Checkpoint) -> i64 {
+    plan.steps
+        .iter()
+        .rev()
+        .find_map(|s| match s.kind {
+            StepKind::ShiftTraffic { to_weight } => Some(i64::from(to_weight.percent())),
+            StepKind::TrafficBackToX => Some(0),
+            _ => None,
+        })
+        .unwrap_or_else(|| i64::from(checkpoint.weight_y.percent()))
+}
