@@ -19,3 +19,4 @@ pub mod data_sources;
 pub mod resources;
 pub mod steps;
 pub mod functions;
+pub mod blocks;

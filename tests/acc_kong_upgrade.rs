@@ -181,6 +181,9 @@ fn blue_green_end_to_end(version: TerraformVersion) {
     testbed::kongsim::http_request(&sb.x.admin_url, "POST", "/services", r#"{"name":"orders","url":"http://orders.internal:8080"}"#).unwrap();
     let services_before = service_count(&sb.pg);
     let mut acc = Acceptance::new(version);
+    if std::env::var_os("KONG_ACC_DEBUG_LOG").is_some() {
+        acc.ws_mut().enable_log("debug");
+    }
 
     acc.configure(&sb.config("prepared", None));
     let plan = acc.ws().plan().unwrap();

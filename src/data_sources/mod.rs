@@ -3,3 +3,4 @@
 pub mod kong_node;
 pub mod kong_data_planes;
 pub mod kong_upgrade_path;
+pub mod kong_migrations;

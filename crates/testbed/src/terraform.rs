@@ -190,6 +190,7 @@ pub fn install_in_mirror(
     let target = package_dir.join(format!(
         "terraform-provider-{PROVIDER_TYPE}_v{PROVIDER_VERSION}"
     ));
+    let _ = std::fs::remove_file(&target);
     if std::fs::hard_link(provider_binary, &target).is_err() {
         std::fs::copy(provider_binary, &target).map_err(|e| {
             TerraformError::io(
@@ -235,7 +236,11 @@ fn stripped_copy(binary: &Path) -> Option<PathBuf> {
         meta.mtime_nsec()
     );
     let entry = cache.join(&key);
-    if entry.is_file() {
+    // A hit marks the entry as in use, so pruning spares it.
+    if std::fs::File::open(&entry)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .is_ok()
+    {
         return Some(entry);
     }
     let partial = cache.join(format!(".{key}.{}", std::process::id()));
@@ -255,7 +260,7 @@ fn stripped_copy(binary: &Path) -> Option<PathBuf> {
     Some(entry)
 }
 
-/// Removes cache entries of earlier builds that no test has made for a
+/// Removes cache entries of earlier builds that no test has used for a
 /// while (workspaces hold hard links, so removal never breaks one).
 fn prune_stale_copies(cache: &Path, current: &str) {
     let Ok(entries) = std::fs::read_dir(cache) else {
@@ -327,7 +332,7 @@ impl TfOutput {
 impl fmt::Display for TfOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "$ {}", self.command)?;
-        writeln!(f, "exit status: {}", self.status)?;
+        writeln!(f, "{}", self.status)?;
         writeln!(f, "--- stdout ---")?;
         writeln!(f, "{}", self.stdout.trim_end())?;
         writeln!(f, "--- stderr ---")?;
@@ -372,11 +377,12 @@ pub enum TerraformError {
         output: TfOutput,
         log_tail: String,
     },
-    #[error("{what} did not appear in terraform's output within {timeout:?}\n{output}")]
+    #[error("{what} did not appear in terraform's output {when}\n{partial}")]
     OutputNotSeen {
         what: String,
-        timeout: Duration,
-        output: TfOutput,
+        when: String,
+        /// Command line, status and what was printed so far.
+        partial: String,
     },
     #[error("terraform printed invalid JSON: {source}\n{output}")]
     InvalidJson {
@@ -456,7 +462,10 @@ impl Workspace {
         let cli_config_text = match provider_binary {
             Some(binary) => {
                 let mirror = root.path().join("mirror");
-                install_in_mirror(&mirror, &without_debug_info(binary))?;
+                // Should the cached copy vanish under us (another build's
+                // test run pruning it), the original binary does as well.
+                install_in_mirror(&mirror, &without_debug_info(binary))
+                    .or_else(|_| install_in_mirror(&mirror, binary))?;
                 cli_config(&mirror)
             }
             None => "disable_checkpoint = true\n".to_owned(),
@@ -729,7 +738,7 @@ impl Workspace {
         Ok(BackgroundRun {
             command: self.command_line(&args),
             pgid: child.id(),
-            child: Some(child),
+            child: Mutex::new(Some(child)),
             pipes,
             log_path: self.log_path(),
         })
@@ -817,7 +826,8 @@ impl Drop for Workspace {
 pub struct BackgroundRun {
     command: String,
     pgid: u32,
-    child: Option<Child>,
+    /// Behind a lock so the `&self` waits can notice an early exit.
+    child: Mutex<Option<Child>>,
     pipes: CapturedPipes,
     log_path: PathBuf,
 }
@@ -829,7 +839,8 @@ impl BackgroundRun {
     }
 
     /// Waits until `needle` shows up in stdout or stderr (e.g.
-    /// `"kong_upgrade.this: Creating..."`).
+    /// `"kong_upgrade.this: Creating..."`); fails at once if Terraform exits
+    /// without printing it.
     pub fn wait_for_output(&self, needle: &str, timeout: Duration) -> Result<(), TerraformError> {
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(1);
@@ -837,16 +848,33 @@ impl BackgroundRun {
             if self.pipes.contains(needle) {
                 return Ok(());
             }
+            if let Some(status) = self.exit_status() {
+                // The last output may still be in the pipes.
+                self.pipes.wait_for_readers(Duration::from_secs(2));
+                if self.pipes.contains(needle) {
+                    return Ok(());
+                }
+                return Err(TerraformError::OutputNotSeen {
+                    what: format!("{needle:?}"),
+                    when: "before terraform exited".to_owned(),
+                    partial: self.pipes.render(&self.command, &status.to_string()),
+                });
+            }
             if Instant::now() >= deadline {
                 return Err(TerraformError::OutputNotSeen {
                     what: format!("{needle:?}"),
-                    timeout,
-                    output: self.pipes.snapshot(self.command.clone()),
+                    when: format!("within {timeout:?}"),
+                    partial: self.pipes.render(&self.command, "still running"),
                 });
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(20));
         }
+    }
+
+    fn exit_status(&self) -> Option<ExitStatus> {
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        child.as_mut()?.try_wait().ok().flatten()
     }
 
     /// Sends SIGINT to every process in the group, as a terminal does on
@@ -858,7 +886,12 @@ impl BackgroundRun {
     /// Waits for Terraform to exit and returns its output whatever the exit
     /// status; after `timeout` the group is killed and this fails.
     pub fn wait_with_timeout(mut self, timeout: Duration) -> Result<TfOutput, TerraformError> {
-        let Some(mut child) = self.child.take() else {
+        let taken = self
+            .child
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let Some(mut child) = taken else {
             return Err(TerraformError::io(
                 "waiting for terraform",
                 std::io::Error::other("already waited for"),
@@ -905,7 +938,12 @@ impl BackgroundRun {
 
 impl Drop for BackgroundRun {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        let taken = self
+            .child
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut child) = taken {
             if let Ok(None) = child.try_wait() {
                 let _ = self.signal_group(libc::SIGKILL);
             }
@@ -946,14 +984,20 @@ impl CapturedPipes {
             .any(|buf| String::from_utf8_lossy(&lock(buf)).contains(needle))
     }
 
-    fn snapshot(&self, command: String) -> TfOutput {
-        use std::os::unix::process::ExitStatusExt;
-        TfOutput {
-            command,
-            // Still running: there is no status yet; -1 marks that.
-            status: ExitStatus::from_raw(-1),
-            stdout: String::from_utf8_lossy(&lock(&self.stdout)).into_owned(),
-            stderr: String::from_utf8_lossy(&lock(&self.stderr)).into_owned(),
+    /// Text like [`TfOutput`]'s for a run that has no `TfOutput` yet.
+    fn render(&self, command: &str, status: &str) -> String {
+        format!(
+            "$ {command}\n{status}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&lock(&self.stdout)).trim_end(),
+            String::from_utf8_lossy(&lock(&self.stderr)).trim_end()
+        )
+    }
+
+    /// Gives the reader threads up to `limit` to reach end of file.
+    fn wait_for_readers(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.readers.iter().all(JoinHandle::is_finished) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 

@@ -102,6 +102,7 @@ fn rand_nonce() -> u64 {
 
 async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
     check_launched_by_terraform()?;
+    stop_inherited_fds_leaking();
     let version = negotiate_protocol(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?;
     let tls = match std::env::var("PLUGIN_CLIENT_CERT") {
         Ok(pem) if !pem.trim().is_empty() => Some(AutoMtls::new(&pem)?),
@@ -157,6 +158,30 @@ async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
         .await?;
     stop_on_exit.cancel();
     Ok(())
+}
+
+/// Marks every descriptor inherited from Terraform (beyond stdio) close-on-
+/// exec. Some Terraform versions start providers with extra pipe ends open;
+/// a process the provider starts (a hook that launches a server, say) would
+/// otherwise inherit them, and Terraform waits for those pipes to close
+/// before it exits — forever, if that process keeps running.
+fn stop_inherited_fds_leaking() {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else { return };
+    let fds: Vec<i32> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: fcntl on a descriptor number only changes its flags; an fd
+        // that closed since the listing makes the call fail harmlessly.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
 }
 
 fn print_handshake(version: u32, path: &Path, cert: &str) {

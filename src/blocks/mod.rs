@@ -1,0 +1,58 @@
+//! Schema blocks shared by several resources and data sources, each with its
+//! schema (`block()`), its plan-time checks (`validate`) and its parsing into
+//! the typed settings of the edge it configures (`parse`):
+//!
+//! - [`database`]: `database { host port user password ... }` → [`crate::migrations::DatabaseConfig`];
+//! - [`runner`]: `runner { command { ... } | ssh { ... } }` → [`runner::RunnerSettings`],
+//!   plus the discovery of the migrations a Kong version knows.
+//!
+//! Parsing reads a block's value from the *configuration* (where write-only
+//! values live) and reports problems as diagnostics on the attribute at
+//! fault, under the path the caller gives.
+
+pub mod database;
+pub mod runner;
+
+use std::time::Duration;
+use tfplug::{AttrPath, Diagnostic, Value};
+
+/// The value of an optional single block: its object, or `Null` when the
+/// block is absent. Also accepts a list block of at most one element, so a
+/// caller does not depend on how the block is nested.
+pub fn first(value: &Value) -> &Value {
+    static NULL: Value = Value::Null;
+    match value {
+        Value::List(items) => items.first().unwrap_or(&NULL),
+        other => other,
+    }
+}
+
+/// The string at `name`, or `None` when null. Callers check `is_wholly_known`
+/// first; an unknown counts as unset here.
+fn string_attr(block: &Value, name: &str) -> Option<String> {
+    block.attr(name).as_str().map(str::to_owned)
+}
+
+/// A positive number of seconds (at most a week) at `name`, or `None` when
+/// null or not yet known.
+fn seconds_attr(
+    block: &Value,
+    name: &str,
+    path: &AttrPath,
+) -> Result<Option<Duration>, Diagnostic> {
+    let value = block.attr(name);
+    if value.is_null() || value.is_unknown() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n.is_finite() && n > 0.0 && n <= 86_400.0 * 7.0 => {
+            Ok(Some(Duration::from_secs_f64(n)))
+        }
+        _ => Err(Diagnostic::error(
+            "Invalid number of seconds",
+            format!("{name} must be a positive number of seconds (at most a week), got {value}."),
+        )
+        .at(path.clone().attr(name))),
+    }
+}
+pub mod traffic;

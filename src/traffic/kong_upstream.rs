@@ -1,0 +1,490 @@
+//! kong_upstream driver: an edge Kong balances between clusters X and Y as
+//! two targets of one upstream; weights go through the Admin API targets
+//! endpoints.
+//!
+//! Percentages are written as Kong target weights unchanged (0..=100 fits
+//! every Kong version's range). A target that exists is updated in place
+//! (`PATCH /upstreams/{u}/targets/{id}`); one that does not is created
+//! (`POST /upstreams/{u}/targets`). Kong before 2.x has no PATCH and keeps
+//! a history of targets instead; there a POST adds the newest entry, which
+//! is the one Kong uses, and reading takes the newest entry per target.
+
+use super::{DriverError, TrafficDriver, Weights};
+use reqwest::{Method, StatusCode, Url};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct KongUpstreamDriver {
+    admin_url: Url,
+    upstream: String,
+    target_x: String,
+    target_y: String,
+    admin_token: Option<String>,
+    client: reqwest::Client,
+}
+
+#[derive(Debug, Deserialize)]
+struct TargetPage {
+    data: Vec<Target>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Target {
+    id: String,
+    target: String,
+    weight: u64,
+    #[serde(default)]
+    created_at: f64,
+}
+
+impl KongUpstreamDriver {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// `admin_url` is the edge Kong's Admin API base URL; `target_x` and
+    /// `target_y` are `host:port` as registered in the upstream.
+    pub fn new(
+        admin_url: &str,
+        upstream: &str,
+        target_x: &str,
+        target_y: &str,
+    ) -> Result<KongUpstreamDriver, DriverError> {
+        let invalid =
+            |attribute, message: String| DriverError::InvalidConfig { attribute, message };
+        let mut admin_url = Url::parse(admin_url)
+            .map_err(|e| invalid("admin_url", format!("{admin_url:?} is not a URL: {e}")))?;
+        if admin_url.cannot_be_a_base() {
+            return Err(invalid(
+                "admin_url",
+                format!("{admin_url} cannot have paths appended"),
+            ));
+        }
+        // Paths are appended segment by segment; a trailing slash would leave
+        // an empty segment behind.
+        let trimmed = admin_url.path().trim_end_matches('/').to_string();
+        admin_url.set_path(&trimmed);
+        for (attribute, value) in [
+            ("upstream", upstream),
+            ("target_x", target_x),
+            ("target_y", target_y),
+        ] {
+            if value.trim().is_empty() {
+                return Err(invalid(attribute, "must not be empty".into()));
+            }
+        }
+        if target_x == target_y {
+            return Err(invalid(
+                "target_y",
+                format!("target_x and target_y are both {target_x:?}; they must be two targets"),
+            ));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Self::DEFAULT_TIMEOUT)
+            .build()
+            .map_err(|e| invalid("admin_url", format!("cannot build an HTTP client: {e}")))?;
+        Ok(KongUpstreamDriver {
+            admin_url,
+            upstream: upstream.to_string(),
+            target_x: target_x.to_string(),
+            target_y: target_y.to_string(),
+            admin_token: None,
+            client,
+        })
+    }
+
+    /// Sends `Kong-Admin-Token` with every request (Kong Enterprise RBAC).
+    pub fn with_admin_token(mut self, token: String) -> KongUpstreamDriver {
+        self.admin_token = Some(token);
+        self
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.admin_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.extend(segments);
+        }
+        url
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<serde_json::Value>,
+    ) -> Result<(StatusCode, String), DriverError> {
+        let mut request = self.client.request(method.clone(), url.clone());
+        if let Some(token) = &self.admin_token {
+            request = request.header("Kong-Admin-Token", token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| {
+            let endpoint = format!("Kong Admin API {}", self.admin_url);
+            if e.is_timeout() {
+                DriverError::Timeout {
+                    attribute: "admin_url",
+                    endpoint,
+                    after: Self::DEFAULT_TIMEOUT,
+                }
+            } else {
+                DriverError::Unreachable {
+                    attribute: "admin_url",
+                    endpoint,
+                    detail: format!("{method} {url}: {e}"),
+                }
+            }
+        })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        Ok((status, text))
+    }
+
+    fn refused(&self, request: String, status: StatusCode, body: &str) -> DriverError {
+        let endpoint = format!("Kong Admin API {}", self.admin_url);
+        let response = format!("{status}: {}", kong_message(body));
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => DriverError::PermissionDenied {
+                attribute: "admin_token",
+                endpoint,
+                request,
+                response,
+            },
+            StatusCode::NOT_FOUND => DriverError::NotFound {
+                attribute: "upstream",
+                what: format!("upstream {:?}", self.upstream),
+                endpoint,
+                response,
+            },
+            _ => DriverError::Rejected {
+                attribute: "upstream",
+                endpoint,
+                request,
+                response,
+            },
+        }
+    }
+
+    /// Every target of the upstream, following pagination.
+    async fn targets(&self) -> Result<Vec<Target>, DriverError> {
+        let mut url = self.url(&["upstreams", &self.upstream, "targets"]);
+        url.query_pairs_mut().append_pair("size", "1000");
+        let mut targets = Vec::new();
+        loop {
+            let (status, body) = self.send(Method::GET, url.clone(), None).await?;
+            if !status.is_success() {
+                return Err(self.refused(format!("GET {}", url.path()), status, &body));
+            }
+            let page: TargetPage =
+                serde_json::from_str(&body).map_err(|e| DriverError::UnexpectedResponse {
+                    attribute: "admin_url",
+                    endpoint: format!("Kong Admin API {}", self.admin_url),
+                    request: format!("GET {}", url.path()),
+                    response: format!("{e}: {}", body.chars().take(200).collect::<String>()),
+                })?;
+            targets.extend(page.data);
+            match page.next.filter(|n| !n.is_empty()) {
+                // `next` is a path with the offset, relative to the Admin API root.
+                Some(next) => url = self.next_page(&next),
+                None => return Ok(targets),
+            }
+        }
+    }
+
+    fn next_page(&self, next: &str) -> Url {
+        let mut url = self.admin_url.clone();
+        let (path, query) = next.split_once('?').unwrap_or((next, ""));
+        let base = self.admin_url.path().trim_end_matches('/');
+        // Kong answers with a root-relative path; keep any prefix the Admin
+        // API is mounted under.
+        let full = if path.starts_with(base) {
+            path.to_string()
+        } else {
+            format!("{base}{path}")
+        };
+        url.set_path(&full);
+        url.set_query((!query.is_empty()).then_some(query));
+        url
+    }
+
+    /// Sets one target's weight: update in place, or create it.
+    async fn set_target(
+        &self,
+        existing: Option<&Target>,
+        address: &str,
+        weight: u8,
+    ) -> Result<(), DriverError> {
+        if let Some(target) = existing {
+            let url = self.url(&["upstreams", &self.upstream, "targets", &target.id]);
+            let (status, body) = self
+                .send(
+                    Method::PATCH,
+                    url.clone(),
+                    Some(json!({ "weight": weight })),
+                )
+                .await?;
+            if status.is_success() {
+                return Ok(());
+            }
+            // Kong before 2.x: targets are immutable, fall through to POST.
+            if status != StatusCode::METHOD_NOT_ALLOWED && status != StatusCode::NOT_FOUND {
+                return Err(self.refused(
+                    format!("PATCH {} weight={weight}", url.path()),
+                    status,
+                    &body,
+                ));
+            }
+        }
+        let url = self.url(&["upstreams", &self.upstream, "targets"]);
+        let body = json!({ "target": address, "weight": weight });
+        let (status, text) = self.send(Method::POST, url.clone(), Some(body)).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(self.refused(
+                format!("POST {} target={address} weight={weight}", url.path()),
+                status,
+                &text,
+            ))
+        }
+    }
+}
+
+impl TrafficDriver for KongUpstreamDriver {
+    fn kind(&self) -> &'static str {
+        "kong_upstream"
+    }
+
+    async fn read_weights(&self) -> Result<Weights, DriverError> {
+        let targets = self.targets().await?;
+        // An unregistered target receives nothing: weight 0.
+        let weight = |address: &str| newest(&targets, address).map_or(0, |t| t.weight);
+        Ok(Weights::from_native(
+            weight(&self.target_x),
+            weight(&self.target_y),
+        ))
+    }
+
+    async fn set_weights(&self, weights: Weights) -> Result<(), DriverError> {
+        let targets = self.targets().await?;
+        let x = (self.target_x.as_str(), weights.x.percent());
+        let y = (self.target_y.as_str(), weights.y.percent());
+        // The larger weight first, so the upstream always has a target > 0.
+        let (first, second) = if x.1 >= y.1 { (x, y) } else { (y, x) };
+        for (address, weight) in [first, second] {
+            self.set_target(newest(&targets, address), address, weight)
+                .await?;
+        }
+        tracing::info!(upstream = %self.upstream, %weights, "kong upstream target weights set");
+        Ok(())
+    }
+}
+
+/// The newest entry for `address` (older Kong keeps one entry per change).
+fn newest<'a>(targets: &'a [Target], address: &str) -> Option<&'a Target> {
+    targets
+        .iter()
+        .filter(|t| t.target == address)
+        .max_by(|a, b| a.created_at.total_cmp(&b.created_at))
+}
+
+/// Kong's `{"message": "..."}` error body, or the raw text.
+fn kong_message(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.chars().take(300).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_paths_segment_by_segment() {
+        let d = KongUpstreamDriver::new(
+            "http://edge:8001/admin/",
+            "my upstream",
+            "10.0.0.1:8000",
+            "10.0.0.2:8000",
+        )
+        .unwrap();
+        assert_eq!(
+            d.url(&["upstreams", "my upstream", "targets"]).as_str(),
+            "http://edge:8001/admin/upstreams/my%20upstream/targets"
+        );
+        assert_eq!(
+            d.next_page("/upstreams/u/targets?offset=abc&size=1000")
+                .as_str(),
+            "http://edge:8001/admin/upstreams/u/targets?offset=abc&size=1000"
+        );
+        assert_eq!(
+            KongUpstreamDriver::new("nope", "u", "a:1", "b:1")
+                .unwrap_err()
+                .attribute(),
+            "admin_url"
+        );
+    }
+
+    #[test]
+    fn the_newest_entry_of_a_target_wins() {
+        let t = |id: &str, weight, created_at| Target {
+            id: id.into(),
+            target: "a:1".into(),
+            weight,
+            created_at,
+        };
+        let targets = [t("1", 100, 1.0), t("2", 0, 3.0), t("3", 50, 2.0)];
+        assert_eq!(newest(&targets, "a:1").map(|t| t.id.as_str()), Some("2"));
+        assert!(newest(&targets, "b:1").is_none());
+    }
+}
+
+#[cfg(test)]
+mod against_kongsim {
+    use super::*;
+    use crate::traffic::TrafficWeight;
+    use testbed::kongsim::KongSim;
+    use testbed::Postgres;
+
+    const X: &str = "10.0.0.1:8000";
+    const Y: &str = "10.0.0.2:8000";
+
+    /// An edge Kong (kongsim on PostgreSQL, so its Admin API accepts writes)
+    /// with upstream `clusters` and, optionally, one target per cluster.
+    async fn edge_kong(pg: &Postgres, targets: &[(&str, u64)]) -> KongSim {
+        let kong = KongSim::builder("3.6.1")
+            .postgres(pg)
+            .bootstrap()
+            .admin_token("s3cret")
+            .start()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let post = |path: String, body: serde_json::Value| {
+            client
+                .post(format!("{}{path}", kong.admin_url))
+                .header("Kong-Admin-Token", "s3cret")
+                .json(&body)
+                .send()
+        };
+        let created = post("/upstreams".into(), json!({ "name": "clusters" }))
+            .await
+            .unwrap();
+        assert!(
+            created.status().is_success(),
+            "{}",
+            created.text().await.unwrap()
+        );
+        for (target, weight) in targets {
+            let created = post(
+                "/upstreams/clusters/targets".into(),
+                json!({ "target": target, "weight": weight }),
+            )
+            .await
+            .unwrap();
+            assert!(
+                created.status().is_success(),
+                "{}",
+                created.text().await.unwrap()
+            );
+        }
+        kong
+    }
+
+    fn driver(kong: &KongSim, upstream: &str) -> KongUpstreamDriver {
+        KongUpstreamDriver::new(&kong.admin_url, upstream, X, Y)
+            .unwrap()
+            .with_admin_token("s3cret".into())
+    }
+
+    #[tokio::test]
+    async fn sets_and_reads_target_weights_through_the_admin_api() {
+        let pg = Postgres::start().unwrap();
+        let kong = edge_kong(&pg, &[(X, 100)]).await;
+        let d = driver(&kong, "clusters");
+        // Y is not a target yet: it receives nothing.
+        assert_eq!(d.read_weights().await.unwrap(), Weights::all_on_x());
+
+        d.set_weights(Weights::with_y(TrafficWeight::new(30).unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(
+            d.read_weights().await.unwrap(),
+            Weights::with_y(TrafficWeight::new(30).unwrap())
+        );
+        d.set_weights(Weights::with_y(TrafficWeight::FULL))
+            .await
+            .unwrap();
+        assert_eq!(
+            d.read_weights().await.unwrap(),
+            Weights::with_y(TrafficWeight::FULL)
+        );
+
+        // Updated in place: still one target per cluster, X kept at weight 0.
+        let listed: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/upstreams/clusters/targets", kong.admin_url))
+            .header("Kong-Admin-Token", "s3cret")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut weights: Vec<(String, u64)> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["target"].as_str().unwrap().to_string(),
+                    t["weight"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        weights.sort();
+        assert_eq!(weights, vec![(X.to_string(), 0), (Y.to_string(), 100)]);
+    }
+
+    #[tokio::test]
+    async fn errors_name_the_attribute_at_fault() {
+        let pg = Postgres::start().unwrap();
+        let kong = edge_kong(&pg, &[]).await;
+        let target = Weights::with_y(TrafficWeight::new(10).unwrap());
+
+        let e = driver(&kong, "nope").set_weights(target).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DriverError::NotFound {
+                    attribute: "upstream",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+
+        let anonymous = KongUpstreamDriver::new(&kong.admin_url, "clusters", X, Y).unwrap();
+        let e = anonymous.read_weights().await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DriverError::PermissionDenied {
+                    attribute: "admin_token",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+
+        let unreachable = KongUpstreamDriver::new("http://127.0.0.1:1", "clusters", X, Y).unwrap();
+        let e = unreachable.read_weights().await.unwrap_err();
+        assert_eq!(e.attribute(), "admin_url", "{e}");
+    }
+}

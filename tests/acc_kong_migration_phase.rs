@@ -1,0 +1,713 @@
+//! Acceptance: `resource "kong_migration_phase"` through real Terraform
+//! (1.15.5 and 1.0.3), running kongsim's `kong migrations` (the project's
+//! Kong stand-in) against a real PostgreSQL.
+//!
+//! One PostgreSQL cluster per test function; each Terraform core gets its own
+//! database in it, so the cores never see each other's migrations.
+
+mod support;
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+use support::{Acceptance, TerraformVersion, TfOutput};
+use testbed::kongsim::{kongsim_bin, kongsim_cli};
+use testbed::postgres::KONG_PASSWORD;
+use testbed::Postgres;
+
+/// One Kong database inside the test's PostgreSQL cluster.
+struct Db<'a> {
+    pg: &'a Postgres,
+    name: String,
+}
+
+impl<'a> Db<'a> {
+    fn create(pg: &'a Postgres, name: &str) -> Db<'a> {
+        pg.psql_db("postgres", &format!("CREATE DATABASE {name} OWNER kong"))
+            .unwrap();
+        Db {
+            pg,
+            name: name.to_owned(),
+        }
+    }
+
+    /// A database per Terraform core: `<prefix>_tf1155`.
+    fn for_core(pg: &'a Postgres, prefix: &str, version: TerraformVersion) -> Db<'a> {
+        Db::create(
+            pg,
+            &format!("{prefix}_tf{}", version.as_str().replace('.', "")),
+        )
+    }
+
+    fn psql(&self, sql: &str) -> String {
+        self.pg.psql_db(&self.name, sql).unwrap()
+    }
+
+    /// `schema_meta` as text, to prove a failed plan or apply left it alone.
+    fn schema_meta(&self) -> String {
+        self.psql(
+            "SELECT coalesce(string_agg(subsystem || '|' || coalesce(last_executed, '') || '|' || array_to_string(executed, ',') \
+             || '|' || array_to_string(pending, ','), E'\\n' ORDER BY subsystem), '') FROM schema_meta",
+        )
+    }
+
+    /// `subsystem: pending names` lines of the subsystems with pending ones.
+    fn pending(&self) -> String {
+        self.psql(
+            "SELECT coalesce(string_agg(subsystem || ': ' || array_to_string(pending, ', '), E'\\n' ORDER BY subsystem), '') \
+             FROM schema_meta WHERE cardinality(pending) > 0",
+        )
+        .trim()
+        .to_owned()
+    }
+
+    /// `kong migrations ...` of Kong `version` run outside Terraform.
+    fn kong_outside(&self, version: &str, args: &[&str]) -> Output {
+        let out = kongsim_cli(version, self.pg)
+            .env("KONG_PG_DATABASE", &self.name)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kong {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn import_id(&self, phase: &str, version: &str) -> String {
+        format!("127.0.0.1:{}/{}/{phase}@{version}", self.pg.port, self.name)
+    }
+}
+
+/// The password lines of a `database` block: write-only where the core
+/// supports it, so the password never reaches the state.
+fn password_lines(core: TerraformVersion) -> String {
+    if core.at_least(1, 11) {
+        format!("    password_wo         = \"{KONG_PASSWORD}\"\n    password_wo_version = 1")
+    } else {
+        format!("    password = \"{KONG_PASSWORD}\"")
+    }
+}
+
+fn database_block(db: &Db, core: TerraformVersion) -> String {
+    format!(
+        "  database {{\n    host     = \"127.0.0.1\"\n    port     = {}\n    database = \"{}\"\n{}\n  }}\n",
+        db.pg.port,
+        db.name,
+        password_lines(core)
+    )
+}
+
+fn command_runner(version: &str) -> String {
+    format!(
+        "  runner {{\n    command {{\n      argv = [\"{}\", \"--kong-version\", \"{version}\"]\n    }}\n  }}\n",
+        kongsim_bin().display()
+    )
+}
+
+/// A `kong_migration_phase` running kongsim's CLI of `version`.
+fn phase(
+    name: &str,
+    phase: &str,
+    version: &str,
+    db: &Db,
+    core: TerraformVersion,
+    extra: &str,
+) -> String {
+    format!(
+        "resource \"kong_migration_phase\" \"{name}\" {{\n  phase          = \"{phase}\"\n  target_version = \"{version}\"\n{extra}\n{}{}}}\n",
+        database_block(db, core),
+        command_runner(version)
+    )
+}
+
+/// The names listed in a `migrations_to_run` value.
+fn listed(values: &serde_json::Value) -> Vec<String> {
+    values["migrations_to_run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            let subsystem = s["subsystem"].as_str().unwrap().to_owned();
+            s["migrations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |m| format!("{subsystem}:{}", m.as_str().unwrap()))
+        })
+        .collect()
+}
+
+/// Whether Terraform's output mentions `needle`, however it wrapped lines.
+fn mentions(out: &TfOutput, needle: &str) -> bool {
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    squash(&format!("{}\n{}", out.stdout, out.stderr)).contains(&squash(needle))
+}
+
+/// The text of the diagnostic about `resource` (from its `Error:`/`Warning:`
+/// line to the next one).
+fn diagnostic_about(out: &TfOutput, resource: &str) -> String {
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    let marker = format!("with kong_migration_phase.{resource},");
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(&marker))
+        .unwrap_or_else(|| panic!("no diagnostic about {resource}:\n{out}"));
+    let is_head = |l: &&str| l.contains("Error: ") || l.contains("Warning: ");
+    let start = lines[..at].iter().rposition(&is_head).unwrap_or(0);
+    let end = lines[at..]
+        .iter()
+        .position(&is_head)
+        .map(|i| at + i)
+        .unwrap_or(lines.len());
+    lines[start..end].join("\n")
+}
+
+/// The configuration line a diagnostic points at (`on main.tf line N`).
+fn pointed_line(acc: &Acceptance, diag: &str) -> String {
+    let n: usize = diag
+        .split("on main.tf line ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no line in:\n{diag}"));
+    let config = std::fs::read_to_string(acc.ws().dir().join("main.tf")).unwrap();
+    config.lines().nth(n - 1).unwrap_or_default().to_owned()
+}
+
+const IMPORT_IGNORES: &[&str] = &[
+    "database",
+    "runner",
+    "timeouts",
+    "after",
+    "migrations_to_run",
+    "applied_at",
+    "known_migrations_source",
+];
+
+#[test]
+fn bootstrap_up_finish_then_drift_and_import() {
+    let pg = Postgres::start().unwrap();
+    for core in support::versions() {
+        let db = Db::for_core(&pg, "upgrade", core);
+        let mut acc = Acceptance::new(core);
+        let bootstrap = phase("bootstrap", "bootstrap", "3.4.2", &db, core, "");
+        let up = phase(
+            "up",
+            "up",
+            "3.6.1",
+            &db,
+            core,
+            "  after          = kong_migration_phase.bootstrap.applied_at",
+        );
+        let finish = phase(
+            "finish",
+            "finish",
+            "3.6.1",
+            &db,
+            core,
+            "  after          = kong_migration_phase.up.applied_at",
+        );
+
+        // Bootstrap a 3.4.2 database.
+        acc.apply(&bootstrap);
+        let values = acc.values("kong_migration_phase.bootstrap");
+        let ran = listed(&values);
+        assert!(
+            ran.contains(&"core:000_base".to_owned())
+                && ran.contains(&"core:020_330_to_340".to_owned()),
+            "{ran:?}"
+        );
+        assert_eq!(values["known_migrations_source"], "catalog");
+        assert!(
+            db.schema_meta().contains("core|020_330_to_340|"),
+            "{}",
+            db.schema_meta()
+        );
+
+        // Up to 3.6.1: the plan lists exactly the new migrations.
+        let config = format!("{bootstrap}\n{up}");
+        acc.configure(&config);
+        let plan = acc.ws().plan().unwrap();
+        for name in [
+            "021_340_to_350",
+            "022_350_to_360",
+            "003_350_to_360",
+            "006_350_to_360",
+            "001_350_to_360",
+        ] {
+            assert!(plan.stdout.contains(name), "plan lists {name}:\n{plan}");
+        }
+        assert!(
+            !plan.stdout.contains("020_330_to_340"),
+            "nothing already executed is listed:\n{plan}"
+        );
+        acc.apply(&config);
+        assert_eq!(
+            listed(&acc.values("kong_migration_phase.up")),
+            [
+                "core:021_340_to_350",
+                "core:022_350_to_360",
+                "acme:003_350_to_360",
+                "rate-limiting:006_350_to_360",
+                "response-ratelimiting:001_350_to_360"
+            ]
+        );
+        assert_eq!(
+            db.pending(),
+            "acme: 003_350_to_360\nrate-limiting: 006_350_to_360\nresponse-ratelimiting: 001_350_to_360"
+        );
+
+        // Finish: the plan lists the pending teardowns.
+        let config = format!("{bootstrap}\n{up}\n{finish}");
+        acc.configure(&config);
+        let plan = acc.ws().plan().unwrap();
+        let finish_plan = &plan.stdout[plan
+            .stdout
+            .find("kong_migration_phase.finish will be created")
+            .unwrap()..];
+        for name in ["003_350_to_360", "006_350_to_360", "001_350_to_360"] {
+            assert!(
+                finish_plan.contains(name),
+                "finish plan lists {name}:\n{plan}"
+            );
+        }
+
+        // Someone runs finish outside Terraform: the plan shows there is
+        // nothing left to finish.
+        db.kong_outside("3.6.1", &["migrations", "finish"]);
+        let plan = acc.ws().plan().unwrap();
+        assert_eq!(plan.exit_code(), Some(2), "{plan}");
+        assert!(mentions(&plan, "Nothing to finish"), "{plan}");
+        assert!(
+            plan.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("+ migrations_to_run")
+                    && l.trim_end().ends_with("= []")),
+            "finish plans to run nothing:\n{plan}"
+        );
+        acc.apply(&config);
+        assert!(listed(&acc.values("kong_migration_phase.finish")).is_empty());
+
+        acc.import_and_verify(
+            "kong_migration_phase.up",
+            &db.import_id("up", "3.6.1"),
+            IMPORT_IGNORES,
+        );
+
+        // The database is restored from a pre-upgrade backup: the plan shows
+        // that up must run again, and one apply runs up and then finish.
+        db.kong_outside("3.6.1", &["migrations", "reset", "-y"]);
+        db.kong_outside("3.4.2", &["migrations", "bootstrap"]);
+        let plan = acc.ws().plan().unwrap();
+        assert_eq!(plan.exit_code(), Some(2), "{plan}");
+        assert!(
+            mentions(&plan, "The database changed outside Terraform"),
+            "{plan}"
+        );
+        assert!(
+            mentions(&plan, "Kong 3.6.1 has new migrations for it again"),
+            "{plan}"
+        );
+        assert!(
+            plan.stdout
+                .contains("kong_migration_phase.up will be updated in-place"),
+            "{plan}"
+        );
+        assert!(
+            !plan
+                .stdout
+                .contains("kong_migration_phase.bootstrap will be"),
+            "{plan}"
+        );
+        assert!(
+            diagnostic_about(&plan, "up").contains("changed outside Terraform"),
+            "{plan}"
+        );
+        acc.apply(&config);
+        assert_eq!(db.pending(), "", "finish ran after up in the same apply");
+        assert!(
+            db.schema_meta().contains("acme|003_350_to_360|"),
+            "{}",
+            db.schema_meta()
+        );
+
+        let state = acc.ws().state_json().unwrap().to_string();
+        if core.at_least(1, 11) {
+            assert!(
+                !state.contains(KONG_PASSWORD),
+                "a write-only password never reaches the state"
+            );
+        }
+        let before = db.schema_meta();
+        let out = acc.ws().destroy().unwrap();
+        // Cores from 1.3 ask the provider to plan a destroy.
+        if core.at_least(1, 3) {
+            assert!(
+                mentions(&out, "Destroying a migration phase does not reverse it"),
+                "{out}"
+            );
+        }
+        assert!(acc.ws().state_list().unwrap().is_empty(), "{out}");
+        assert_eq!(
+            db.schema_meta(),
+            before,
+            "destroy never reverses migrations"
+        );
+    }
+}
+
+#[test]
+fn a_held_lock_is_waited_for_named_and_interruptible_and_once_released_apply_succeeds() {
+    let pg = Postgres::start().unwrap();
+    for core in support::versions() {
+        let db = Db::for_core(&pg, "locked", core);
+        db.kong_outside("3.4.2", &["migrations", "bootstrap"]);
+        db.psql(
+            "INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'other-node-42', now() + interval '10 minutes')",
+        );
+        let before = db.schema_meta();
+        let config = phase(
+            "up",
+            "up",
+            "3.6.1",
+            &db,
+            core,
+            "  lock_timeout   = 1\n  timeouts {\n    create = \"4s\"\n  }",
+        );
+        let mut acc = Acceptance::new(core);
+        acc.configure(&config);
+        let plan = acc.ws().plan().unwrap();
+        assert!(
+            mentions(&plan, "Kong's migration lock is held") && mentions(&plan, "other-node-42"),
+            "{plan}"
+        );
+
+        let started = Instant::now();
+        let out = acc.apply_expect_error(&config, "Kong's migration lock stayed held");
+        assert!(
+            started.elapsed() >= Duration::from_secs(4),
+            "apply waited for the lock until the timeout:\n{out}"
+        );
+        let diag = diagnostic_about(&out, "up");
+        assert!(
+            diag.contains("other-node-42"),
+            "the holder is named:\n{diag}"
+        );
+        let expiry = db.psql(
+            "SELECT to_char(ttl AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM locks",
+        );
+        assert!(
+            diag.contains(expiry.trim()),
+            "the expiry {expiry} is named:\n{diag}"
+        );
+        assert_eq!(
+            db.schema_meta(),
+            before,
+            "nothing ran while the lock was held"
+        );
+        assert!(
+            acc.ws().state_list().unwrap().is_empty(),
+            "a create that ran nothing is not in the state"
+        );
+
+        // Ctrl-C while apply waits for the lock: the provider stops the kong
+        // CLI and returns at once; nothing ran.
+        acc.configure(&config.replace("create = \"4s\"", "create = \"5m\""));
+        let run = acc.ws().spawn_apply_in_new_process_group().unwrap();
+        run.wait_for_output(
+            "kong_migration_phase.up: Creating...",
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let interrupted_at = Instant::now();
+        run.send_sigint_to_group().unwrap();
+        let out = run.wait_with_timeout(Duration::from_secs(20)).unwrap();
+        assert!(!out.success() && mentions(&out, "Interrupted"), "{out}");
+        assert!(
+            interrupted_at.elapsed() < Duration::from_secs(5),
+            "Ctrl-C took {:?}:\n{out}",
+            interrupted_at.elapsed()
+        );
+        assert_eq!(db.schema_meta(), before, "nothing ran");
+        assert!(acc.ws().state_list().unwrap().is_empty(), "{out}");
+
+        db.psql("DELETE FROM locks");
+        acc.apply(&config);
+        assert_eq!(
+            db.pending(),
+            "acme: 003_350_to_360\nrate-limiting: 006_350_to_360\nresponse-ratelimiting: 001_350_to_360"
+        );
+    }
+}
+
+#[test]
+fn bad_inputs_are_plan_time_diagnostics_on_the_attribute_at_fault() {
+    let pg = Postgres::start().unwrap();
+    let closed_port = testbed::free_port();
+    for core in support::versions() {
+        // One database mid-upgrade (3.6.1's up ran, its finish did not), one at 3.4.2.
+        let mid = Db::for_core(&pg, "mid", core);
+        mid.kong_outside("3.4.2", &["migrations", "bootstrap"]);
+        mid.kong_outside("3.6.1", &["migrations", "up"]);
+        let at_34 = Db::for_core(&pg, "at34", core);
+        at_34.kong_outside("3.4.2", &["migrations", "bootstrap"]);
+        let snapshots = (mid.schema_meta(), at_34.schema_meta());
+
+        let wrong_password = phase("wrong_password", "finish", "3.6.1", &mid, core, "")
+            .replace(&password_lines(core), "    password = \"not-the-password\"");
+        let unreachable = phase("unreachable", "finish", "3.6.1", &mid, core, "").replace(
+            &format!("port     = {}", pg.port),
+            &format!("port     = {closed_port}"),
+        );
+        let runner_missing = phase("runner_missing", "finish", "3.6.1", &mid, core, "").replace(
+            &kongsim_bin().display().to_string(),
+            "/nonexistent/bin/kong",
+        );
+        let config = [
+            wrong_password,
+            unreachable,
+            runner_missing,
+            phase("unknown_version", "up", "3.99.0", &mid, core, ""),
+            phase("older_target", "up", "3.4.2", &mid, core, ""),
+            phase("pending", "up", "3.6.1", &mid, core, ""),
+            phase("bootstrapped", "bootstrap", "3.6.1", &mid, core, ""),
+            phase("finish_before_up", "finish", "3.6.1", &at_34, core, ""),
+        ]
+        .join("\n");
+        let mut acc = Acceptance::new(core);
+        let out = acc.plan_expect_error(&config, "Error:");
+        let cases = [
+            (
+                "wrong_password",
+                "The Kong database rejected the login",
+                "password = ",
+            ),
+            ("unreachable", "Cannot reach the Kong database", "port "),
+            ("runner_missing", "Runner program not found", "argv = "),
+            (
+                "unknown_version",
+                "Cannot tell which migrations Kong 3.99.0 knows",
+                "target_version",
+            ),
+            (
+                "older_target",
+                "target_version is older than the database",
+                "target_version",
+            ),
+            (
+                "pending",
+                "Pending migrations from a previous upgrade",
+                "phase",
+            ),
+            (
+                "bootstrapped",
+                "The database is already bootstrapped",
+                "phase",
+            ),
+            (
+                "finish_before_up",
+                "Nothing to finish: up has not run",
+                "phase",
+            ),
+        ];
+        for (resource, summary, attribute) in cases {
+            let diag = diagnostic_about(&out, resource);
+            assert!(
+                diag.contains(summary),
+                "{resource}: expected {summary:?}:\n{diag}"
+            );
+            let line = pointed_line(&acc, &diag);
+            assert!(
+                line.contains(attribute),
+                "{resource}: the diagnostic points at {attribute}, not {line:?}:\n{diag}"
+            );
+        }
+        // Terraform quotes the configuration line it points at; the provider's
+        // own text never contains a password.
+        let provider_text: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| {
+                l.trim_start()
+                    .split(':')
+                    .next()
+                    .is_none_or(|n| n.parse::<usize>().is_err())
+            })
+            .collect();
+        let provider_text = provider_text.join("\n");
+        assert!(
+            !provider_text.contains(KONG_PASSWORD) && !provider_text.contains("not-the-password"),
+            "no password in diagnostics:\n{out}"
+        );
+        assert!(!out.contains("panicked"), "{out}");
+
+        // Mistakes Terraform's validation catches before any plan.
+        let invalid = [
+            phase("bad_version", "up", "3.six", &mid, core, ""),
+            phase("bad_phase", "reset", "3.6.1", &mid, core, ""),
+        ]
+        .join("\n");
+        let out = acc.plan_expect_error(&invalid, "Invalid Kong version");
+        assert!(
+            diagnostic_about(&out, "bad_phase").contains("Invalid phase"),
+            "{out}"
+        );
+        if !core.at_least(1, 11) {
+            let write_only = phase("write_only", "finish", "3.6.1", &mid, core, "").replace(
+                &password_lines(core),
+                &format!("    password_wo = \"{KONG_PASSWORD}\""),
+            );
+            acc.plan_expect_error(
+                &write_only,
+                "Write-only password needs Terraform 1.11 or later",
+            );
+        }
+        assert_eq!(
+            (mid.schema_meta(), at_34.schema_meta()),
+            snapshots,
+            "the databases were not touched"
+        );
+    }
+}
+
+#[test]
+fn the_ssh_runner_runs_and_discovers_through_a_pinned_host_key() {
+    let pg = Postgres::start().unwrap();
+    let sshd = testbed::sshd::Sshd::start().unwrap();
+    for core in support::versions() {
+        let db = Db::for_core(&pg, "ssh", core);
+        let runner = format!(
+            "  runner {{\n    discover = true\n    ssh {{\n      host        = \"127.0.0.1\"\n      port        = {}\n      user        = \"{}\"\n      private_key = \"{}\"\n      host_key    = \"{}\"\n      argv        = [\"{}\", \"--kong-version\", \"3.4.2\"]\n    }}\n  }}\n",
+            sshd.port,
+            sshd.user,
+            sshd.client_private_key_pem.replace('\n', "\\n"),
+            sshd.host_public_key,
+            kongsim_bin().display()
+        );
+        let config = phase("bootstrap", "bootstrap", "3.4.2", &db, core, "")
+            .replace(&command_runner("3.4.2"), &runner);
+        let mut acc = Acceptance::new(core);
+        acc.ws_mut().enable_log("DEBUG");
+        let out = acc.apply(&config);
+        assert!(
+            mentions(&out, "private_key = (sensitive value)") && !out.contains("PRIVATE KEY"),
+            "{out}"
+        );
+        let log = acc.ws().read_log().unwrap();
+        assert!(
+            log.contains("kong migrations bootstrap"),
+            "the provider logs what it runs"
+        );
+        let key_body = sshd.client_private_key_pem.lines().nth(1).unwrap();
+        assert!(
+            !log.contains(KONG_PASSWORD) && !log.contains(key_body),
+            "no secret in the debug log"
+        );
+        let values = acc.values("kong_migration_phase.bootstrap");
+        assert_eq!(
+            values["known_migrations_source"], "runner",
+            "kong migrations status ran over ssh"
+        );
+        assert!(listed(&values).contains(&"core:020_330_to_340".to_owned()));
+        assert!(
+            db.schema_meta().contains("core|020_330_to_340|"),
+            "{}",
+            db.schema_meta()
+        );
+    }
+}
+
+/// `examples/<path>` from the repository.
+fn example(path: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(path),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_examples_and_the_demo_configuration_work() {
+    let pg = Postgres::start().unwrap();
+    // The examples use write-only passwords (Terraform ≥ 1.11).
+    for core in support::versions()
+        .into_iter()
+        .filter(|c| c.at_least(1, 11))
+    {
+        let db = Db::for_core(&pg, "examples", core);
+        db.kong_outside("3.4.2", &["migrations", "bootstrap"]);
+        let database_vars = format!(
+            "kong_pg_host = \"127.0.0.1\"\nkong_pg_port = {}\nkong_pg_database = \"{}\"\nkong_pg_password = \"{KONG_PASSWORD}\"\n",
+            pg.port, db.name
+        );
+        let tfvars = |finish: bool| {
+            format!(
+                "{database_vars}kong_y_cli = [\"{}\", \"--kong-version\", \"3.6.1\"]\nfinish = {finish}\n",
+                kongsim_bin().display()
+            )
+        };
+
+        // The data source example, before and after the upgrade.
+        let mut data = Acceptance::new(core);
+        data.ws()
+            .write_file("terraform.tfvars", &database_vars)
+            .unwrap();
+        data.apply(&example("data-sources/kong_migrations/data-source.tf"));
+        assert_eq!(data.ws().output("schema_level").unwrap(), "3.4");
+        assert_eq!(
+            data.ws().output("new_for_3_6_1").unwrap()["core"][0],
+            "021_340_to_350"
+        );
+
+        // The resource example: up, then finish once `finish = true`.
+        let mut acc = Acceptance::new(core);
+        acc.ws()
+            .write_file("terraform.tfvars", &tfvars(false))
+            .unwrap();
+        let config = example("resources/kong_migration_phase/resource.tf");
+        acc.apply(&config);
+        assert!(
+            db.pending().starts_with("acme: 003_350_to_360"),
+            "{}",
+            db.pending()
+        );
+        acc.ws()
+            .write_file("terraform.tfvars", &tfvars(true))
+            .unwrap();
+        acc.apply(&config);
+        assert_eq!(db.pending(), "");
+        data.apply(&example("data-sources/kong_migrations/data-source.tf"));
+        assert_eq!(data.ws().output("schema_level").unwrap(), "3.6");
+        assert_eq!(data.ws().output("migration_lock").unwrap(), "free");
+
+        // The demo configuration plans Kong 3.7.1's migrations on that database.
+        let demo = support::workspace(core);
+        demo.write_config(&example("migrations-demo/main.tf"))
+            .unwrap();
+        demo.write_file(
+            "terraform.tfvars",
+            &format!(
+                "pg_port = {}\npg_password = \"{KONG_PASSWORD}\"\npg_database = \"{}\"\nkongsim_bin = \"{}\"\nto_version = \"3.7.1\"\n",
+                pg.port,
+                db.name,
+                kongsim_bin().display()
+            ),
+        )
+        .unwrap();
+        demo.init().unwrap();
+        let plan = demo.plan().unwrap();
+        assert_eq!(plan.exit_code(), Some(2), "{plan}");
+        for name in ["023_360_to_370", "001_360_to_370", "001_331_to_332"] {
+            assert!(
+                plan.stdout.contains(name),
+                "the demo plan lists {name}:\n{plan}"
+            );
+        }
+    }
+}

@@ -1,0 +1,3 @@
+provider "kong" {
+  admin_token = var.admin_token
+}

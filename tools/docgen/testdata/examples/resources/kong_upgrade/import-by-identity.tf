@@ -1,0 +1,4 @@
+import {
+  to       = kong_upgrade.this
+  identity = { id = "upgrade-1" }
+}

@@ -1,0 +1,1 @@
+terraform import kong_upgrade.this upgrade-1
