@@ -20,3 +20,4 @@ pub mod resources;
 pub mod steps;
 pub mod functions;
 pub mod blocks;
+pub mod actions;

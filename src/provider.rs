@@ -1,12 +1,13 @@
 //! The `kong` provider: its configuration and the list of what it offers.
 
 use crate::admin_api;
+use crate::actions;
 use crate::data_sources;
 use crate::functions;
 use crate::kong::AdminSettings;
 use crate::resources;
 use std::sync::{Arc, RwLock};
-use tfplug::{async_trait, Ctx, DataSource, Diagnostic, Diagnostics, Function, Provider, Resource, Schema, Value};
+use tfplug::{async_trait, Action, Ctx, DataSource, Diagnostic, Diagnostics, Function, Provider, Resource, Schema, Value};
 
 /// Environment variable that makes the provider also serve its test-only
 /// resources (used by the acceptance tests, never documented for users).
@@ -101,6 +102,10 @@ impl Provider for KongProvider {
             Arc::new(functions::upgrade_path::UpgradePath),
             Arc::new(functions::version_compare::VersionCompare),
         ]
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn Action>> {
+        vec![Arc::new(actions::kong_abort::KongAbort), Arc::new(actions::kong_promote::KongPromote)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

@@ -1,0 +1,91 @@
+//! `action "kong_abort"`: all traffic back to cluster X at once. Refused
+//! after `kong migrations finish` on the shared database, because X can no
+//! longer run against it: roll back by restoring the backup instead.
+
+use super::traffic_settings;
+use crate::blocks;
+use crate::migrations::{classify, read_schema_state, KnownMigrations};
+use crate::traffic::{TrafficDriver, TrafficWeight, Weights};
+use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, Schema, Value};
+
+pub struct KongAbort;
+
+/// True when the database no longer has the pending migrations an
+/// unfinished upgrade to `to_version` leaves: `finish` has run.
+async fn finish_has_run(config: &Value) -> Result<bool, Diagnostics> {
+    let db_value = blocks::first(config.attr("database"));
+    if db_value.is_null() {
+        return Ok(false);
+    }
+    let db = blocks::database::parse(db_value, AttrPath::root("database"))?;
+    let Some(to) = config.attr("to_version").as_str() else {
+        let mut d = Diagnostics::new();
+        d.error_at(AttrPath::root("to_version"), "Missing to_version", "With a database, to_version tells which upgrade to check.");
+        return Err(d);
+    };
+    let known = KnownMigrations::from_catalog(to).map_err(|e| {
+        let mut d = Diagnostics::new();
+        d.error_at(AttrPath::root("to_version"), "Unknown version", e.to_string());
+        d
+    })?;
+    let meta = read_schema_state(&db).await.map_err(|e| {
+        let mut d = Diagnostics::new();
+        d.error_at(AttrPath::root("database"), "Cannot read schema_meta", e.to_string());
+        d
+    })?;
+    let state = classify(&meta, &known);
+    Ok(!state.needs_bootstrap && !state.has_new() && !state.has_pending())
+}
+
+#[async_trait]
+impl Action for KongAbort {
+    fn type_name(&self) -> &'static str {
+        "kong_abort"
+    }
+
+    fn schema(&self) -> Schema {
+        let mut database = blocks::database::data_source_block();
+        database.min_items = 0;
+        Schema::new(
+            0,
+            Block::new()
+                .describe(
+                    "Sends all traffic back to cluster X at once, without gates: returning to known-good is never slowed down. \
+                     With `database` and `to_version`, it first checks that `kong migrations finish` has not run (X cannot run \
+                     against a finished database) and refuses if it has.",
+                )
+                .attr(Attribute::string("to_version").optional().describe("The version being upgraded to (with `database`)."))
+                .block(crate::blocks::traffic::block())
+                .block(database),
+        )
+    }
+
+    async fn invoke(&self, _ctx: &Ctx, config: &Value, progress: &(dyn Fn(String) + Send + Sync)) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        match finish_has_run(config).await {
+            Err(d) => return d,
+            Ok(true) => {
+                diags.error_at(
+                    AttrPath::root("database"),
+                    "Abort refused: migrations finish has run",
+                    "Cluster X cannot run against this database any more. Roll back by restoring the backup taken before the upgrade (kong_upgrade.backup_location).",
+                );
+                return diags;
+            }
+            Ok(false) => {}
+        }
+        let traffic = match traffic_settings(config) {
+            Ok(t) => t,
+            Err(d) => return d,
+        };
+        let before = traffic.driver.read_weights().await;
+        match traffic.driver.set_weights(Weights::with_y(TrafficWeight::ZERO)).await {
+            Ok(()) => progress(format!(
+                "all traffic back on X{}",
+                before.map(|w| format!(" (Y had {}%)", w.y.percent())).unwrap_or_default()
+            )),
+            Err(e) => diags.error_at(AttrPath::root("traffic"), "Abort failed", e.to_string()),
+        }
+        diags
+    }
+}

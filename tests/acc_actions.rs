@@ -1,0 +1,100 @@
+//! Acceptance: actions `kong_promote` and `kong_abort`, invoked with
+//! `terraform apply -invoke=…` (Terraform ≥ 1.14, so 1.15.5 only).
+
+mod support;
+
+use std::io::{Read, Write};
+use support::{Acceptance, TerraformVersion};
+use testbed::haproxy::Haproxy;
+use testbed::kongsim::KongSim;
+use testbed::postgres::KONG_PASSWORD;
+
+fn haproxy_weight_y(h: &Haproxy) -> u32 {
+    let mut sock = std::os::unix::net::UnixStream::connect(h.admin_socket()).unwrap();
+    sock.write_all(b"get weight kong/y\n").unwrap();
+    let mut answer = String::new();
+    sock.read_to_string(&mut answer).unwrap();
+    answer.split_whitespace().next().and_then(|w| w.parse().ok()).unwrap()
+}
+
+fn traffic_block(h: &Haproxy) -> String {
+    format!(
+        r#"
+    traffic {{
+      haproxy {{
+        runtime_api = "{}"
+        backend     = "kong"
+        server_x    = "x"
+        server_y    = "y"
+      }}
+      step_weight = 25
+      interval    = "100ms"
+    }}"#,
+        h.admin_socket().display()
+    )
+}
+
+#[test]
+fn promote_moves_one_step_and_abort_sends_everything_back_to_x() {
+    let x = KongSim::builder("3.6.1").database_off().start().unwrap();
+    let y = KongSim::builder("3.6.1").database_off().start().unwrap();
+    let addr = |u: &str| u.trim_start_matches("http://").parse().unwrap();
+    let h = Haproxy::start(addr(&x.proxy_url), addr(&y.proxy_url), (100, 0)).unwrap();
+    for version in support::versions().into_iter().filter(|v| *v != TerraformVersion::V1_0_3) {
+        let mut acc = Acceptance::new(version);
+        acc.configure(&format!(
+            r#"
+action "kong_promote" "next" {{
+  config {{{traffic}
+  }}
+}}
+
+action "kong_abort" "now" {{
+  config {{{traffic}
+  }}
+}}
+"#,
+            traffic = traffic_block(&h)
+        ));
+        let out = acc.ws().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-invoke=action.kong_promote.next"]).unwrap();
+        assert!(out.success(), "{out}");
+        let after_promote = haproxy_weight_y(&h);
+        assert!(after_promote > 0, "Y takes traffic after a promotion: weight {after_promote}\n{out}");
+        let out = acc.ws().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-invoke=action.kong_abort.now"]).unwrap();
+        assert!(out.success(), "{out}");
+        assert_eq!(haproxy_weight_y(&h), 0, "abort leaves Y without traffic\n{out}");
+    }
+}
+
+#[test]
+fn abort_is_refused_once_migrations_finish_has_run() {
+    let pg = testbed::Postgres::start().unwrap();
+    // A database bootstrapped by 3.6.1 looks exactly like one whose 3.6.1
+    // upgrade has been finished: nothing new, nothing pending.
+    let x = KongSim::builder("3.6.1").postgres(&pg).bootstrap().start().unwrap();
+    let addr = |u: &str| u.trim_start_matches("http://").parse().unwrap();
+    let h = Haproxy::start(addr(&x.proxy_url), addr(&x.proxy_url), (0, 100)).unwrap();
+    for version in support::versions().into_iter().filter(|v| *v != TerraformVersion::V1_0_3) {
+        let mut acc = Acceptance::new(version);
+        acc.configure(&format!(
+            r#"
+action "kong_abort" "now" {{
+  config {{
+    to_version = "3.6.1"
+    database {{
+      host     = "127.0.0.1"
+      port     = {port}
+      password = "{KONG_PASSWORD}"
+    }}{traffic}
+  }}
+}}
+"#,
+            port = pg.port,
+            traffic = traffic_block(&h)
+        ));
+        let out = acc.ws().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-invoke=action.kong_abort.now"]).unwrap();
+        assert!(!out.success(), "{out}");
+        assert!(out.stderr.contains("Abort refused"), "{out}");
+        assert!(haproxy_weight_y(&h) > 0, "nothing moved");
+    }
+}
