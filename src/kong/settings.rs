@@ -1,37 +1,11 @@
 //! How to talk to an Admin API: token, TLS, extra headers, timeout.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
-/// A secret string: never printed by `Debug` or `Display`, so it cannot leak
-/// into logs or diagnostics by accident.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(\"(sensitive)\")")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(sensitive)")
-    }
-}
+/// Secrets (token, client key) use the crate-wide type, which never prints
+/// its value.
+pub use crate::migrations::Secret;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsSettings {
