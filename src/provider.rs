@@ -89,7 +89,10 @@ impl Provider for KongProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        let mut out: Vec<Arc<dyn Resource>> = vec![Arc::new(resources::kong_upgrade::KongUpgrade::new(self.state.clone()))];
+        let mut out: Vec<Arc<dyn Resource>> = vec![
+            Arc::new(resources::kong_upgrade::KongUpgrade::new(self.state.clone())),
+            Arc::new(resources::kong_traffic_split::KongTrafficSplit),
+        ];
         out.push(Arc::new(resources::kong_migration_phase::KongMigrationPhase));
         if self.test_resources {
             out.push(Arc::new(resources::test_wait::TestWait));

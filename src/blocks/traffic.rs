@@ -1,97 +1,328 @@
-//! `traffic { ... }`: how traffic moves from X to Y — the load-balancer
-//! driver, the progression and the gates — parsed into [`TrafficSettings`].
-//! Shared by `kong_traffic_split` and `kong_upgrade`.
-//!
-//! INTERIM: drivers `haproxy` and `external`, linear or direct progression,
-//! no gates yet; the full block (nginx, kong_upstream, steps, gates) replaces
-//! this file.
+//! `traffic { ... }`: how traffic moves from X to Y — exactly one
+//! load-balancer driver, the progression (explicit `steps`, or `step_weight`
+//! + `interval`), the gates, and what happens when a gate fails — parsed into
+//! [`TrafficSettings`]. Shared by `kong_traffic_split` (whose top level is
+//! this block's content), `kong_upgrade` and the actions.
 
-use crate::traffic::{Driver, ExternalDriver, HaproxyDriver, OnFailure, Progression, RuntimeApiAddress, TrafficWeight, Weights};
+use crate::gates::{AnalysisPolicy, CommandCheck, GateCheck, GateSpec, HttpCheck, InconclusivePolicy, JsonPath, PrometheusCheck};
+use crate::traffic::{
+    Driver, ExternalDriver, HaproxyDriver, KongUpstreamDriver, NginxDriver, OnFailure, Progression, RuntimeApiAddress,
+    StepSpec, TrafficWeight, Weights,
+};
+use std::path::PathBuf;
 use std::time::Duration;
-use tfplug::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Value};
+use tfplug::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Type, Value};
 
 pub const BLOCK_NAME: &str = "traffic";
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 pub struct TrafficSettings {
     pub driver: Driver,
     pub progression: Progression,
-    pub gates: Vec<crate::gates::GateSpec>,
+    pub gates: Vec<GateSpec>,
     pub on_failure: OnFailure,
 }
 
+/// The `traffic` block (optional) of `kong_upgrade` and the actions.
 pub fn block() -> NestedBlock {
-    NestedBlock::single(BLOCK_NAME, attributes())
+    NestedBlock::single(BLOCK_NAME, content())
 }
 
-fn attributes() -> Block {
-    Block::new()
-        .describe("How traffic moves from cluster X to cluster Y: exactly one driver block, and how fast.")
-        .attr(Attribute::number("step_weight").optional().describe("Percent added per step when moving towards Y. Default: straight to the target."))
-        .attr(Attribute::string("interval").optional().describe("Pause after each step, as a Go duration. Default `30s`."))
-        .attr(Attribute::string("on_failure").optional().describe("`rollback` (default) or `halt`."))
-        .block(NestedBlock::single(
+fn driver_blocks() -> Vec<NestedBlock> {
+    vec![
+        NestedBlock::single(
             "haproxy",
             Block::new()
-                .describe("An HAProxy whose runtime API sets the servers' weights live.")
-                .attr(Attribute::string("runtime_api").required().describe("Runtime API socket: a unix socket path or `host:port`."))
+                .describe("An HAProxy whose runtime API sets the two servers' weights live, without a reload.")
+                .attr(Attribute::string("runtime_api").required().describe("Runtime API socket (`stats socket ... level admin`): a unix socket path or `host:port`."))
                 .attr(Attribute::string("backend").required().describe("Backend holding both clusters' servers."))
-                .attr(Attribute::string("server_x").required().describe("Server name of cluster X."))
-                .attr(Attribute::string("server_y").required().describe("Server name of cluster Y.")),
-        ))
-        .block(NestedBlock::single("external", Block::new().describe("No load balancer: the weights are exposed for other resources.")))
+                .attr(Attribute::string("server_x").required().describe("Server name of cluster X in that backend."))
+                .attr(Attribute::string("server_y").required().describe("Server name of cluster Y in that backend.")),
+        ),
+        NestedBlock::single(
+            "nginx",
+            Block::new()
+                .describe("An nginx upstream in an include file the provider owns: written atomically, validated, then reloaded; the previous file is restored if validation fails.")
+                .attr(Attribute::string("upstream_file").required().describe("Path of the include file holding the `upstream` block."))
+                .attr(Attribute::string("upstream").required().describe("Name of the upstream."))
+                .attr(Attribute::string("server_x").required().describe("Address (`host:port`) of cluster X."))
+                .attr(Attribute::string("server_y").required().describe("Address (`host:port`) of cluster Y."))
+                .attr(Attribute::list_of("reload_command", Type::String).optional().describe("Reload argv. Default `[\"nginx\", \"-s\", \"reload\"]`."))
+                .attr(Attribute::list_of("validate_command", Type::String).optional().describe("Validation argv. Default `[\"nginx\", \"-t\"]`.")),
+        ),
+        NestedBlock::single(
+            "kong_upstream",
+            Block::new()
+                .describe("An edge Kong's upstream: the two clusters are targets whose weights are set through the Admin API.")
+                .attr(Attribute::string("admin_url").required().describe("Admin API of the edge Kong."))
+                .attr(Attribute::string("admin_token").optional().sensitive().describe("RBAC token for that Admin API."))
+                .attr(Attribute::string("upstream").required().describe("Upstream name or id."))
+                .attr(Attribute::string("target_x").required().describe("Target (`host:port`) of cluster X."))
+                .attr(Attribute::string("target_y").required().describe("Target (`host:port`) of cluster Y.")),
+        ),
+        NestedBlock::single(
+            "external",
+            Block::new().describe("No load balancer: the provider only computes and gates; other resources read `weight_x`/`weight_y`."),
+        ),
+    ]
 }
 
-/// `None` when the block is absent.
+fn gate_block() -> NestedBlock {
+    NestedBlock::list(
+        "gate",
+        Block::new()
+            .describe("A check run while Y holds a step's weight: one of `prometheus`, `http` or `command`.")
+            .attr(Attribute::string("name").required().describe("Unique name; failures and the history name it."))
+            .attr(Attribute::string("interval").optional().describe("Time between measurements (Go duration). Default `10s`."))
+            .attr(Attribute::number("count").optional().describe("Measurements per step. Default: every interval until the step's pause ends."))
+            .attr(Attribute::number("failure_limit").optional().describe("Failures tolerated before the gate fails. Default `0`."))
+            .attr(Attribute::number("consecutive_success_limit").optional().describe("Pass as soon as this many measurements in a row succeed."))
+            .attr(Attribute::string("inconclusive").optional().describe("What a measurement without data counts as: `fail` (default), `pass`, or `wait` (halt for a human)."))
+            .attr(Attribute::string("timeout").optional().describe("Bound on one measurement. Default `10s`."))
+            .block(NestedBlock::single(
+                "prometheus",
+                Block::new()
+                    .attr(Attribute::string("url").required().describe("Base URL of Prometheus."))
+                    .attr(Attribute::string("query").required().describe("PromQL instant query; every sample must lie within [min, max]."))
+                    .attr(Attribute::number("min").optional().describe("Inclusive lower bound."))
+                    .attr(Attribute::number("max").optional().describe("Inclusive upper bound.")),
+            ))
+            .block(NestedBlock::single(
+                "http",
+                Block::new()
+                    .attr(Attribute::string("url").required().describe("URL to GET."))
+                    .attr(Attribute::number("expected_status").optional().describe("Status that passes. Default `200`."))
+                    .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`."))
+                    .attr(Attribute::string("expected_value").optional().describe("The JSON value expected there (parsed as JSON, else compared as a string).")),
+            ))
+            .block(NestedBlock::single(
+                "command",
+                Block::new().attr(Attribute::list_of("argv", Type::String).required().describe("Program and arguments; exit 0 passes.")),
+            )),
+    )
+}
+
+/// The block's content: drivers, progression, gates, on_failure.
+pub fn content() -> Block {
+    let mut b = Block::new()
+        .describe("How traffic moves from cluster X to cluster Y: exactly one driver block, the progression and the gates.")
+        .attr(Attribute::number("step_weight").optional().describe("Percent added per step towards Y (with `interval`). Default: one step straight to the target."))
+        .attr(Attribute::string("interval").optional().describe("Pause after each `step_weight` step, as a Go duration. Default `30s`."))
+        .attr(Attribute::string("on_failure").optional().describe(
+            "When a gate fails: `rollback` (default: all traffic back to X at once, then error) or `halt` (stay at the last good weight, then error).",
+        ))
+        .block(NestedBlock::list(
+            "steps",
+            Block::new()
+                .describe("Explicit steps (instead of `step_weight`): each a weight for Y, a pause, and whether the gates run.")
+                .attr(Attribute::number("weight").required().describe("Y's share at this step (0–100)."))
+                .attr(Attribute::string("pause").optional().describe("How long to hold this weight. Default `0s`."))
+                .attr(Attribute::bool("analysis").optional().describe("Run the gates at this step. Default `true`.")),
+        ))
+        .block(gate_block());
+    for d in driver_blocks() {
+        b = b.block(d);
+    }
+    b
+}
+
+fn duration(v: &Value, attr: &str, default: Duration, path: &AttrPath, diags: &mut Diagnostics) -> Duration {
+    match v.attr(attr).as_str() {
+        None => default,
+        Some(t) => tfplug::timeouts::parse_duration(t).unwrap_or_else(|e| {
+            diags.error_at(path.clone().attr(attr), format!("Invalid {attr}"), e);
+            default
+        }),
+    }
+}
+
+fn weight(v: &Value, attr: &str, path: &AttrPath, diags: &mut Diagnostics) -> Option<TrafficWeight> {
+    let n = v.attr(attr).as_i64()?;
+    TrafficWeight::new(n)
+        .map_err(|e| diags.error_at(path.clone().attr(attr), "Weight out of range", e.to_string()))
+        .ok()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.elements().iter().filter_map(|s| s.as_str().map(str::to_string)).collect()
+}
+
+/// `None` when the block is absent. `block` may be the block's object or, for
+/// `kong_traffic_split`, the resource's whole configuration.
 pub fn parse(block: &Value, path: AttrPath) -> Result<Option<TrafficSettings>, Diagnostics> {
+    let block = super::first(block);
     if block.is_null() {
         return Ok(None);
     }
+    parse_content(block, &path, Weights::with_y(TrafficWeight::ZERO)).map(Some)
+}
+
+/// Parses the content; `applied` seeds the external driver with the split
+/// recorded in state.
+pub fn parse_content(block: &Value, path: &AttrPath, applied: Weights) -> Result<TrafficSettings, Diagnostics> {
     let mut diags = Diagnostics::new();
     let on_failure = match block.attr("on_failure").as_str() {
         None | Some("rollback") => OnFailure::Rollback,
         Some("halt") => OnFailure::Halt,
         Some(other) => {
-            diags.error_at(path.clone().attr("on_failure"), "Invalid on_failure", format!("{other:?} is not rollback or halt"));
+            diags.error_at(path.clone().attr("on_failure"), "Invalid on_failure", format!("{other:?} is not `rollback` or `halt`"));
             OnFailure::Rollback
         }
     };
-    let interval = match block.attr("interval").as_str() {
-        None => Duration::from_secs(30),
-        Some(t) => tfplug::timeouts::parse_duration(t).unwrap_or_else(|e| {
-            diags.error_at(path.clone().attr("interval"), "Invalid interval", e);
-            Duration::from_secs(30)
-        }),
-    };
-    let progression = match block.attr("step_weight").as_i64() {
-        None => Progression::Direct,
-        Some(w) => match TrafficWeight::new(w) {
-            Ok(step_weight) => Progression::Linear { step_weight, interval },
-            Err(e) => {
-                diags.error_at(path.clone().attr("step_weight"), "Invalid step_weight", e.to_string());
-                Progression::Direct
-            }
-        },
-    };
-    let haproxy = block.attr("haproxy");
-    let driver = if !haproxy.is_null() {
-        let s = |k: &str| haproxy.attr(k).as_str().unwrap_or_default().to_string();
-        let api = s("runtime_api");
-        let socket = if api.starts_with('/') { RuntimeApiAddress::Unix(api.into()) } else { RuntimeApiAddress::Tcp(api) };
-        match HaproxyDriver::new(socket, &s("backend"), &s("server_x"), &s("server_y")) {
-            Ok(d) => Some(Driver::Haproxy(d)),
-            Err(e) => {
-                diags.error_at(path.clone().attr("haproxy"), "Invalid haproxy driver", e.to_string());
-                None
-            }
-        }
-    } else if !block.attr("external").is_null() {
-        Some(Driver::External(ExternalDriver::new(Weights::with_y(TrafficWeight::ZERO))))
-    } else {
-        diags.error_at(path.clone(), "No traffic driver", "Set exactly one driver block: haproxy or external.");
-        None
-    };
-    match (driver, diags.has_errors()) {
-        (Some(driver), false) => Ok(Some(TrafficSettings { driver, progression, gates: Vec::new(), on_failure })),
+    let progression = parse_progression(block, path, &mut diags);
+    let gates = parse_gates(block.attr("gate"), &path.clone().attr("gate"), &mut diags);
+    let driver = parse_driver(block, path, applied, &mut diags);
+    if let Err(e) = crate::gates::validate_gates(&gates) {
+        let at = match e.gate_index {
+            Some(i) => path.clone().attr("gate").index(i as i64),
+            None => path.clone().attr("gate"),
+        };
+        diags.error_at(AttrPath(at.0.into_iter().chain(AttrPath::parse(&e.attribute).0).collect()), "Invalid gate", e.message);
+    }
+    match driver {
+        Some(driver) if !diags.has_errors() => Ok(TrafficSettings { driver, progression, gates, on_failure }),
         _ => Err(diags),
     }
+}
+
+fn parse_progression(block: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Progression {
+    let steps = block.attr("steps").elements();
+    if !steps.is_empty() {
+        if !block.attr("step_weight").is_null() {
+            diags.error_at(path.clone().attr("step_weight"), "Conflicting progression", "Use either steps or step_weight, not both.");
+        }
+        let specs: Vec<StepSpec> = steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let at = path.clone().attr("steps").index(i as i64);
+                Some(StepSpec {
+                    weight: weight(s, "weight", &at, diags)?,
+                    pause: duration(s, "pause", Duration::ZERO, &at, diags),
+                    analysis: s.attr("analysis").as_bool().unwrap_or(true),
+                })
+            })
+            .collect();
+        let progression = Progression::Steps(specs);
+        if let Err(e) = progression.validate() {
+            diags.error_at(AttrPath(path.0.iter().cloned().chain(AttrPath::parse(&e.attribute()).0).collect()), "Invalid steps", e.to_string());
+        }
+        return progression;
+    }
+    let interval = duration(block, "interval", DEFAULT_INTERVAL, path, diags);
+    match weight(block, "step_weight", path, diags) {
+        Some(w) if w == TrafficWeight::ZERO => {
+            diags.error_at(path.clone().attr("step_weight"), "Invalid step_weight", "step_weight must be at least 1 (percent).");
+            Progression::Direct
+        }
+        Some(step_weight) => Progression::Linear { step_weight, interval },
+        None => Progression::Direct,
+    }
+}
+
+fn parse_gates(v: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Vec<GateSpec> {
+    v.elements()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let at = path.clone().index(i as i64);
+            let policy = AnalysisPolicy {
+                interval: duration(g, "interval", Duration::from_secs(10), &at, diags),
+                count: g.attr("count").as_i64().and_then(|n| u32::try_from(n).ok()),
+                failure_limit: g.attr("failure_limit").as_i64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+                consecutive_success_limit: g.attr("consecutive_success_limit").as_i64().and_then(|n| u32::try_from(n).ok()),
+                inconclusive: match g.attr("inconclusive").as_str() {
+                    None | Some("fail") => InconclusivePolicy::Fail,
+                    Some("pass") => InconclusivePolicy::Pass,
+                    Some("wait") => InconclusivePolicy::Wait,
+                    Some(other) => {
+                        diags.error_at(at.clone().attr("inconclusive"), "Invalid inconclusive", format!("{other:?} is not fail, pass or wait"));
+                        InconclusivePolicy::Fail
+                    }
+                },
+                timeout: duration(g, "timeout", Duration::from_secs(10), &at, diags),
+            };
+            let check = parse_check(g, &at, diags)?;
+            Some(GateSpec { name: g.attr("name").as_str().unwrap_or_default().to_string(), check, policy })
+        })
+        .collect()
+}
+
+fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<GateCheck> {
+    let (p, h, c) = (super::first(g.attr("prometheus")), super::first(g.attr("http")), super::first(g.attr("command")));
+    let present = [!p.is_null(), !h.is_null(), !c.is_null()].iter().filter(|x| **x).count();
+    if present != 1 {
+        diags.error_at(at.clone(), "Invalid gate", "A gate needs exactly one of prometheus, http or command.");
+        return None;
+    }
+    if !p.is_null() {
+        return Some(GateCheck::Prometheus(PrometheusCheck {
+            url: p.attr("url").as_str().unwrap_or_default().to_string(),
+            query: p.attr("query").as_str().unwrap_or_default().to_string(),
+            min: p.attr("min").as_f64(),
+            max: p.attr("max").as_f64(),
+        }));
+    }
+    if !h.is_null() {
+        let json_path = match h.attr("json_path").as_str() {
+            None => None,
+            Some(text) => match JsonPath::parse(text) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    diags.error_at(at.clone().attr("http").attr("json_path"), "Invalid json_path", e.to_string());
+                    None
+                }
+            },
+        };
+        let expected_value = h
+            .attr("expected_value")
+            .as_str()
+            .map(|t| serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::from(t)));
+        return Some(GateCheck::Http(HttpCheck {
+            url: h.attr("url").as_str().unwrap_or_default().to_string(),
+            expected_status: h.attr("expected_status").as_i64().and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+            json_path,
+            expected_value,
+        }));
+    }
+    Some(GateCheck::Command(CommandCheck { argv: strings(c.attr("argv")) }))
+}
+
+fn parse_driver(block: &Value, path: &AttrPath, applied: Weights, diags: &mut Diagnostics) -> Option<Driver> {
+    let named: Vec<(&str, &Value)> = ["haproxy", "nginx", "kong_upstream", "external"]
+        .into_iter()
+        .map(|n| (n, super::first(block.attr(n))))
+        .filter(|(_, v)| !v.is_null())
+        .collect();
+    let [(name, d)] = named.as_slice() else {
+        diags.error_at(path.clone(), "One traffic driver needed", "Set exactly one of the blocks haproxy, nginx, kong_upstream or external.");
+        return None;
+    };
+    let at = path.clone().attr(name);
+    let s = |k: &str| d.attr(k).as_str().unwrap_or_default().to_string();
+    let built = match *name {
+        "haproxy" => {
+            let api = s("runtime_api");
+            let socket = if api.starts_with('/') { RuntimeApiAddress::Unix(api.into()) } else { RuntimeApiAddress::Tcp(api) };
+            HaproxyDriver::new(socket, &s("backend"), &s("server_x"), &s("server_y")).map(Driver::Haproxy)
+        }
+        "nginx" => {
+            let reload = strings(d.attr("reload_command"));
+            let validate = strings(d.attr("validate_command"));
+            NginxDriver::new(PathBuf::from(s("upstream_file")), &s("upstream"), &s("server_x"), &s("server_y"))
+                .and_then(|n| if reload.is_empty() { Ok(n) } else { n.with_reload_argv(reload) })
+                .and_then(|n| if validate.is_empty() { Ok(n) } else { n.with_validate_argv(validate) })
+                .map(Driver::Nginx)
+        }
+        "kong_upstream" => KongUpstreamDriver::new(&s("admin_url"), &s("upstream"), &s("target_x"), &s("target_y"))
+            .map(|k| match d.attr("admin_token").as_str() {
+                Some(t) => k.with_admin_token(t.to_string()),
+                None => k,
+            })
+            .map(Driver::KongUpstream),
+        _ => Ok(Driver::External(ExternalDriver::new(applied))),
+    };
+    built
+        .map_err(|e| diags.error_at(at, format!("Invalid {name} driver"), e.to_string()))
+        .ok()
 }

@@ -3,3 +3,4 @@
 pub mod test_wait;
 pub mod kong_migration_phase;
 pub mod kong_upgrade;
+pub mod kong_traffic_split;

@@ -1,0 +1,256 @@
+//! `resource "kong_traffic_split"`: Y's share of user traffic, moved
+//! gradually through a real load balancer with gates between steps.
+//!
+//! plan: the weights the apply will walk through (`planned_weights`), known
+//! at plan time. apply: walk them, run the gates at each step, roll back
+//! (or halt) on failure; going down is a fast path without gates. read: the
+//! live split, so a hand edit on the load balancer shows as drift.
+
+use crate::blocks::traffic::{content, parse_content};
+use crate::gates::now_rfc3339;
+use crate::traffic::{plan_shift, shift, ShiftEnd, StepRecord, TrafficDriver, TrafficWeight, Weights};
+use tfplug::{
+    async_trait, ApplyRequest, ApplyResponse, AttrPath, Attribute, Ctx, Diagnostics, ImportId, ImportResponse,
+    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type, Value,
+};
+
+pub struct KongTrafficSplit;
+
+fn history_type() -> Type {
+    Type::object([
+        ("weight_y", Type::Number),
+        ("at", Type::String),
+        ("kind", Type::String),
+        ("gates", Type::list(Type::String)),
+    ])
+}
+
+fn schema() -> Schema {
+    let block = content()
+        .describe(
+            "Moves user traffic from Kong cluster X to cluster Y through a real load balancer (HAProxy runtime API, an nginx \
+             upstream file, an edge Kong upstream, or `external` for weights other resources apply). Going up walks `steps` (or \
+             `step_weight` every `interval`) and runs the gates at each step; a failing gate rolls back to X (or halts). Going down \
+             is immediate and ungated: returning to known-good must never be slowed down. Destroying the resource leaves the load \
+             balancer as it is.",
+        )
+        .attr(Attribute::number("weight_y").required().describe("The share of traffic cluster Y should get, 0–100."))
+        .attr(Attribute::string("id").computed().describe("Identifier of the split (the driver and its target)."))
+        .attr(Attribute::number("current_weight_y").computed().describe("Y's share as last applied or read from the load balancer."))
+        .attr(Attribute::number("weight_x").computed().describe("X's share (100 − `current_weight_y`), for other resources (`external` driver)."))
+        .attr(Attribute::list_of("planned_weights", Type::Number).computed().describe("The weights the next apply walks through, in order."))
+        .attr(Attribute::list_of("history", history_type()).computed().describe("Each step of the last apply: weight, time, kind, gate results with measured values."))
+        .block(tfplug::timeouts::block(&["create", "update"]));
+    Schema::new(0, block)
+}
+
+fn desired(config: &Value, diags: &mut Diagnostics) -> Option<TrafficWeight> {
+    let raw = config.attr("weight_y").as_i64()?;
+    TrafficWeight::new(raw).map_err(|e| diags.error_at(AttrPath::root("weight_y"), "weight_y out of range", e.to_string())).ok()
+}
+
+fn recorded_weight(state: &Value) -> TrafficWeight {
+    state.attr("current_weight_y").as_i64().and_then(|w| TrafficWeight::new(w).ok()).unwrap_or(TrafficWeight::ZERO)
+}
+
+fn split_id(config: &Value) -> String {
+    for (driver, key) in [("haproxy", "runtime_api"), ("nginx", "upstream_file"), ("kong_upstream", "admin_url")] {
+        let d = crate::blocks::first(config.attr(driver));
+        if let Some(target) = d.attr(key).as_str() {
+            return format!("{driver}:{target}");
+        }
+    }
+    "external".to_string()
+}
+
+fn record_value(r: &StepRecord) -> Value {
+    let kind = serde_json::to_value(&r.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default();
+    let gates = r
+        .gates
+        .iter()
+        .map(|g| {
+            let last = g.measurements.last().map(|m| m.describe()).unwrap_or_default();
+            Value::from(format!("{}: {:?}, {} failed of {} ({last})", g.gate, g.verdict, g.failures, g.measured))
+        })
+        .collect();
+    Value::object([
+        ("weight_y", Value::from(i64::from(r.weight_y.percent()))),
+        ("at", Value::from(r.at.as_str())),
+        ("kind", Value::from(kind)),
+        ("gates", Value::List(gates)),
+    ])
+}
+
+fn with_split(mut state: Value, y: TrafficWeight) -> Value {
+    state.set_attr("current_weight_y", Value::from(i64::from(y.percent())));
+    state.set_attr("weight_x", Value::from(100 - i64::from(y.percent())));
+    state
+}
+
+#[async_trait]
+impl Resource for KongTrafficSplit {
+    fn type_name(&self) -> &'static str {
+        "kong_traffic_split"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        if !config.is_wholly_known() {
+            return diags;
+        }
+        desired(config, &mut diags);
+        if let Err(d) = parse_content(config, &AttrPath::default(), Weights::with_y(TrafficWeight::ZERO)) {
+            diags.extend(d);
+        }
+        diags
+    }
+
+    async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {
+        let mut resp = PlanResponse { private: req.prior_private.clone(), ..Default::default() };
+        if req.proposed.is_null() {
+            resp.diags.warning(
+                "Destroy leaves the load balancer as it is",
+                "kong_traffic_split is only removed from state; the current split stays in place.",
+            );
+            return resp;
+        }
+        let mut planned = req.proposed.clone();
+        if !req.config.is_wholly_known() {
+            schema().block.mark_computed_unknown(&req.config, &mut planned, &req.prior, &["id"]);
+            resp.planned = planned;
+            return resp;
+        }
+        let Some(to) = desired(&req.config, &mut resp.diags) else { return resp };
+        let settings = match parse_content(&req.config, &AttrPath::default(), Weights::with_y(recorded_weight(&req.prior))) {
+            Ok(s) => s,
+            Err(d) => return PlanResponse { diags: d, ..resp },
+        };
+        // A new split starts from what the load balancer does now.
+        let from = if req.prior.is_null() {
+            match settings.driver.read_weights().await {
+                Ok(w) => w.y,
+                Err(e) => {
+                    resp.diags.error_at(AttrPath::root(settings.driver.kind()), "Cannot read the load balancer", e.to_string());
+                    return resp;
+                }
+            }
+        } else {
+            recorded_weight(&req.prior)
+        };
+        let shift_plan = match plan_shift(from, to, &settings.progression, settings.on_failure) {
+            Ok(p) => p,
+            Err(e) => {
+                resp.diags.error_at(AttrPath::parse(&e.attribute()), "Invalid progression", e.to_string());
+                return resp;
+            }
+        };
+        planned.set_attr("id", split_id(&req.config).into());
+        let unchanged = from == to && !req.prior.is_null();
+        if unchanged {
+            for keep in ["planned_weights", "history"] {
+                planned.set_attr(keep, req.prior.attr(keep).clone());
+            }
+            resp.planned = with_split(planned, to);
+            return resp;
+        }
+        let weights = shift_plan.weights().iter().map(|w| Value::from(i64::from(w.percent()))).collect();
+        planned.set_attr("planned_weights", Value::List(weights));
+        planned.set_attr("history", Value::Unknown);
+        resp.planned = with_split(planned, to);
+        resp
+    }
+
+    async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+        if req.planned.is_null() {
+            return ApplyResponse::default();
+        }
+        let mut diags = Diagnostics::new();
+        let keep_prior = |diags: Diagnostics| ApplyResponse { new_state: req.prior.clone(), diags, ..Default::default() };
+        let Some(to) = desired(&req.config, &mut diags) else { return keep_prior(diags) };
+        let op = if req.prior.is_null() { "create" } else { "update" };
+        let limit = match tfplug::timeouts::timeout(&req.config, op, std::time::Duration::from_secs(30 * 60)) {
+            Ok(l) => l,
+            Err(d) => return keep_prior(d.into()),
+        };
+        let settings = match parse_content(&req.config, &AttrPath::default(), Weights::with_y(recorded_weight(&req.prior))) {
+            Ok(s) => s,
+            Err(d) => return keep_prior(d),
+        };
+        let from = match settings.driver.read_weights().await {
+            Ok(w) => w.y,
+            Err(e) => {
+                diags.error_at(AttrPath::root(settings.driver.kind()), "Cannot read the load balancer", e.to_string());
+                return keep_prior(diags);
+            }
+        };
+        let plan = match plan_shift(from, to, &settings.progression, settings.on_failure) {
+            Ok(p) => p,
+            Err(e) => {
+                diags.error_at(AttrPath::parse(&e.attribute()), "Invalid progression", e.to_string());
+                return keep_prior(diags);
+            }
+        };
+        // The timeout bounds the whole walk, gates included.
+        let deadline = tfplug::CancellationToken::new();
+        let stop = ctx.cancel.clone();
+        let bound = deadline.clone();
+        let timer = tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(limit) => bound.cancel(),
+                _ = stop.cancelled() => bound.cancel(),
+            }
+        });
+        let outcome = shift(&settings.driver, &plan, &settings.gates, &deadline, |e| tracing::info!(?e, "traffic")).await;
+        timer.abort();
+        let mut state = req.planned.clone();
+        state.set_attr("id", split_id(&req.config).into());
+        let (reached, history) = match outcome {
+            Ok(o) => {
+                if o.end == ShiftEnd::Cancelled {
+                    diags.error(
+                        "Traffic shift interrupted",
+                        format!("Stopped at {}% on Y (Terraform asked the provider to stop, or the timeout passed).", o.weights.y.percent()),
+                    );
+                }
+                (o.weights.y, o.history)
+            }
+            Err(e) => {
+                diags.error_at(AttrPath::root("gate"), "Traffic shift stopped", e.to_string());
+                (e.weights.y, e.history)
+            }
+        };
+        state.set_attr("history", Value::List(history.iter().map(record_value).collect()));
+        state = with_split(state, reached);
+        tracing::info!(weight_y = reached.percent(), at = %now_rfc3339(), "traffic split applied");
+        ApplyResponse { new_state: state, diags, ..Default::default() }
+    }
+
+    async fn read(&self, _ctx: &Ctx, req: ReadRequest) -> ReadResponse {
+        let mut state = req.current.clone();
+        let recorded = recorded_weight(&state);
+        if let Ok(settings) = parse_content(&state, &AttrPath::default(), Weights::with_y(recorded)) {
+            match settings.driver.read_weights().await {
+                Ok(w) if w.y != recorded => {
+                    tracing::info!(live = w.y.percent(), recorded = recorded.percent(), "traffic split changed outside Terraform");
+                    state = with_split(state, w.y);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the load balancer during refresh"),
+            }
+        }
+        ReadResponse { new_state: state, private: req.private, diags: Diagnostics::new() }
+    }
+
+    async fn import(&self, _ctx: &Ctx, _id: ImportId) -> ImportResponse {
+        let mut resp = ImportResponse::default();
+        resp.diags.error(
+            "Import not supported",
+            "kong_traffic_split has no remote object to import: declare it with the split you want; its first plan reads the load balancer's current weights.",
+        );
+        resp
+    }
+}
