@@ -4,10 +4,13 @@
 //! [`TrafficSettings`]. Shared by `kong_traffic_split` (whose top level is
 //! this block's content), `kong_upgrade` and the actions.
 
-use crate::gates::{AnalysisPolicy, CommandCheck, GateCheck, GateSpec, HttpCheck, InconclusivePolicy, JsonPath, PrometheusCheck};
+use crate::gates::{
+    AnalysisPolicy, CommandCheck, GateCheck, GateSpec, HttpCheck, InconclusivePolicy, JsonPath,
+    PrometheusCheck,
+};
 use crate::traffic::{
-    Driver, ExternalDriver, HaproxyDriver, KongUpstreamDriver, NginxDriver, OnFailure, Progression, RuntimeApiAddress,
-    StepSpec, TrafficWeight, Weights,
+    Driver, ExternalDriver, HaproxyDriver, KongUpstreamDriver, NginxDriver, OnFailure, Progression,
+    RuntimeApiAddress, StepSpec, TrafficWeight, Weights,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,7 +51,10 @@ fn driver_blocks() -> Vec<NestedBlock> {
                 .attr(Attribute::string("server_x").required().describe("Address (`host:port`) of cluster X."))
                 .attr(Attribute::string("server_y").required().describe("Address (`host:port`) of cluster Y."))
                 .attr(Attribute::list_of("reload_command", Type::String).optional().describe("Reload argv. Default `[\"nginx\", \"-s\", \"reload\"]`."))
-                .attr(Attribute::list_of("validate_command", Type::String).optional().describe("Validation argv. Default `[\"nginx\", \"-t\"]`.")),
+                .attr(Attribute::list_of("validate_command", Type::String).optional().describe("Validation argv. Default `[\"nginx\", \"-t\"]`."))
+                .attr(Attribute::string("pid_file").optional().describe(
+                    "nginx's pid file. When set, a weight change returns only once the new workers run and the old ones stopped accepting connections; without it, the change takes effect about 100 ms after the reload.",
+                )),
         ),
         NestedBlock::single(
             "kong_upstream",
@@ -126,7 +132,13 @@ pub fn content() -> Block {
     b
 }
 
-fn duration(v: &Value, attr: &str, default: Duration, path: &AttrPath, diags: &mut Diagnostics) -> Duration {
+fn duration(
+    v: &Value,
+    attr: &str,
+    default: Duration,
+    path: &AttrPath,
+    diags: &mut Diagnostics,
+) -> Duration {
     match v.attr(attr).as_str() {
         None => default,
         Some(t) => tfplug::timeouts::parse_duration(t).unwrap_or_else(|e| {
@@ -136,15 +148,29 @@ fn duration(v: &Value, attr: &str, default: Duration, path: &AttrPath, diags: &m
     }
 }
 
-fn weight(v: &Value, attr: &str, path: &AttrPath, diags: &mut Diagnostics) -> Option<TrafficWeight> {
+fn weight(
+    v: &Value,
+    attr: &str,
+    path: &AttrPath,
+    diags: &mut Diagnostics,
+) -> Option<TrafficWeight> {
     let n = v.attr(attr).as_i64()?;
     TrafficWeight::new(n)
-        .map_err(|e| diags.error_at(path.clone().attr(attr), "Weight out of range", e.to_string()))
+        .map_err(|e| {
+            diags.error_at(
+                path.clone().attr(attr),
+                "Weight out of range",
+                e.to_string(),
+            )
+        })
         .ok()
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.elements().iter().filter_map(|s| s.as_str().map(str::to_string)).collect()
+    v.elements()
+        .iter()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
 }
 
 /// `None` when the block is absent. `block` may be the block's object or, for
@@ -159,13 +185,21 @@ pub fn parse(block: &Value, path: AttrPath) -> Result<Option<TrafficSettings>, D
 
 /// Parses the content; `applied` seeds the external driver with the split
 /// recorded in state.
-pub fn parse_content(block: &Value, path: &AttrPath, applied: Weights) -> Result<TrafficSettings, Diagnostics> {
+pub fn parse_content(
+    block: &Value,
+    path: &AttrPath,
+    applied: Weights,
+) -> Result<TrafficSettings, Diagnostics> {
     let mut diags = Diagnostics::new();
     let on_failure = match block.attr("on_failure").as_str() {
         None | Some("rollback") => OnFailure::Rollback,
         Some("halt") => OnFailure::Halt,
         Some(other) => {
-            diags.error_at(path.clone().attr("on_failure"), "Invalid on_failure", format!("{other:?} is not `rollback` or `halt`"));
+            diags.error_at(
+                path.clone().attr("on_failure"),
+                "Invalid on_failure",
+                format!("{other:?} is not `rollback` or `halt`"),
+            );
             OnFailure::Rollback
         }
     };
@@ -177,10 +211,23 @@ pub fn parse_content(block: &Value, path: &AttrPath, applied: Weights) -> Result
             Some(i) => path.clone().attr("gate").index(i as i64),
             None => path.clone().attr("gate"),
         };
-        diags.error_at(AttrPath(at.0.into_iter().chain(AttrPath::parse(&e.attribute).0).collect()), "Invalid gate", e.message);
+        diags.error_at(
+            AttrPath(
+                at.0.into_iter()
+                    .chain(AttrPath::parse(&e.attribute).0)
+                    .collect(),
+            ),
+            "Invalid gate",
+            e.message,
+        );
     }
     match driver {
-        Some(driver) if !diags.has_errors() => Ok(TrafficSettings { driver, progression, gates, on_failure }),
+        Some(driver) if !diags.has_errors() => Ok(TrafficSettings {
+            driver,
+            progression,
+            gates,
+            on_failure,
+        }),
         _ => Err(diags),
     }
 }
@@ -189,7 +236,11 @@ fn parse_progression(block: &Value, path: &AttrPath, diags: &mut Diagnostics) ->
     let steps = block.attr("steps").elements();
     if !steps.is_empty() {
         if !block.attr("step_weight").is_null() {
-            diags.error_at(path.clone().attr("step_weight"), "Conflicting progression", "Use either steps or step_weight, not both.");
+            diags.error_at(
+                path.clone().attr("step_weight"),
+                "Conflicting progression",
+                "Use either steps or step_weight, not both.",
+            );
         }
         let specs: Vec<StepSpec> = steps
             .iter()
@@ -205,17 +256,34 @@ fn parse_progression(block: &Value, path: &AttrPath, diags: &mut Diagnostics) ->
             .collect();
         let progression = Progression::Steps(specs);
         if let Err(e) = progression.validate() {
-            diags.error_at(AttrPath(path.0.iter().cloned().chain(AttrPath::parse(&e.attribute()).0).collect()), "Invalid steps", e.to_string());
+            diags.error_at(
+                AttrPath(
+                    path.0
+                        .iter()
+                        .cloned()
+                        .chain(AttrPath::parse(&e.attribute()).0)
+                        .collect(),
+                ),
+                "Invalid steps",
+                e.to_string(),
+            );
         }
         return progression;
     }
     let interval = duration(block, "interval", DEFAULT_INTERVAL, path, diags);
     match weight(block, "step_weight", path, diags) {
         Some(w) if w == TrafficWeight::ZERO => {
-            diags.error_at(path.clone().attr("step_weight"), "Invalid step_weight", "step_weight must be at least 1 (percent).");
+            diags.error_at(
+                path.clone().attr("step_weight"),
+                "Invalid step_weight",
+                "step_weight must be at least 1 (percent).",
+            );
             Progression::Direct
         }
-        Some(step_weight) => Progression::Linear { step_weight, interval },
+        Some(step_weight) => Progression::Linear {
+            step_weight,
+            interval,
+        },
         None => Progression::Direct,
     }
 }
@@ -229,30 +297,56 @@ fn parse_gates(v: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Vec<GateS
             let policy = AnalysisPolicy {
                 interval: duration(g, "interval", Duration::from_secs(10), &at, diags),
                 count: g.attr("count").as_i64().and_then(|n| u32::try_from(n).ok()),
-                failure_limit: g.attr("failure_limit").as_i64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
-                consecutive_success_limit: g.attr("consecutive_success_limit").as_i64().and_then(|n| u32::try_from(n).ok()),
+                failure_limit: g
+                    .attr("failure_limit")
+                    .as_i64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0),
+                consecutive_success_limit: g
+                    .attr("consecutive_success_limit")
+                    .as_i64()
+                    .and_then(|n| u32::try_from(n).ok()),
                 inconclusive: match g.attr("inconclusive").as_str() {
                     None | Some("fail") => InconclusivePolicy::Fail,
                     Some("pass") => InconclusivePolicy::Pass,
                     Some("wait") => InconclusivePolicy::Wait,
                     Some(other) => {
-                        diags.error_at(at.clone().attr("inconclusive"), "Invalid inconclusive", format!("{other:?} is not fail, pass or wait"));
+                        diags.error_at(
+                            at.clone().attr("inconclusive"),
+                            "Invalid inconclusive",
+                            format!("{other:?} is not fail, pass or wait"),
+                        );
                         InconclusivePolicy::Fail
                     }
                 },
                 timeout: duration(g, "timeout", Duration::from_secs(10), &at, diags),
             };
             let check = parse_check(g, &at, diags)?;
-            Some(GateSpec { name: g.attr("name").as_str().unwrap_or_default().to_string(), check, policy })
+            Some(GateSpec {
+                name: g.attr("name").as_str().unwrap_or_default().to_string(),
+                check,
+                policy,
+            })
         })
         .collect()
 }
 
 fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<GateCheck> {
-    let (p, h, c) = (super::first(g.attr("prometheus")), super::first(g.attr("http")), super::first(g.attr("command")));
-    let present = [!p.is_null(), !h.is_null(), !c.is_null()].iter().filter(|x| **x).count();
+    let (p, h, c) = (
+        super::first(g.attr("prometheus")),
+        super::first(g.attr("http")),
+        super::first(g.attr("command")),
+    );
+    let present = [!p.is_null(), !h.is_null(), !c.is_null()]
+        .iter()
+        .filter(|x| **x)
+        .count();
     if present != 1 {
-        diags.error_at(at.clone(), "Invalid gate", "A gate needs exactly one of prometheus, http or command.");
+        diags.error_at(
+            at.clone(),
+            "Invalid gate",
+            "A gate needs exactly one of prometheus, http or command.",
+        );
         return None;
     }
     if !p.is_null() {
@@ -269,7 +363,11 @@ fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<Gate
             Some(text) => match JsonPath::parse(text) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    diags.error_at(at.clone().attr("http").attr("json_path"), "Invalid json_path", e.to_string());
+                    diags.error_at(
+                        at.clone().attr("http").attr("json_path"),
+                        "Invalid json_path",
+                        e.to_string(),
+                    );
                     None
                 }
             },
@@ -280,22 +378,37 @@ fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<Gate
             .map(|t| serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::from(t)));
         return Some(GateCheck::Http(HttpCheck {
             url: h.attr("url").as_str().unwrap_or_default().to_string(),
-            expected_status: h.attr("expected_status").as_i64().and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+            expected_status: h
+                .attr("expected_status")
+                .as_i64()
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(200),
             json_path,
             expected_value,
         }));
     }
-    Some(GateCheck::Command(CommandCheck { argv: strings(c.attr("argv")) }))
+    Some(GateCheck::Command(CommandCheck {
+        argv: strings(c.attr("argv")),
+    }))
 }
 
-fn parse_driver(block: &Value, path: &AttrPath, applied: Weights, diags: &mut Diagnostics) -> Option<Driver> {
+fn parse_driver(
+    block: &Value,
+    path: &AttrPath,
+    applied: Weights,
+    diags: &mut Diagnostics,
+) -> Option<Driver> {
     let named: Vec<(&str, &Value)> = ["haproxy", "nginx", "kong_upstream", "external"]
         .into_iter()
         .map(|n| (n, super::first(block.attr(n))))
         .filter(|(_, v)| !v.is_null())
         .collect();
     let [(name, d)] = named.as_slice() else {
-        diags.error_at(path.clone(), "One traffic driver needed", "Set exactly one of the blocks haproxy, nginx, kong_upstream or external.");
+        diags.error_at(
+            path.clone(),
+            "One traffic driver needed",
+            "Set exactly one of the blocks haproxy, nginx, kong_upstream or external.",
+        );
         return None;
     };
     let at = path.clone().attr(name);
@@ -303,23 +416,50 @@ fn parse_driver(block: &Value, path: &AttrPath, applied: Weights, diags: &mut Di
     let built = match *name {
         "haproxy" => {
             let api = s("runtime_api");
-            let socket = if api.starts_with('/') { RuntimeApiAddress::Unix(api.into()) } else { RuntimeApiAddress::Tcp(api) };
-            HaproxyDriver::new(socket, &s("backend"), &s("server_x"), &s("server_y")).map(Driver::Haproxy)
+            let socket = if api.starts_with('/') {
+                RuntimeApiAddress::Unix(api.into())
+            } else {
+                RuntimeApiAddress::Tcp(api)
+            };
+            HaproxyDriver::new(socket, &s("backend"), &s("server_x"), &s("server_y"))
+                .map(Driver::Haproxy)
         }
         "nginx" => {
             let reload = strings(d.attr("reload_command"));
             let validate = strings(d.attr("validate_command"));
-            NginxDriver::new(PathBuf::from(s("upstream_file")), &s("upstream"), &s("server_x"), &s("server_y"))
-                .and_then(|n| if reload.is_empty() { Ok(n) } else { n.with_reload_argv(reload) })
-                .and_then(|n| if validate.is_empty() { Ok(n) } else { n.with_validate_argv(validate) })
-                .map(Driver::Nginx)
-        }
-        "kong_upstream" => KongUpstreamDriver::new(&s("admin_url"), &s("upstream"), &s("target_x"), &s("target_y"))
-            .map(|k| match d.attr("admin_token").as_str() {
-                Some(t) => k.with_admin_token(t.to_string()),
-                None => k,
+            NginxDriver::new(
+                PathBuf::from(s("upstream_file")),
+                &s("upstream"),
+                &s("server_x"),
+                &s("server_y"),
+            )
+            .and_then(|n| {
+                if reload.is_empty() {
+                    Ok(n)
+                } else {
+                    n.with_reload_argv(reload)
+                }
             })
-            .map(Driver::KongUpstream),
+            .and_then(|n| {
+                if validate.is_empty() {
+                    Ok(n)
+                } else {
+                    n.with_validate_argv(validate)
+                }
+            })
+            .map(Driver::Nginx)
+        }
+        "kong_upstream" => KongUpstreamDriver::new(
+            &s("admin_url"),
+            &s("upstream"),
+            &s("target_x"),
+            &s("target_y"),
+        )
+        .map(|k| match d.attr("admin_token").as_str() {
+            Some(t) => k.with_admin_token(t.to_string()),
+            None => k,
+        })
+        .map(Driver::KongUpstream),
         _ => Ok(Driver::External(ExternalDriver::new(applied))),
     };
     built

@@ -24,8 +24,9 @@ pub struct AnalysisPolicy {
     /// Time between measurements; the first one is taken one interval after
     /// the step's weight was applied, so metrics can reflect it.
     pub interval: Duration,
-    /// Number of measurements to take. `None`: measure every interval until
-    /// the step's pause is over (at least once).
+    /// Number of measurements to take; the gate then stops measuring even if
+    /// the step's pause goes on. `None`: measure every interval until the
+    /// step's pause is over (at least once), which guards the whole pause.
     pub count: Option<u32>,
     /// The analysis fails once failures exceed this number (default 0: the
     /// first failure fails it).

@@ -2,6 +2,7 @@
 
 use super::json_path::JsonPath;
 use super::measurement::Measurement;
+use super::shown_url;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -16,32 +17,32 @@ pub struct HttpCheck {
 
 impl HttpCheck {
     pub async fn measure(&self, client: &reqwest::Client, timeout: Duration) -> Measurement {
+        let shown = shown_url(&self.url);
         let response = match client.get(&self.url).timeout(timeout).send().await {
             Ok(r) => r,
-            Err(e) => return Measurement::error("url", format!("GET {}: {e}", self.url)),
+            Err(e) => {
+                return Measurement::error("url", format!("GET {shown}: {}", e.without_url()))
+            }
         };
         let status = response.status().as_u16();
         if status != self.expected_status {
             return Measurement::fail(
                 status.to_string(),
                 format!(
-                    "GET {} answered {status}, expected {}",
-                    self.url, self.expected_status
+                    "GET {shown} answered {status}, expected {}",
+                    self.expected_status
                 ),
             );
         }
         let Some(path) = &self.json_path else {
-            return Measurement::pass(
-                status.to_string(),
-                format!("GET {} answered {status}", self.url),
-            );
+            return Measurement::pass(status.to_string(), format!("GET {shown} answered {status}"));
         };
         let body = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
                 return Measurement::error(
                     "url",
-                    format!("reading the body of GET {}: {e}", self.url),
+                    format!("reading the body of GET {shown}: {}", e.without_url()),
                 )
             }
         };
@@ -50,7 +51,7 @@ impl HttpCheck {
             Err(e) => {
                 return Measurement::fail(
                     "not JSON",
-                    format!("GET {} did not return JSON: {e}", self.url),
+                    format!("GET {shown} did not return JSON: {e}"),
                 )
             }
         };
@@ -64,7 +65,7 @@ impl HttpCheck {
                 format!(
                     "{} is absent from the response of {}",
                     path.as_str(),
-                    self.url
+                    shown_url(&self.url)
                 ),
             );
         };

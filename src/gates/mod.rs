@@ -198,6 +198,25 @@ fn validate_http(check: &HttpCheck) -> Result<(), GateConfigError> {
     Ok(())
 }
 
+/// `url` as gates show it in messages and history: without user info or
+/// query values, which may hold credentials.
+pub(crate) fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            let had_query = parsed.query().is_some();
+            parsed.set_query(None);
+            if had_query {
+                format!("{parsed}?…")
+            } else {
+                parsed.to_string()
+            }
+        }
+        Err(_) => "(invalid URL)".to_string(),
+    }
+}
+
 /// The HTTP client gates measure with: rustls, no proxy from the
 /// environment (gates talk to loopback and in-cluster endpoints).
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
@@ -219,6 +238,15 @@ mod tests {
             }),
             policy: AnalysisPolicy::default(),
         }
+    }
+
+    #[test]
+    fn urls_in_messages_carry_no_credentials() {
+        assert_eq!(
+            shown_url("https://user:pw@prom:9090/api?token=t"),
+            "https://prom:9090/api?…"
+        );
+        assert_eq!(shown_url("http://prom:9090"), "http://prom:9090/");
     }
 
     #[test]

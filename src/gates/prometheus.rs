@@ -2,6 +2,7 @@
 //! a threshold range.
 
 use super::measurement::Measurement;
+use super::shown_url;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -54,6 +55,7 @@ struct Sample {
 impl PrometheusCheck {
     pub async fn measure(&self, client: &reqwest::Client, timeout: Duration) -> Measurement {
         let endpoint = format!("{}/api/v1/query", self.url.trim_end_matches('/'));
+        let shown = shown_url(&endpoint);
         let request = client
             .get(&endpoint)
             .query(&[("query", self.query.as_str())])
@@ -63,7 +65,7 @@ impl PrometheusCheck {
             Err(e) => {
                 return Measurement::error(
                     "url",
-                    format!("cannot query Prometheus at {endpoint}: {e}"),
+                    format!("cannot query Prometheus at {shown}: {}", e.without_url()),
                 )
             }
         };
@@ -73,7 +75,10 @@ impl PrometheusCheck {
             Err(e) => {
                 return Measurement::error(
                     "url",
-                    format!("reading Prometheus' answer from {endpoint}: {e}"),
+                    format!(
+                        "reading Prometheus' answer from {shown}: {}",
+                        e.without_url()
+                    ),
                 )
             }
         };
@@ -81,7 +86,7 @@ impl PrometheusCheck {
             Ok(parsed) => self.judge(parsed),
             Err(_) => Measurement::error(
                 "url",
-                format!("{endpoint} answered {status} with something that is not a Prometheus API response: {}", snippet(&body)),
+                format!("{shown} answered {status} with something that is not a Prometheus API response: {}", snippet(&body)),
             ),
         }
     }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KongUpstreamDriver {
     admin_url: Url,
     upstream: String,
@@ -23,6 +23,22 @@ pub struct KongUpstreamDriver {
     target_y: String,
     admin_token: Option<String>,
     client: reqwest::Client,
+}
+
+/// Debug output never shows the admin token.
+impl std::fmt::Debug for KongUpstreamDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KongUpstreamDriver")
+            .field("admin_url", &self.admin_url.as_str())
+            .field("upstream", &self.upstream)
+            .field("target_x", &self.target_x)
+            .field("target_y", &self.target_y)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,7 +150,7 @@ impl KongUpstreamDriver {
                 DriverError::Unreachable {
                     attribute: "admin_url",
                     endpoint,
-                    detail: format!("{method} {url}: {e}"),
+                    detail: format!("{method} {url}: {}", e.without_url()),
                 }
             }
         })?;
@@ -330,6 +346,18 @@ mod tests {
                 .unwrap_err()
                 .attribute(),
             "admin_url"
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_admin_token() {
+        let d = KongUpstreamDriver::new("http://edge:8001", "u", "a:1", "b:1")
+            .unwrap()
+            .with_admin_token("s3cret".into());
+        let shown = format!("{d:?}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("<redacted>"),
+            "{shown}"
         );
     }
 

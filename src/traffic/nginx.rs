@@ -1,10 +1,19 @@
 //! nginx driver: owns one include file holding an `upstream` block, writes
 //! it atomically, validates, then reloads nginx gracefully (new workers take
-//! new connections, old ones finish what they have).
+//! new connections, old ones finish the requests they hold).
 //!
 //! nginx weights must be at least 1, so a 0 % share is written as `down`.
 //! If validation or the reload fails, the previous file is put back, so the
 //! file on disk always matches what nginx runs.
+//!
+//! With [`NginxDriver::with_pid_file`], `set_weights` returns only once the
+//! reload is in effect for new connections, so gates measure the new split.
+//!
+//! One limit of OSS nginx that no driver can lift: when an old worker shuts
+//! down it closes its idle keep-alive client connections, and a request a
+//! client sends on one at that instant is lost unless the client resends it
+//! (browsers and most HTTP libraries do for idempotent requests; `wrk` does
+//! not). HAProxy changes weights without touching any connection.
 
 use super::{DriverError, TrafficDriver, Weights};
 use std::path::{Path, PathBuf};

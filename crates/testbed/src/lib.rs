@@ -8,10 +8,10 @@ pub mod postgres;
 pub mod process;
 
 pub use postgres::Postgres;
-pub use process::{free_port, find_program, wait_for_tcp};
+pub use process::{find_program, free_port, wait_for_tcp};
 pub mod haproxy;
+pub mod kongsim;
 pub mod nginx;
 pub mod prometheus;
-pub mod terraform;
 pub mod sshd;
-pub mod kongsim;
+pub mod terraform;

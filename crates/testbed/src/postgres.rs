@@ -76,13 +76,29 @@ impl Postgres {
             &bin_dir,
             as_postgres,
             "pg_ctl",
-            &["-D", path_str(&data_dir), "-l", path_str(&log), "-w", "-t", "60", "start"],
+            &[
+                "-D",
+                path_str(&data_dir),
+                "-l",
+                path_str(&log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
         )?;
         wait_for_tcp(port, Duration::from_secs(30))?;
-        let pg = Postgres { port, bin_dir, data_dir, _dir: dir };
+        let pg = Postgres {
+            port,
+            bin_dir,
+            data_dir,
+            _dir: dir,
+        };
         // Two statements: CREATE DATABASE cannot run inside psql's implicit
         // transaction for a multi-statement -c.
-        pg.psql_as_superuser(&format!("CREATE ROLE kong LOGIN PASSWORD '{KONG_PASSWORD}'"))?;
+        pg.psql_as_superuser(&format!(
+            "CREATE ROLE kong LOGIN PASSWORD '{KONG_PASSWORD}'"
+        ))?;
         pg.psql_as_superuser("CREATE DATABASE kong OWNER kong")?;
         Ok(pg)
     }
@@ -99,12 +115,22 @@ impl Postgres {
 
     pub fn psql_db(&self, db: &str, sql: &str) -> Result<String, String> {
         let out = Command::new(self.bin_dir.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
             .args(["-d", db, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
             .output()
             .map_err(|e| format!("psql: {e}"))?;
         if !out.status.success() {
-            return Err(format!("psql failed: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "psql failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
@@ -128,7 +154,14 @@ impl Drop for Postgres {
             &self.bin_dir,
             running_as_root(),
             "pg_ctl",
-            &["-D", path_str(&self.data_dir), "-m", "immediate", "-w", "stop"],
+            &[
+                "-D",
+                path_str(&self.data_dir),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
         );
     }
 }
@@ -162,7 +195,10 @@ fn run(bin_dir: &Path, as_postgres: bool, program: &str, args: &[&str]) -> Resul
     } else {
         Command::new(&binary)
     };
-    let out = cmd.args(args).output().map_err(|e| format!("{program}: {e}"))?;
+    let out = cmd
+        .args(args)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -197,7 +233,18 @@ mod tests {
         assert_eq!(pg.psql("SELECT current_database()").unwrap().trim(), "kong");
         let wrong = Command::new(pg.bin_dir().join("psql"))
             .env("PGPASSWORD", "wrong")
-            .args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "kong", "-d", "kong", "-c", "select 1"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &pg.port.to_string(),
+                "-U",
+                "kong",
+                "-d",
+                "kong",
+                "-c",
+                "select 1",
+            ])
             .output()
             .unwrap();
         assert!(!wrong.status.success(), "a wrong password must be refused");

@@ -24,7 +24,9 @@ pub fn wait_for_tcp(port: u16, timeout: Duration) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(format!("nothing listened on 127.0.0.1:{port} within {timeout:?}"))
+    Err(format!(
+        "nothing listened on 127.0.0.1:{port} within {timeout:?}"
+    ))
 }
 
 /// Finds a program on `PATH` or in one of `extra_dirs` (Debian puts some
