@@ -447,6 +447,10 @@ fn parse_driver(
                     n.with_validate_argv(validate)
                 }
             })
+            .map(|n| match d.attr("pid_file").as_str() {
+                Some(pid) => n.with_pid_file(PathBuf::from(pid)),
+                None => n,
+            })
             .map(Driver::Nginx)
         }
         "kong_upstream" => KongUpstreamDriver::new(
