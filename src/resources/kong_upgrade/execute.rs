@@ -7,7 +7,9 @@ use super::state::{HistoryEntry, Private};
 use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
 use crate::migrations::{DatabaseConfig, KnownMigrations, MigrationPhase};
-use crate::planner::{BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind};
+use crate::planner::{
+    BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind,
+};
 use crate::runner::MigrationCommand;
 use crate::steps::{backup, freeze, hooks, migrate, readiness, staging};
 use crate::traffic::{plan_shift, shift, TrafficDriver, TrafficWeight};
@@ -26,7 +28,11 @@ pub struct StepFailure {
 
 impl StepFailure {
     fn new(attribute: Option<&str>, summary: &str, detail: impl Into<String>) -> Self {
-        StepFailure { attribute: attribute.map(str::to_string), summary: summary.to_string(), detail: detail.into() }
+        StepFailure {
+            attribute: attribute.map(str::to_string),
+            summary: summary.to_string(),
+            detail: detail.into(),
+        }
     }
 
     pub fn diagnostic(&self, step: &PlannedStep) -> Diagnostic {
@@ -54,18 +60,36 @@ type StepResult = Result<String, StepFailure>;
 
 impl Executor<'_> {
     fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1))
+        self.deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(1))
     }
 
     /// Runs every step; stops at the first failure or cancellation. Returns
     /// the failure (if any) and the step it happened in.
-    pub async fn run(&self, steps: &[PlannedStep], private: &mut Private, history: &mut Vec<HistoryEntry>) -> Option<(PlannedStep, StepFailure)> {
+    pub async fn run(
+        &self,
+        steps: &[PlannedStep],
+        private: &mut Private,
+        history: &mut Vec<HistoryEntry>,
+    ) -> Option<(PlannedStep, StepFailure)> {
         for step in steps {
             if self.cancel.is_cancelled() {
-                return Some((step.clone(), StepFailure::new(None, "interrupted", "Terraform asked the provider to stop before this step started.")));
+                return Some((
+                    step.clone(),
+                    StepFailure::new(
+                        None,
+                        "interrupted",
+                        "Terraform asked the provider to stop before this step started.",
+                    ),
+                ));
             }
             let started_at = now_rfc3339();
-            tracing::info!(step = step.id.as_str(), "upgrade step starting: {}", step.kind.describe());
+            tracing::info!(
+                step = step.id.as_str(),
+                "upgrade step starting: {}",
+                step.kind.describe()
+            );
             let outcome = self.run_step(step, private).await;
             let (result, detail) = match &outcome {
                 Ok(detail) => ("ok", detail.clone()),
@@ -94,15 +118,34 @@ impl Executor<'_> {
             StepKind::Backup { source } => self.backup(*source, private).await,
             StepKind::RestoreIntoNewDatabase => self.restore(private).await,
             StepKind::RunHook { name } => self.hook(name, step).await,
-            StepKind::StopClusterX { hook } => self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, false).await,
-            StepKind::StartClusterX { hook } => self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, true).await,
-            StepKind::StartClusterY { hook } => self.by_hook_or_wait(hook, step, &self.settings.cluster_y.admin_url, true).await,
-            StepKind::DecommissionX { hook } => self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, false).await,
-            StepKind::MigrationsUp { database } => self.migrations(MigrationPhase::Up, *database).await,
-            StepKind::MigrationsFinish { database } => self.migrations(MigrationPhase::Finish, *database).await,
+            StepKind::StopClusterX { hook } => {
+                self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, Expect::Gone(self.from))
+                    .await
+            }
+            StepKind::StartClusterX { hook } => {
+                self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, Expect::Running(self.from))
+                    .await
+            }
+            StepKind::StartClusterY { hook } => {
+                self.by_hook_or_wait(hook, step, &self.settings.cluster_y.admin_url, Expect::Running(self.intent.to_version))
+                    .await
+            }
+            StepKind::DecommissionX { hook } => {
+                self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, Expect::Gone(self.from))
+                    .await
+            }
+            StepKind::MigrationsUp { database } => {
+                self.migrations(MigrationPhase::Up, *database).await
+            }
+            StepKind::MigrationsFinish { database } => {
+                self.migrations(MigrationPhase::Finish, *database).await
+            }
             StepKind::WaitReady => self.wait_ready().await,
             StepKind::StagingTests => self.staging_tests().await,
-            StepKind::ShiftTraffic { to_weight } => self.shift_traffic(i64::from(to_weight.percent()), private).await,
+            StepKind::ShiftTraffic { to_weight } => {
+                self.shift_traffic(i64::from(to_weight.percent()), private)
+                    .await
+            }
             StepKind::TrafficBackToX => self.shift_traffic(0, private).await,
             StepKind::ConfirmCutover => self.confirm_cutover(private).await,
             StepKind::Complete => Ok("upgrade complete: configuration writes may resume".into()),
@@ -110,20 +153,31 @@ impl Executor<'_> {
     }
 
     fn x_client(&self) -> Result<KongClient, StepFailure> {
-        KongClient::new(&self.settings.cluster_x.admin_url, &self.settings.cluster_x.admin)
-            .map_err(|e| kong_failure("cluster_x.admin_url", &e))
+        KongClient::new(
+            &self.settings.cluster_x.admin_url,
+            &self.settings.cluster_x.admin,
+        )
+        .map_err(|e| kong_failure("cluster_x.admin_url", &e))
     }
 
     async fn fingerprint(&self, scope: FreezeScope) -> Result<freeze::Fingerprint, StepFailure> {
         let client = self.x_client()?;
         match scope {
-            FreezeScope::AdminApi => freeze::take(&client).await.map_err(|e| kong_failure("cluster_x.admin_url", &e)),
+            FreezeScope::AdminApi => freeze::take(&client)
+                .await
+                .map_err(|e| kong_failure("cluster_x.admin_url", &e)),
             FreezeScope::DeclarativeConfig => {
                 // DB-less nodes: the configuration hash stands for the whole config.
-                let info = client.node_info().await.map_err(|e| kong_failure("cluster_x.admin_url", &e))?;
+                let info = client
+                    .node_info()
+                    .await
+                    .map_err(|e| kong_failure("cluster_x.admin_url", &e))?;
                 let hash = info.configuration_hash.unwrap_or_default();
                 let mut collections = BTreeMap::new();
-                collections.insert("declarative_config".to_string(), Some(BTreeMap::from([("hash".to_string(), hash)])));
+                collections.insert(
+                    "declarative_config".to_string(),
+                    Some(BTreeMap::from([("hash".to_string(), hash)])),
+                );
                 Ok(freeze::Fingerprint { collections })
             }
         }
@@ -131,7 +185,11 @@ impl Executor<'_> {
 
     async fn record_freeze(&self, scope: FreezeScope, private: &mut Private) -> StepResult {
         let fp = self.fingerprint(scope).await?;
-        let detail = format!("fingerprint {} over {} entities", fp.digest(), fp.entity_count());
+        let detail = format!(
+            "fingerprint {} over {} entities",
+            fp.digest(),
+            fp.entity_count()
+        );
         private.fingerprint = Some(fp);
         Ok(detail)
     }
@@ -140,11 +198,18 @@ impl Executor<'_> {
         let Some(frozen) = &private.fingerprint else {
             return Err(StepFailure::new(None, "no freeze fingerprint", "The freeze was not recorded in this state; re-import the upgrade or start it again."));
         };
-        let scope = if frozen.collections.contains_key("declarative_config") { FreezeScope::DeclarativeConfig } else { FreezeScope::AdminApi };
+        let scope = if frozen.collections.contains_key("declarative_config") {
+            FreezeScope::DeclarativeConfig
+        } else {
+            FreezeScope::AdminApi
+        };
         let now = self.fingerprint(scope).await?;
         let violation = freeze::compare(frozen, &now);
         if violation.is_empty() {
-            return Ok(format!("configuration unchanged since the freeze ({:?})", before));
+            return Ok(format!(
+                "configuration unchanged since the freeze ({:?})",
+                before
+            ));
         }
         Err(StepFailure::new(
             Some("cluster_x.admin_url"),
@@ -157,19 +222,37 @@ impl Executor<'_> {
     }
 
     fn backup_settings(&self) -> Result<&super::config::Backup, StepFailure> {
-        self.intent.backup.as_ref().ok_or_else(|| StepFailure::new(Some("backup"), "no backup block", "Set backup { directory = ... }."))
+        self.intent.backup.as_ref().ok_or_else(|| {
+            StepFailure::new(
+                Some("backup"),
+                "no backup block",
+                "Set backup { directory = ... }.",
+            )
+        })
     }
 
     async fn backup(&self, source: BackupSource, private: &mut Private) -> StepResult {
         let settings = self.backup_settings()?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let record = match source {
             BackupSource::Database => {
                 let db = self.database(MigrationDatabase::Shared)?;
-                let name = backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump");
-                backup::dump_database(db, &settings.directory, &name, self.remaining(), self.cancel)
-                    .await
-                    .map_err(|e| StepFailure::new(Some("backup.directory"), "backup failed", e.to_string()))?
+                let name =
+                    backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump");
+                backup::dump_database(
+                    db,
+                    &settings.directory,
+                    &name,
+                    self.remaining(),
+                    self.cancel,
+                )
+                .await
+                .map_err(|e| {
+                    StepFailure::new(Some("backup.directory"), "backup failed", e.to_string())
+                })?
             }
             BackupSource::DeclarativeConfig => {
                 let Some(path) = &settings.declarative_config_path else {
@@ -179,68 +262,130 @@ impl Executor<'_> {
                         "DB-less nodes keep their configuration in a declarative file: set backup.declarative_config_path to it.",
                     ));
                 };
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| StepFailure::new(Some("backup.declarative_config_path"), "cannot read the declarative configuration", format!("{}: {e}", path.display())))?;
-                let name = backup::backup_file_name("declarative", &self.from.to_string(), now, "yml");
-                backup::write_declarative(&settings.directory, &name, &text)
-                    .map_err(|e| StepFailure::new(Some("backup.directory"), "backup failed", e.to_string()))?
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    StepFailure::new(
+                        Some("backup.declarative_config_path"),
+                        "cannot read the declarative configuration",
+                        format!("{}: {e}", path.display()),
+                    )
+                })?;
+                let name =
+                    backup::backup_file_name("declarative", &self.from.to_string(), now, "yml");
+                backup::write_declarative(&settings.directory, &name, &text).map_err(|e| {
+                    StepFailure::new(Some("backup.directory"), "backup failed", e.to_string())
+                })?
             }
         };
         private.checkpoint.backup_location = Some(record.location.clone());
-        Ok(format!("{} bytes written to {} ({})", record.bytes, record.location, record.tool))
+        Ok(format!(
+            "{} bytes written to {} ({})",
+            record.bytes, record.location, record.tool
+        ))
     }
 
     async fn restore(&self, private: &Private) -> StepResult {
         let Some(location) = &private.checkpoint.backup_location else {
-            return Err(StepFailure::new(Some("backup"), "no backup to restore", "The backup step has not run."));
+            return Err(StepFailure::new(
+                Some("backup"),
+                "no backup to restore",
+                "The backup step has not run.",
+            ));
         };
         let target = self.database(MigrationDatabase::New)?;
-        backup::restore_into(target, std::path::Path::new(location), self.remaining(), self.cancel)
-            .await
-            .map_err(|e| StepFailure::new(Some("new_database"), "restore failed", e.to_string()))?;
+        backup::restore_into(
+            target,
+            std::path::Path::new(location),
+            self.remaining(),
+            self.cancel,
+        )
+        .await
+        .map_err(|e| StepFailure::new(Some("new_database"), "restore failed", e.to_string()))?;
         Ok(format!("restored {location} into {}", target.address()))
     }
 
     fn hook_env(&self, step: &PlannedStep) -> BTreeMap<String, String> {
         BTreeMap::from([
-            ("KONG_UPGRADE_STEP".to_string(), step.id.as_str().to_string()),
+            (
+                "KONG_UPGRADE_STEP".to_string(),
+                step.id.as_str().to_string(),
+            ),
             ("KONG_UPGRADE_FROM".to_string(), self.from.to_string()),
-            ("KONG_UPGRADE_TO".to_string(), self.intent.to_version.to_string()),
+            (
+                "KONG_UPGRADE_TO".to_string(),
+                self.intent.to_version.to_string(),
+            ),
             ("KONG_UPGRADE_ID".to_string(), self.upgrade_id.clone()),
         ])
     }
 
     async fn hook(&self, name: &str, step: &PlannedStep) -> StepResult {
         let Some(argv) = self.intent.hooks.get(name) else {
-            return Err(StepFailure::new(Some("hooks"), "hook not configured", format!("hooks.{name} is not set")));
+            return Err(StepFailure::new(
+                Some("hooks"),
+                "hook not configured",
+                format!("hooks.{name} is not set"),
+            ));
         };
-        let out = hooks::run_hook(name, argv, &self.hook_env(step), self.remaining(), self.cancel)
-            .await
-            .map_err(|e| StepFailure::new(Some(&format!("hooks[\"{name}\"]")), "hook failed", e.to_string()))?;
-        let tail = out.lines.iter().rev().take(3).rev().map(|l| l.text.clone()).collect::<Vec<_>>().join(" | ");
-        Ok(format!("hook {name:?} exited 0 after {:.1}s{}", out.duration.as_secs_f64(), if tail.is_empty() { String::new() } else { format!(": {tail}") }))
+        let out = hooks::run_hook(
+            name,
+            argv,
+            &self.hook_env(step),
+            self.remaining(),
+            self.cancel,
+        )
+        .await
+        .map_err(|e| {
+            StepFailure::new(
+                Some(&format!("hooks[\"{name}\"]")),
+                "hook failed",
+                e.to_string(),
+            )
+        })?;
+        let tail = out
+            .lines
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(|l| l.text.clone())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        Ok(format!(
+            "hook {name:?} exited 0 after {:.1}s{}",
+            out.duration.as_secs_f64(),
+            if tail.is_empty() {
+                String::new()
+            } else {
+                format!(": {tail}")
+            }
+        ))
     }
 
     /// Runs the hook that performs a start/stop, or waits until the cluster
     /// answers (or stops answering) when someone else does it.
-    async fn by_hook_or_wait(&self, hook: &Option<String>, step: &PlannedStep, admin_url: &str, want_up: bool) -> StepResult {
+    async fn by_hook_or_wait(&self, hook: &Option<String>, step: &PlannedStep, admin_url: &str, expect: Expect) -> StepResult {
         let mut detail = String::new();
         if let Some(name) = hook {
             detail = self.hook(name, step).await?;
         }
         let settings = &self.settings.cluster_x.admin;
         loop {
-            let up = match KongClient::new(admin_url, settings) {
-                Ok(c) => c.get_json("/").await.is_ok(),
-                Err(_) => false,
+            // Judged by version, not by "something answers": in-place, Y
+            // often takes over X's address.
+            let running = match KongClient::new(admin_url, settings) {
+                Ok(c) => c.node_info().await.ok().map(|n| n.version),
+                Err(_) => None,
             };
-            if up == want_up {
-                let state = if want_up { "answers" } else { "no longer answers" };
-                return Ok(format!("{detail}{}{admin_url} {state}", if detail.is_empty() { "" } else { "; " }));
+            if expect.met(running) {
+                let sep = if detail.is_empty() { "" } else { "; " };
+                return Ok(format!("{detail}{sep}{admin_url}: {}", expect.describe()));
             }
             if Instant::now() >= self.deadline {
-                let wanted = if want_up { "start answering" } else { "stop answering" };
-                return Err(StepFailure::new(None, "timed out", format!("{admin_url} did not {wanted} before the timeout")));
+                return Err(StepFailure::new(
+                    None,
+                    "timed out",
+                    format!("{admin_url}: still not {} before the timeout", expect.describe()),
+                ));
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(300)) => {}
@@ -254,7 +399,13 @@ impl Executor<'_> {
             MigrationDatabase::Shared => (self.settings.database.as_ref(), "database"),
             MigrationDatabase::New => (self.settings.new_database.as_ref(), "new_database"),
         };
-        db.ok_or_else(|| StepFailure::new(Some(attr), "no database configured", format!("This step needs the {attr} block.")))
+        db.ok_or_else(|| {
+            StepFailure::new(
+                Some(attr),
+                "no database configured",
+                format!("This step needs the {attr} block."),
+            )
+        })
     }
 
     async fn migrations(&self, phase: MigrationPhase, which: MigrationDatabase) -> StepResult {
@@ -262,8 +413,10 @@ impl Executor<'_> {
         let Some(runner) = &self.settings.runner else {
             return Err(StepFailure::new(Some("runner"), "no runner configured", "Migrations run through the kong CLI of the target version: set runner { command { argv = [...] } }."));
         };
-        let known = KnownMigrations::from_catalog(&self.intent.to_version.to_string())
-            .map_err(|e| StepFailure::new(Some("to_version"), "unknown migrations", e.to_string()))?;
+        let known =
+            KnownMigrations::from_catalog(&self.intent.to_version.to_string()).map_err(|e| {
+                StepFailure::new(Some("to_version"), "unknown migrations", e.to_string())
+            })?;
         let command = MigrationCommand {
             phase,
             force: false,
@@ -271,9 +424,26 @@ impl Executor<'_> {
             lock_timeout: Duration::from_secs(60),
             conf_path: runner.conf_path.clone(),
         };
-        let report = migrate::run_phase(runner.runner(), db, &known, &command, self.deadline, self.cancel)
-            .await
-            .map_err(|e| StepFailure::new(Some(if which == MigrationDatabase::New { "new_database" } else { "database" }), &format!("kong migrations {phase} failed"), e.to_string()))?;
+        let report = migrate::run_phase(
+            runner.runner(),
+            db,
+            &known,
+            &command,
+            self.deadline,
+            self.cancel,
+        )
+        .await
+        .map_err(|e| {
+            StepFailure::new(
+                Some(if which == MigrationDatabase::New {
+                    "new_database"
+                } else {
+                    "database"
+                }),
+                &format!("kong migrations {phase} failed"),
+                e.to_string(),
+            )
+        })?;
         if report.plan.is_noop() {
             return Ok(format!("kong migrations {phase}: nothing to do"));
         }
@@ -287,58 +457,154 @@ impl Executor<'_> {
 
     async fn wait_ready(&self) -> StepResult {
         let y = &self.settings.cluster_y;
-        readiness::wait_until_ready(&y.nodes, &y.admin, &self.intent.to_version, self.remaining(), self.cancel)
-            .await
-            .map_err(|e| StepFailure::new(Some("cluster_y.admin_url"), "cluster Y is not ready", e.to_string()))?;
-        Ok(format!("{} node(s) of Y ready on {}", y.nodes.len(), self.intent.to_version))
+        readiness::wait_until_ready(
+            &y.nodes,
+            &y.admin,
+            &self.intent.to_version,
+            self.remaining(),
+            self.cancel,
+        )
+        .await
+        .map_err(|e| {
+            StepFailure::new(
+                Some("cluster_y.admin_url"),
+                "cluster Y is not ready",
+                e.to_string(),
+            )
+        })?;
+        Ok(format!(
+            "{} node(s) of Y ready on {}",
+            y.nodes.len(),
+            self.intent.to_version
+        ))
     }
 
     async fn staging_tests(&self) -> StepResult {
-        let (Some(x), Some(y)) = (&self.settings.cluster_x.proxy_url, &self.settings.cluster_y.proxy_url) else {
-            return Err(StepFailure::new(Some("cluster_y.proxy_url"), "no proxy URLs", "Staging tests need cluster_x.proxy_url and cluster_y.proxy_url."));
+        let (Some(x), Some(y)) = (
+            &self.settings.cluster_x.proxy_url,
+            &self.settings.cluster_y.proxy_url,
+        ) else {
+            return Err(StepFailure::new(
+                Some("cluster_y.proxy_url"),
+                "no proxy URLs",
+                "Staging tests need cluster_x.proxy_url and cluster_y.proxy_url.",
+            ));
         };
         let results = staging::run(x, y, &self.intent.staging, Duration::from_secs(10)).await;
-        let failed: Vec<String> = results.iter().filter(|r| !r.passed()).map(|r| format!("{}: {}", r.name, r.differences.join("; "))).collect();
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| !r.passed())
+            .map(|r| format!("{}: {}", r.name, r.differences.join("; ")))
+            .collect();
         if failed.is_empty() {
             Ok(format!("{} staging test(s): X and Y agree", results.len()))
         } else {
-            Err(StepFailure::new(Some("staging_test"), "staging tests failed", failed.join("\n")))
+            Err(StepFailure::new(
+                Some("staging_test"),
+                "staging tests failed",
+                failed.join("\n"),
+            ))
         }
     }
 
     async fn shift_traffic(&self, to: i64, private: &mut Private) -> StepResult {
         let Some(traffic) = &self.settings.traffic else {
-            return Err(StepFailure::new(Some("traffic"), "no traffic block", "This step moves traffic: configure a traffic block."));
+            return Err(StepFailure::new(
+                Some("traffic"),
+                "no traffic block",
+                "This step moves traffic: configure a traffic block.",
+            ));
         };
-        let to = TrafficWeight::new(to).map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
-        let current = traffic
-            .driver
-            .read_weights()
-            .await
-            .map_err(|e| StepFailure::new(Some("traffic"), "cannot read the load balancer", e.to_string()))?;
-        let plan = plan_shift(current.y, to, &traffic.progression, traffic.on_failure)
-            .map_err(|e| StepFailure::new(Some(&format!("traffic.{}", e.attribute())), "invalid traffic progression", e.to_string()))?;
-        let outcome = shift(&traffic.driver, &plan, &traffic.gates, self.cancel, |event| tracing::info!(?event, "traffic")).await;
+        let to = TrafficWeight::new(to)
+            .map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
+        let current = traffic.driver.read_weights().await.map_err(|e| {
+            StepFailure::new(
+                Some("traffic"),
+                "cannot read the load balancer",
+                e.to_string(),
+            )
+        })?;
+        let plan =
+            plan_shift(current.y, to, &traffic.progression, traffic.on_failure).map_err(|e| {
+                StepFailure::new(
+                    Some(&format!("traffic.{}", e.attribute())),
+                    "invalid traffic progression",
+                    e.to_string(),
+                )
+            })?;
+        let outcome = shift(
+            &traffic.driver,
+            &plan,
+            &traffic.gates,
+            self.cancel,
+            |event| tracing::info!(?event, "traffic"),
+        )
+        .await;
         match outcome {
             Ok(o) => {
                 set_checkpoint_weight(private, o.weights.y);
                 if o.weights.y != to {
-                    return Err(StepFailure::new(None, "interrupted", format!("traffic stopped at {}% on Y", o.weights.y.percent())));
+                    return Err(StepFailure::new(
+                        None,
+                        "interrupted",
+                        format!("traffic stopped at {}% on Y", o.weights.y.percent()),
+                    ));
                 }
-                Ok(format!("traffic {}% → {}% on Y in {} step(s)", current.y.percent(), to.percent(), o.history.len()))
+                Ok(format!(
+                    "traffic {}% → {}% on Y in {} step(s)",
+                    current.y.percent(),
+                    to.percent(),
+                    o.history.len()
+                ))
             }
             Err(e) => {
                 set_checkpoint_weight(private, e.weights.y);
-                Err(StepFailure::new(Some("traffic"), "traffic shift stopped", e.to_string()))
+                Err(StepFailure::new(
+                    Some("traffic"),
+                    "traffic shift stopped",
+                    e.to_string(),
+                ))
             }
         }
     }
 
     async fn confirm_cutover(&self, private: &Private) -> StepResult {
         if private.checkpoint.weight_y.percent() != 100 {
-            return Err(StepFailure::new(Some("weight_y"), "not all traffic on Y", format!("Y has {}% of traffic", private.checkpoint.weight_y.percent())));
+            return Err(StepFailure::new(
+                Some("weight_y"),
+                "not all traffic on Y",
+                format!(
+                    "Y has {}% of traffic",
+                    private.checkpoint.weight_y.percent()
+                ),
+            ));
         }
         Ok("all traffic on Y; X kept for rollback until decommissioned".into())
+    }
+}
+
+/// What a start or stop step waits for at a cluster's Admin API.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// A node answers and runs this version.
+    Running(KongVersion),
+    /// No node of this version answers any more (nothing, or another version).
+    Gone(KongVersion),
+}
+
+impl Expect {
+    fn met(self, running: Option<KongVersion>) -> bool {
+        match self {
+            Expect::Running(v) => running == Some(v),
+            Expect::Gone(v) => running != Some(v),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Expect::Running(v) => format!("Kong {v} answers"),
+            Expect::Gone(v) => format!("no Kong {v} answers any more"),
+        }
     }
 }
 
