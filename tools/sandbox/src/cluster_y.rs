@@ -16,9 +16,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 const LOG_TAIL_LINES: usize = 20;
 
-/// Starts Y detached and returns once its Admin API answers. Idempotent: a
-/// Y that already runs is only waited for, so a re-run hook (after an
-/// interrupted apply) succeeds.
+/// Starts Y detached and returns once its Admin API answers with Y's
+/// version. Idempotent: a Y that already runs is only waited for, so a
+/// re-run hook (after an interrupted apply) succeeds. The version matters
+/// when Y takes over X's addresses (`--layout in-place`): an X still
+/// running there is not Y, and Y's own start then fails to bind.
 pub async fn start_y(dir: &Path) -> Result<(), SandboxError> {
     let env = SandboxEnv::load(dir)?;
     let y = &env.cluster_y;
@@ -42,13 +44,18 @@ pub async fn start_y(dir: &Path) -> Result<(), SandboxError> {
         }
     };
     let deadline = Instant::now() + START_TIMEOUT;
+    let mut answered_as = None;
     loop {
-        if let Some(version) = admin_version(&client, &y.admin_url).await {
-            println!(
-                "cluster Y (kongsim, Kong {version}, pid {pid}) answers on {}; proxy {}",
-                y.admin_url, y.proxy_url
-            );
-            return Ok(());
+        match admin_version(&client, &y.admin_url).await {
+            Some(version) if version == y.version => {
+                println!(
+                    "cluster Y (kongsim, Kong {version}, pid {pid}) answers on {}; proxy {}",
+                    y.admin_url, y.proxy_url
+                );
+                return Ok(());
+            }
+            Some(other) => answered_as = Some(other),
+            None => {}
         }
         let exited = match child.as_mut() {
             Some(child) => child
@@ -71,13 +78,17 @@ pub async fn start_y(dir: &Path) -> Result<(), SandboxError> {
             // A half-started Y would hold the ports of the next attempt.
             let _ = terminate("cluster Y", pid, KONGSIM_PROGRAM, STOP_TIMEOUT);
             let _ = std::fs::remove_file(&pid_file);
-            return Err(y_failed(
-                format!(
+            let reason = match &answered_as {
+                Some(other) => format!(
+                    "{} answered as Kong {other}, not {}, for {START_TIMEOUT:?}",
+                    y.admin_url, y.version
+                ),
+                None => format!(
                     "its Admin API {} did not answer within {START_TIMEOUT:?}",
                     y.admin_url
                 ),
-                &log,
-            ));
+            };
+            return Err(y_failed(reason, &log));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

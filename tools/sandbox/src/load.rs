@@ -2,14 +2,19 @@
 //! counting successes (HTTP 200), failures by reason, and which cluster
 //! answered (kongsim names its cluster in every proxied body). Running
 //! totals, and the last second's share, go to `DIR/load.json` once a second.
+//! `sandbox load` runs one on its own, for exactly as long as a benchmark
+//! wants to measure.
 
+use crate::cli::LoadOptions;
 use crate::env::write_atomically;
 use crate::error::SandboxError;
+use crate::signals::StopSignals;
+use crate::status::describe_totals;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{watch, Semaphore};
 use tokio::time::MissedTickBehavior;
 
@@ -78,6 +83,10 @@ pub struct Report {
     pub rate_per_s: u32,
     pub started_unix: u64,
     pub updated_unix: u64,
+    /// Time since the generator started, as of this report: with
+    /// `totals.requests`, the rate really achieved.
+    #[serde(default)]
+    pub elapsed_ms: u64,
     /// False once the generator has stopped (the totals are then final).
     pub running: bool,
     pub totals: Totals,
@@ -127,11 +136,13 @@ async fn generate(
 ) -> Result<Report, SandboxError> {
     let totals = Arc::new(Mutex::new(Totals::default()));
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let started = Instant::now();
     let mut report = Report {
         target_url: target_url.clone(),
         rate_per_s,
         started_unix: unix_now(),
         updated_unix: unix_now(),
+        elapsed_ms: 0,
         running: true,
         totals: Totals::default(),
         last_second: Totals::default(),
@@ -157,7 +168,7 @@ async fn generate(
                 });
             }
             _ = report_tick.tick() => {
-                update_report(&mut report, &totals);
+                update_report(&mut report, &totals, started);
                 write_report(&file, &report)?;
             }
         }
@@ -170,7 +181,7 @@ async fn generate(
             "load generator stopped with requests still in flight after {DRAIN_TIMEOUT:?}"
         );
     }
-    update_report(&mut report, &totals);
+    update_report(&mut report, &totals, started);
     report.running = false;
     write_report(&file, &report)?;
     Ok(report)
@@ -205,7 +216,7 @@ async fn send_one(client: &reqwest::Client, url: &str) -> Outcome {
     }
 }
 
-fn reason_of(error: &reqwest::Error) -> String {
+pub(crate) fn reason_of(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         "timeout".into()
     } else if error.is_connect() {
@@ -228,7 +239,7 @@ fn record(totals: &Mutex<Totals>, outcome: Outcome) {
     totals.record(outcome);
 }
 
-fn update_report(report: &mut Report, totals: &Mutex<Totals>) {
+fn update_report(report: &mut Report, totals: &Mutex<Totals>, started: Instant) {
     let now = totals
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -236,6 +247,7 @@ fn update_report(report: &mut Report, totals: &Mutex<Totals>) {
     report.last_second = now.since(&report.totals);
     report.totals = now;
     report.updated_unix = unix_now();
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 }
 
 fn write_report(file: &std::path::Path, report: &Report) -> Result<(), SandboxError> {
@@ -252,6 +264,36 @@ pub fn read_report(file: &std::path::Path) -> Result<Report, SandboxError> {
         path: file.to_path_buf(),
         source,
     })
+}
+
+/// `sandbox load`: a load generator of its own until SIGTERM/SIGINT, then
+/// the final totals and the rate achieved.
+pub async fn run(options: LoadOptions) -> Result<(), SandboxError> {
+    let mut stop = StopSignals::register()?;
+    let generator = LoadGenerator::start(options.url.clone(), options.rate_per_s, options.out)?;
+    println!(
+        "load: sending {} req/s to {} until SIGTERM/SIGINT",
+        options.rate_per_s, options.url
+    );
+    let signal = stop.recv().await;
+    tracing::info!("{signal}: stopping the load generator");
+    let report = generator.stop().await?;
+    println!("load: {}", describe_report(&report));
+    Ok(())
+}
+
+/// `12000 requests, 0 failed; served by x 6000, y 6000; 200.0 req/s over 60.0 s`.
+pub fn describe_report(report: &Report) -> String {
+    let seconds = report.elapsed_ms as f64 / 1000.0;
+    let rate = if seconds > 0.0 {
+        report.totals.requests as f64 / seconds
+    } else {
+        0.0
+    };
+    format!(
+        "{}; {rate:.1} req/s over {seconds:.1} s",
+        describe_totals(&report.totals)
+    )
 }
 
 fn unix_now() -> u64 {

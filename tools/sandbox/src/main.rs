@@ -8,7 +8,9 @@ mod env;
 mod error;
 mod haproxy;
 mod load;
+mod probe;
 mod process;
+mod signals;
 mod status;
 mod up;
 
@@ -62,6 +64,8 @@ async fn run(command: Command) -> Result<(), SandboxError> {
         Command::Status { dir } => status::status(&dir).await,
         Command::Down { dir } => tokio::task::spawn_blocking(move || status::down(&dir)).await?,
         Command::Env { dir, key } => status::print_env(&dir, key.as_deref()),
+        Command::Probe(options) => probe::run(options).await,
+        Command::Load(options) => load::run(options).await,
         Command::Help => {
             println!("{}", cli::USAGE);
             Ok(())

@@ -1,8 +1,11 @@
 //! `sandbox up`: PostgreSQL, cluster X on it, HAProxy in front of X and of
 //! the address Y will listen on, and the load generator; then wait for
 //! SIGTERM/SIGINT and stop everything (Y included, if the upgrade started it).
+//!
+//! With `--layout in-place`, Y's addresses are X's: Y can only start once X
+//! has stopped, and then answers where X did, as a node upgraded in place.
 
-use crate::cli::UpOptions;
+use crate::cli::{Layout, UpOptions};
 use crate::cluster_y::stop_cluster_y;
 use crate::env::{
     ClusterEnv, HaproxyEnv, LoadEnv, PostgresEnv, SandboxEnv, BACKUP_DIR, ENV_FILE, LOAD_FILE,
@@ -12,6 +15,7 @@ use crate::error::SandboxError;
 use crate::haproxy::RuntimeApi;
 use crate::load::{LoadGenerator, Report};
 use crate::process::{is_alive, program_of, read_pid, write_pid};
+use crate::signals::StopSignals;
 use crate::status::SANDBOX_PROGRAM;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -19,7 +23,6 @@ use testbed::haproxy::{Haproxy, BACKEND, SERVER_X, SERVER_Y};
 use testbed::kongsim::KongSim;
 use testbed::postgres::KONG_PASSWORD;
 use testbed::Postgres;
-use tokio::signal::unix::{signal, SignalKind};
 
 /// The path every load-generator request asks for.
 const LOAD_PATH: &str = "/demo";
@@ -27,13 +30,7 @@ const LOAD_PATH: &str = "/demo";
 pub async fn up(options: UpOptions) -> Result<(), SandboxError> {
     let dir = prepare_dir(&options.dir)?;
     let kongsim = resolve_kongsim(options.kongsim.as_deref())?;
-    // Registered before anything starts, so a signal during startup is kept
-    // and acted on as soon as startup finishes, instead of killing the
-    // process with components still running.
-    let mut terminate = signal(SignalKind::terminate())
-        .map_err(|e| SandboxError::io("handle SIGTERM in", &dir, e))?;
-    let mut interrupt = signal(SignalKind::interrupt())
-        .map_err(|e| SandboxError::io("handle SIGINT in", &dir, e))?;
+    let mut stop = StopSignals::register()?;
     let pid_file = PidFile::create(dir.join(UP_PID_FILE))?;
 
     let start_dir = dir.clone();
@@ -41,11 +38,7 @@ pub async fn up(options: UpOptions) -> Result<(), SandboxError> {
     let (world, env) =
         tokio::task::spawn_blocking(move || World::start(&start_dir, &start_options, &kongsim))
             .await??;
-    let load = match LoadGenerator::start(
-        env.load.target_url.clone(),
-        env.load.rate_per_s,
-        env.load.file.clone(),
-    ) {
+    let load = match start_load(&env) {
         Ok(load) => load,
         Err(e) => {
             tokio::task::spawn_blocking(move || drop(world)).await?;
@@ -55,17 +48,34 @@ pub async fn up(options: UpOptions) -> Result<(), SandboxError> {
     let saved = env.save();
     if saved.is_ok() {
         print_ready(&env);
-        tokio::select! {
-            _ = terminate.recv() => tracing::info!("SIGTERM: stopping the sandbox"),
-            _ = interrupt.recv() => tracing::info!("SIGINT: stopping the sandbox"),
-        }
+        let signal = stop.recv().await;
+        tracing::info!("{signal}: stopping the sandbox");
     }
-    let report = load.stop().await;
+    let report = match load {
+        Some(load) => Some(load.stop().await),
+        None => None,
+    };
     tokio::task::spawn_blocking(move || drop(world)).await?;
     drop(pid_file);
     saved?;
-    print_final(&report?);
+    match report {
+        Some(report) => print_final(&report?),
+        None => println!("sandbox stopped"),
+    }
     Ok(())
+}
+
+/// The load generator, unless `--rate 0` asked for none.
+fn start_load(env: &SandboxEnv) -> Result<Option<LoadGenerator>, SandboxError> {
+    if env.load.rate_per_s == 0 {
+        return Ok(None);
+    }
+    LoadGenerator::start(
+        env.load.target_url.clone(),
+        env.load.rate_per_s,
+        env.load.file.clone(),
+    )
+    .map(Some)
 }
 
 /// Creates the directory, refuses a second `up` in it, and clears what a
@@ -146,8 +156,16 @@ impl World {
                 component: "cluster X (kongsim)",
                 message,
             })?;
-        let [y_admin, y_status, y_proxy, y_control] = reserve_ports()?;
         let x_proxy = socket_addr_of(&x.proxy_url)?;
+        let [y_admin, y_status, y_proxy, y_control] = match options.layout {
+            Layout::BlueGreen => reserve_ports()?,
+            Layout::InPlace => [
+                socket_addr_of(&x.admin_url)?,
+                socket_addr_of(&x.status_url)?,
+                x_proxy,
+                socket_addr_of(&x.control_url)?,
+            ],
+        };
         tracing::info!("starting HAProxy in front of X ({x_proxy}) and Y ({y_proxy}, not started)");
         let haproxy =
             Haproxy::start(x_proxy, y_proxy, (100, 0)).map_err(|message| SandboxError::Start {
@@ -283,8 +301,13 @@ fn print_ready(env: &SandboxEnv) {
         "  cluster X   kongsim {}  admin {}  status {}  proxy {}",
         x.version, x.admin_url, x.status_url, x.proxy_url
     );
+    let y_addresses = if y.admin_url == x.admin_url {
+        "X's addresses, once X has stopped"
+    } else {
+        "`sandbox start-y`"
+    };
     println!(
-        "  cluster Y   kongsim {}  admin {}  status {}  proxy {}  (not started: `sandbox start-y`)",
+        "  cluster Y   kongsim {}  admin {}  status {}  proxy {}  (not started: {y_addresses})",
         y.version, y.admin_url, y.status_url, y.proxy_url
     );
     println!(
@@ -295,12 +318,16 @@ fn print_ready(env: &SandboxEnv) {
         env.haproxy.server_y,
         env.haproxy.runtime_api_socket.display()
     );
-    println!(
-        "  load        {} req/s to {}, totals in {}",
-        env.load.rate_per_s,
-        env.load.target_url,
-        env.load.file.display()
-    );
+    if env.load.rate_per_s == 0 {
+        println!("  load        none (--rate 0)");
+    } else {
+        println!(
+            "  load        {} req/s to {}, totals in {}",
+            env.load.rate_per_s,
+            env.load.target_url,
+            env.load.file.display()
+        );
+    }
     println!("  Terraform   {}", env.dir.join(TFVARS_FILE).display());
     println!("stop it with Ctrl-C, SIGTERM or `sandbox down --dir {dir}`");
 }
