@@ -62,7 +62,8 @@ fn headers_attribute() -> Attribute {
 pub fn override_attributes() -> Vec<Attribute> {
     vec![
         token_attribute().describe("Overrides the provider's `admin_token` for this Admin API."),
-        headers_attribute().describe("Extra headers for this Admin API, merged over the provider's `headers`."),
+        headers_attribute()
+            .describe("Extra headers for this Admin API, merged over the provider's `headers`."),
     ]
 }
 
@@ -71,8 +72,9 @@ pub fn settings_from_provider_config(config: &Value) -> Result<AdminSettings, Di
     let tls = config.attr("tls");
     let request_timeout = match string_or_env(config.attr("request_timeout"), ENV_TIMEOUT) {
         None => Duration::from_secs(30),
-        Some(text) => tfplug::timeouts::parse_duration(&text)
-            .map_err(|e| Diagnostic::error("Invalid request_timeout", e).at(AttrPath::root("request_timeout")))?,
+        Some(text) => tfplug::timeouts::parse_duration(&text).map_err(|e| {
+            Diagnostic::error("Invalid request_timeout", e).at(AttrPath::root("request_timeout"))
+        })?,
     };
     let headers = match config.attr("headers") {
         v if !v.is_null() => string_map(v),
@@ -83,11 +85,16 @@ pub fn settings_from_provider_config(config: &Value) -> Result<AdminSettings, Di
         tls: TlsSettings {
             ca_cert_pem: string_or_env(tls.attr("ca_cert_pem"), ENV_CA_CERT),
             client_cert_pem: string_or_env(tls.attr("client_cert_pem"), ENV_CLIENT_CERT),
-            client_key_pem: string_or_env(tls.attr("client_key_pem"), ENV_CLIENT_KEY).map(Secret::new),
+            client_key_pem: string_or_env(tls.attr("client_key_pem"), ENV_CLIENT_KEY)
+                .map(Secret::new),
             insecure_skip_verify: tls
                 .attr("insecure_skip_verify")
                 .as_bool()
-                .or_else(|| std::env::var(ENV_INSECURE).ok().map(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "yes")))
+                .or_else(|| {
+                    std::env::var(ENV_INSECURE)
+                        .ok()
+                        .map(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "yes"))
+                })
                 .unwrap_or(false),
         },
         headers,
@@ -109,14 +116,18 @@ fn string_or_env(v: &Value, env: &str) -> Option<String> {
 }
 
 fn headers_from_env() -> Result<BTreeMap<String, String>, Diagnostic> {
-    let Ok(raw) = std::env::var(ENV_HEADERS) else { return Ok(BTreeMap::new()) };
+    let Ok(raw) = std::env::var(ENV_HEADERS) else {
+        return Ok(BTreeMap::new());
+    };
     if raw.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
     serde_json::from_str(&raw).map_err(|e| {
         Diagnostic::error(
             "Invalid KONG_ADMIN_HEADERS",
-            format!("{ENV_HEADERS} must be a JSON object of strings, e.g. {{\"X-Team\":\"edge\"}}: {e}"),
+            format!(
+                "{ENV_HEADERS} must be a JSON object of strings, e.g. {{\"X-Team\":\"edge\"}}: {e}"
+            ),
         )
         .at(AttrPath::root("headers"))
     })

@@ -6,18 +6,18 @@
 //! the pure upgrade planner, and the edges that touch the world (Kong client,
 //! PostgreSQL, runners, load-balancer drivers, gates).
 
-pub mod version;
-pub mod planner;
+pub mod actions;
+pub mod admin_api;
+pub mod blocks;
+pub mod data_sources;
+pub mod functions;
+pub mod gates;
 pub mod kong;
 pub mod migrations;
-pub mod runner;
-pub mod traffic;
-pub mod gates;
-pub mod admin_api;
+pub mod planner;
 pub mod provider;
-pub mod data_sources;
 pub mod resources;
+pub mod runner;
 pub mod steps;
-pub mod functions;
-pub mod blocks;
-pub mod actions;
+pub mod traffic;
+pub mod version;

@@ -1,13 +1,16 @@
 //! The `kong` provider: its configuration and the list of what it offers.
 
-use crate::admin_api;
 use crate::actions;
+use crate::admin_api;
 use crate::data_sources;
 use crate::functions;
 use crate::kong::AdminSettings;
 use crate::resources;
 use std::sync::{Arc, RwLock};
-use tfplug::{async_trait, Action, Ctx, DataSource, Diagnostic, Diagnostics, Function, Provider, Resource, Schema, Value};
+use tfplug::{
+    async_trait, Action, Ctx, DataSource, Diagnostic, Diagnostics, Function, Provider, Resource,
+    Schema, Value,
+};
 
 /// Environment variable that makes the provider also serve its test-only
 /// resources (used by the acceptance tests, never documented for users).
@@ -90,10 +93,14 @@ impl Provider for KongProvider {
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         let mut out: Vec<Arc<dyn Resource>> = vec![
-            Arc::new(resources::kong_upgrade::KongUpgrade::new(self.state.clone())),
+            Arc::new(resources::kong_upgrade::KongUpgrade::new(
+                self.state.clone(),
+            )),
             Arc::new(resources::kong_traffic_split::KongTrafficSplit),
         ];
-        out.push(Arc::new(resources::kong_migration_phase::KongMigrationPhase));
+        out.push(Arc::new(
+            resources::kong_migration_phase::KongMigrationPhase,
+        ));
         if self.test_resources {
             out.push(Arc::new(resources::test_wait::TestWait));
         }
@@ -108,14 +115,19 @@ impl Provider for KongProvider {
     }
 
     fn actions(&self) -> Vec<Arc<dyn Action>> {
-        vec![Arc::new(actions::kong_abort::KongAbort), Arc::new(actions::kong_promote::KongPromote)]
+        vec![
+            Arc::new(actions::kong_abort::KongAbort),
+            Arc::new(actions::kong_promote::KongPromote),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         vec![
             Arc::new(data_sources::kong_node::KongNode::new(self.state.clone())),
             Arc::new(data_sources::kong_migrations::KongMigrations),
-            Arc::new(data_sources::kong_data_planes::KongDataPlanes::new(self.state.clone())),
+            Arc::new(data_sources::kong_data_planes::KongDataPlanes::new(
+                self.state.clone(),
+            )),
             Arc::new(data_sources::kong_upgrade_path::KongUpgradePath),
         ]
     }

@@ -14,7 +14,11 @@ fn haproxy_weight_y(h: &Haproxy) -> u32 {
     sock.write_all(b"get weight kong/y\n").unwrap();
     let mut answer = String::new();
     sock.read_to_string(&mut answer).unwrap();
-    answer.split_whitespace().next().and_then(|w| w.parse().ok()).unwrap()
+    answer
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap()
 }
 
 fn traffic_block(h: &Haproxy) -> String {
@@ -40,7 +44,10 @@ fn promote_moves_one_step_and_abort_sends_everything_back_to_x() {
     let y = KongSim::builder("3.6.1").database_off().start().unwrap();
     let addr = |u: &str| u.trim_start_matches("http://").parse().unwrap();
     let h = Haproxy::start(addr(&x.proxy_url), addr(&y.proxy_url), (100, 0)).unwrap();
-    for version in support::versions().into_iter().filter(|v| *v != TerraformVersion::V1_0_3) {
+    for version in support::versions()
+        .into_iter()
+        .filter(|v| *v != TerraformVersion::V1_0_3)
+    {
         let mut acc = Acceptance::new(version);
         acc.configure(&format!(
             r#"
@@ -56,13 +63,38 @@ action "kong_abort" "now" {{
 "#,
             traffic = traffic_block(&h)
         ));
-        let out = acc.ws().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-invoke=action.kong_promote.next"]).unwrap();
+        let out = acc
+            .ws()
+            .run(&[
+                "apply",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                "-invoke=action.kong_promote.next",
+            ])
+            .unwrap();
         assert!(out.success(), "{out}");
         let after_promote = haproxy_weight_y(&h);
-        assert!(after_promote > 0, "Y takes traffic after a promotion: weight {after_promote}\n{out}");
-        let out = acc.ws().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-invoke=action.kong_abort.now"]).unwrap();
+        assert!(
+            after_promote > 0,
+            "Y takes traffic after a promotion: weight {after_promote}\n{out}"
+        );
+        let out = acc
+            .ws()
+            .run(&[
+                "apply",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                "-invoke=action.kong_abort.now",
+            ])
+            .unwrap();
         assert!(out.success(), "{out}");
-        assert_eq!(haproxy_weight_y(&h), 0, "abort leaves Y without traffic\n{out}");
+        assert_eq!(
+            haproxy_weight_y(&h),
+            0,
+            "abort leaves Y without traffic\n{out}"
+        );
     }
 }
 
@@ -71,10 +103,17 @@ fn abort_is_refused_once_migrations_finish_has_run() {
     let pg = testbed::Postgres::start().unwrap();
     // A database bootstrapped by 3.6.1 looks exactly like one whose 3.6.1
     // upgrade has been finished: nothing new, nothing pending.
-    let x = KongSim::builder("3.6.1").postgres(&pg).bootstrap().start().unwrap();
+    let x = KongSim::builder("3.6.1")
+        .postgres(&pg)
+        .bootstrap()
+        .start()
+        .unwrap();
     let addr = |u: &str| u.trim_start_matches("http://").parse().unwrap();
     let h = Haproxy::start(addr(&x.proxy_url), addr(&x.proxy_url), (0, 100)).unwrap();
-    for version in support::versions().into_iter().filter(|v| *v != TerraformVersion::V1_0_3) {
+    for version in support::versions()
+        .into_iter()
+        .filter(|v| *v != TerraformVersion::V1_0_3)
+    {
         let mut acc = Acceptance::new(version);
         acc.configure(&format!(
             r#"
@@ -92,7 +131,16 @@ action "kong_abort" "now" {{
             port = pg.port,
             traffic = traffic_block(&h)
         ));
-        let out = acc.ws().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-invoke=action.kong_abort.now"]).unwrap();
+        let out = acc
+            .ws()
+            .run(&[
+                "apply",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                "-invoke=action.kong_abort.now",
+            ])
+            .unwrap();
         assert!(!out.success(), "{out}");
         assert!(out.stderr.contains("Abort refused"), "{out}");
         assert!(haproxy_weight_y(&h) > 0, "nothing moved");

@@ -7,7 +7,10 @@ mod support;
 use support::{Acceptance, TerraformVersion};
 
 fn function_capable() -> Vec<TerraformVersion> {
-    support::versions().into_iter().filter(|v| *v != TerraformVersion::V1_0_3).collect()
+    support::versions()
+        .into_iter()
+        .filter(|v| *v != TerraformVersion::V1_0_3)
+        .collect()
 }
 
 #[test]
@@ -33,7 +36,10 @@ output "path" {
         assert_eq!(acc.ws().output("same").unwrap(), 0);
         let path = acc.ws().output("path").unwrap();
         assert_eq!(path["supported"], false, "{path}");
-        assert!(path["hops"][0].as_str().unwrap().starts_with("2.8.x"), "{path}");
+        assert!(
+            path["hops"][0].as_str().unwrap().starts_with("2.8.x"),
+            "{path}"
+        );
     }
 }
 

@@ -21,19 +21,26 @@ resource "kong_test_wait" "slow" {
 "#,
         );
         let run = acc.ws().spawn_apply_in_new_process_group().unwrap();
-        run.wait_for_output("kong_test_wait.slow: Creating...", Duration::from_secs(30)).unwrap();
+        run.wait_for_output("kong_test_wait.slow: Creating...", Duration::from_secs(30))
+            .unwrap();
         std::thread::sleep(Duration::from_millis(500));
         let interrupted_at = Instant::now();
         run.send_sigint_to_group().unwrap();
         let out = run.wait_with_timeout(Duration::from_secs(10)).unwrap();
         let took = interrupted_at.elapsed();
         assert!(!out.success(), "an interrupted apply fails:\n{out}");
-        assert!(took < Duration::from_secs(2), "terraform {version} took {took:?} to exit after Ctrl-C:\n{out}");
+        assert!(
+            took < Duration::from_secs(2),
+            "terraform {version} took {took:?} to exit after Ctrl-C:\n{out}"
+        );
 
         let state = acc.ws().state_resource("kong_test_wait.slow").unwrap();
         assert_eq!(state["values"]["completed"], false, "{state}");
         assert!(state["values"]["waited_ms"].as_f64().unwrap() < 60_000.0);
-        assert_eq!(state["tainted"], true, "an interrupted create is saved tainted: {state}");
+        assert_eq!(
+            state["tainted"], true,
+            "an interrupted create is saved tainted: {state}"
+        );
         assert_no_provider_left_running(acc.ws().dir());
     }
 }
@@ -56,7 +63,10 @@ fn assert_no_provider_left_running(dir: &std::path::Path) {
         if running == 0 {
             return;
         }
-        assert!(Instant::now() < deadline, "{running} provider process(es) still running");
+        assert!(
+            Instant::now() < deadline,
+            "{running} provider process(es) still running"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

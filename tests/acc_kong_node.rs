@@ -30,7 +30,11 @@ output "version" {{
 #[test]
 fn reads_a_3x_traditional_node_with_its_database() {
     let pg = testbed::Postgres::start().unwrap();
-    let kong = KongSim::builder("3.6.1").postgres(&pg).bootstrap().start().unwrap();
+    let kong = KongSim::builder("3.6.1")
+        .postgres(&pg)
+        .bootstrap()
+        .start()
+        .unwrap();
     for version in support::versions() {
         let mut acc = Acceptance::new(version);
         acc.apply(&node_config(&kong.admin_url, ""));
@@ -51,7 +55,12 @@ fn reads_a_3x_traditional_node_with_its_database() {
 #[test]
 fn reads_28_era_shapes_and_dbless_data_planes() {
     let old = KongSim::builder("2.8.4").database_off().start().unwrap();
-    let dp = KongSim::builder("3.10.0.1").edition("enterprise").role(Role::DataPlane).database_off().start().unwrap();
+    let dp = KongSim::builder("3.10.0.1")
+        .edition("enterprise")
+        .role(Role::DataPlane)
+        .database_off()
+        .start()
+        .unwrap();
     for version in support::versions() {
         let mut acc = Acceptance::new(version);
         acc.apply(&format!(
@@ -68,10 +77,16 @@ data "kong_node" "dp" {{
         ));
         let o = acc.values("data.kong_node.old");
         assert_eq!(o["version"], "2.8.4");
-        assert_eq!(o["edition"], "community", "2.8 has no edition field: inferred");
+        assert_eq!(
+            o["edition"], "community",
+            "2.8 has no edition field: inferred"
+        );
         assert_eq!(o["database"], "off");
         assert!(o["database_reachable"].is_null());
-        assert!(!o["plugins_available"].as_array().unwrap().is_empty(), "2.8's name→true map");
+        assert!(
+            !o["plugins_available"].as_array().unwrap().is_empty(),
+            "2.8's name→true map"
+        );
         let d = acc.values("data.kong_node.dp");
         assert_eq!(d["version"], "3.10.0.1");
         assert_eq!(d["edition"], "enterprise");
@@ -83,16 +98,32 @@ data "kong_node" "dp" {{
 
 #[test]
 fn admin_token_from_provider_block_or_environment() {
-    let kong = KongSim::builder("3.6.1").database_off().admin_token("s3cret-token").start().unwrap();
+    let kong = KongSim::builder("3.6.1")
+        .database_off()
+        .admin_token("s3cret-token")
+        .start()
+        .unwrap();
     for version in support::versions() {
         let mut acc = Acceptance::new(version);
-        let out = acc.plan_expect_error(&node_config(&kong.admin_url, ""), "Kong Admin API refused the credentials");
-        assert!(out.stderr.contains("admin_url"), "diagnostic points at admin_url:\n{out}");
+        let out = acc.plan_expect_error(
+            &node_config(&kong.admin_url, ""),
+            "Kong Admin API refused the credentials",
+        );
+        assert!(
+            out.stderr.contains("admin_url"),
+            "diagnostic points at admin_url:\n{out}"
+        );
 
-        acc.apply(&node_config(&kong.admin_url, r#"  admin_token = "s3cret-token""#));
+        acc.apply(&node_config(
+            &kong.admin_url,
+            r#"  admin_token = "s3cret-token""#,
+        ));
         assert_eq!(acc.values("data.kong_node.this")["version"], "3.6.1");
         let state = acc.ws().state_json().unwrap().to_string();
-        assert!(!state.contains("s3cret-token"), "the provider's token never reaches the state");
+        assert!(
+            !state.contains("s3cret-token"),
+            "the provider's token never reaches the state"
+        );
 
         let mut env_acc = Acceptance::new(version);
         env_acc.ws_mut().set_env("KONG_ADMIN_TOKEN", "s3cret-token");
@@ -130,14 +161,20 @@ fn failures_are_diagnostics_on_admin_url() {
         (closed.as_str(), "Kong Admin API unreachable"),
         (html.as_str(), "Not a Kong Admin API"),
         (other_json.as_str(), "Not a Kong Admin API"),
-        (tls_to_plain.as_str(), "TLS failure talking to the Kong Admin API"),
+        (
+            tls_to_plain.as_str(),
+            "TLS failure talking to the Kong Admin API",
+        ),
         ("ftp://example", "Invalid Admin API URL"),
     ];
     for version in support::versions() {
         for (url, summary) in cases {
             let mut acc = Acceptance::new(version);
             let out = acc.plan_expect_error(&node_config(url, ""), summary);
-            assert!(out.stderr.contains("admin_url"), "diagnostic on admin_url for {url}:\n{out}");
+            assert!(
+                out.stderr.contains("admin_url"),
+                "diagnostic on admin_url for {url}:\n{out}"
+            );
             assert!(!out.stderr.contains("panicked"), "{out}");
         }
     }
@@ -153,7 +190,14 @@ fn reads_a_real_kong_node_when_given_its_url() {
         let mut acc = Acceptance::new(version);
         acc.apply(&node_config(&url, ""));
         let v = acc.values("data.kong_node.this");
-        assert!(v["version"].as_str().is_some_and(|s| s.split('.').count() >= 3), "{v}");
-        assert!(["traditional", "control_plane", "data_plane"].contains(&v["role"].as_str().unwrap()));
+        assert!(
+            v["version"]
+                .as_str()
+                .is_some_and(|s| s.split('.').count() >= 3),
+            "{v}"
+        );
+        assert!(
+            ["traditional", "control_plane", "data_plane"].contains(&v["role"].as_str().unwrap())
+        );
     }
 }

@@ -16,8 +16,16 @@ struct Clusters {
 
 fn clusters() -> Clusters {
     Clusters {
-        x: KongSim::builder("3.5.0").database_off().cluster_name("x").start().unwrap(),
-        y: KongSim::builder("3.6.1").database_off().cluster_name("y").start().unwrap(),
+        x: KongSim::builder("3.5.0")
+            .database_off()
+            .cluster_name("x")
+            .start()
+            .unwrap(),
+        y: KongSim::builder("3.6.1")
+            .database_off()
+            .cluster_name("y")
+            .start()
+            .unwrap(),
     }
 }
 
@@ -34,10 +42,21 @@ fn runtime_api(h: &Haproxy, command: &str) -> String {
 }
 
 fn weight_of(h: &Haproxy, server: &str) -> u32 {
-    runtime_api(h, &format!("get weight kong/{server}")).split_whitespace().next().unwrap().parse().unwrap()
+    runtime_api(h, &format!("get weight kong/{server}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
-fn haproxy_split(h: &Haproxy, weight_y: u8, progression: &str, gate_url: &str, on_failure: &str) -> String {
+fn haproxy_split(
+    h: &Haproxy,
+    weight_y: u8,
+    progression: &str,
+    gate_url: &str,
+    on_failure: &str,
+) -> String {
     format!(
         r#"
 resource "kong_traffic_split" "canary" {{
@@ -88,25 +107,41 @@ fn shifts_up_in_gated_steps_then_straight_down_and_sees_drift() {
         let mut acc = Acceptance::new(version);
         acc.configure(&haproxy_split(&h, 100, LINEAR, &c.y.proxy_url, "rollback"));
         let plan = acc.ws().plan().unwrap();
-        assert!(plan.stdout.contains("planned_weights"), "the plan shows the weights it will walk:\n{plan}");
+        assert!(
+            plan.stdout.contains("planned_weights"),
+            "the plan shows the weights it will walk:\n{plan}"
+        );
         acc.apply(&haproxy_split(&h, 100, LINEAR, &c.y.proxy_url, "rollback"));
         let v = acc.values("kong_traffic_split.canary");
         assert_eq!(v["current_weight_y"], 100);
         assert_eq!(v["planned_weights"], serde_json::json!([50, 100]));
         assert_eq!(v["history"].as_array().unwrap().len(), 2, "{v}");
-        assert!(v["history"][0]["gates"][0].as_str().unwrap().contains("y-proxy-healthy"), "{v}");
+        assert!(
+            v["history"][0]["gates"][0]
+                .as_str()
+                .unwrap()
+                .contains("y-proxy-healthy"),
+            "{v}"
+        );
         assert_eq!(weight_of(&h, "x"), 0);
 
         // Hand edit on the load balancer: the next plan shows it.
         runtime_api(&h, "set server kong/y weight 30");
         runtime_api(&h, "set server kong/x weight 70");
-        assert!(!acc.ws().plan_is_empty().unwrap(), "drift must show in the plan");
+        assert!(
+            !acc.ws().plan_is_empty().unwrap(),
+            "drift must show in the plan"
+        );
 
         // Down is a fast path: straight to the target, no gates.
         acc.apply(&haproxy_split(&h, 0, LINEAR, &c.y.proxy_url, "rollback"));
         let v = acc.values("kong_traffic_split.canary");
         assert_eq!(v["current_weight_y"], 0);
-        assert_eq!(v["history"].as_array().unwrap().len(), 1, "one ungated step down: {v}");
+        assert_eq!(
+            v["history"].as_array().unwrap().len(),
+            1,
+            "one ungated step down: {v}"
+        );
         assert!(v["history"][0]["gates"].as_array().unwrap().is_empty());
         assert_eq!(weight_of(&h, "y"), 0);
         acc.destroy();
@@ -123,13 +158,23 @@ fn a_failing_gate_rolls_back_or_halts_and_names_the_gate() {
             runtime_api(&h, "set server kong/y weight 0");
             runtime_api(&h, "set server kong/x weight 100");
             let mut acc = Acceptance::new(version);
-            let out = acc.apply_expect_error(&haproxy_split(&h, 60, UNGATED_THEN_GATED, &c.y.proxy_url, mode), "Traffic shift stopped");
-            assert!(out.stderr.contains("y-proxy-healthy"), "the error names the gate:\n{out}");
+            let out = acc.apply_expect_error(
+                &haproxy_split(&h, 60, UNGATED_THEN_GATED, &c.y.proxy_url, mode),
+                "Traffic shift stopped",
+            );
+            assert!(
+                out.stderr.contains("y-proxy-healthy"),
+                "the error names the gate:\n{out}"
+            );
             assert!(out.stderr.contains("500"), "and its measured value:\n{out}");
             let v = acc.values("kong_traffic_split.canary");
             assert_eq!(v["current_weight_y"], expect_y, "{mode}: {v}");
             let live_y = weight_of(&h, "y");
-            assert_eq!(live_y == 0, expect_y == 0, "{mode}: haproxy y weight {live_y}");
+            assert_eq!(
+                live_y == 0,
+                expect_y == 0,
+                "{mode}: haproxy y weight {live_y}"
+            );
         }
     }
 }
@@ -137,7 +182,11 @@ fn a_failing_gate_rolls_back_or_halts_and_names_the_gate() {
 #[test]
 fn nginx_validation_failure_keeps_the_old_config_live() {
     let c = clusters();
-    let initial = format!("upstream kong {{\n    server {} weight=100;\n    server {} down;\n}}\n", addr(&c.x.proxy_url), addr(&c.y.proxy_url));
+    let initial = format!(
+        "upstream kong {{\n    server {} weight=100;\n    server {} down;\n}}\n",
+        addr(&c.x.proxy_url),
+        addr(&c.y.proxy_url)
+    );
     let nginx = Nginx::start("kong", &initial).unwrap();
     let config = |validate: &[String]| {
         format!(
@@ -164,10 +213,21 @@ resource "kong_traffic_split" "n" {{
     for version in support::versions() {
         std::fs::write(nginx.upstream_file(), &initial).unwrap();
         let mut acc = Acceptance::new(version);
-        let failing = vec!["sh".to_string(), "-c".to_string(), "echo 'emerg: invalid upstream' >&2; exit 1".to_string()];
+        let failing = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            "echo 'emerg: invalid upstream' >&2; exit 1".to_string(),
+        ];
         let out = acc.apply_expect_error(&config(&failing), "Traffic shift stopped");
-        assert!(out.stderr.contains("invalid upstream"), "nginx's message is shown:\n{out}");
-        assert_eq!(std::fs::read_to_string(nginx.upstream_file()).unwrap(), initial, "the old file is restored");
+        assert!(
+            out.stderr.contains("invalid upstream"),
+            "nginx's message is shown:\n{out}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(nginx.upstream_file()).unwrap(),
+            initial,
+            "the old file is restored"
+        );
 
         let mut ok = Acceptance::new(version);
         ok.apply(&config(&nginx.validate_argv()));

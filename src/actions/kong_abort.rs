@@ -20,17 +20,29 @@ async fn finish_has_run(config: &Value) -> Result<bool, Diagnostics> {
     let db = blocks::database::parse(db_value, AttrPath::root("database"))?;
     let Some(to) = config.attr("to_version").as_str() else {
         let mut d = Diagnostics::new();
-        d.error_at(AttrPath::root("to_version"), "Missing to_version", "With a database, to_version tells which upgrade to check.");
+        d.error_at(
+            AttrPath::root("to_version"),
+            "Missing to_version",
+            "With a database, to_version tells which upgrade to check.",
+        );
         return Err(d);
     };
     let known = KnownMigrations::from_catalog(to).map_err(|e| {
         let mut d = Diagnostics::new();
-        d.error_at(AttrPath::root("to_version"), "Unknown version", e.to_string());
+        d.error_at(
+            AttrPath::root("to_version"),
+            "Unknown version",
+            e.to_string(),
+        );
         d
     })?;
     let meta = read_schema_state(&db).await.map_err(|e| {
         let mut d = Diagnostics::new();
-        d.error_at(AttrPath::root("database"), "Cannot read schema_meta", e.to_string());
+        d.error_at(
+            AttrPath::root("database"),
+            "Cannot read schema_meta",
+            e.to_string(),
+        );
         d
     })?;
     let state = classify(&meta, &known);
@@ -60,7 +72,12 @@ impl Action for KongAbort {
         )
     }
 
-    async fn invoke(&self, _ctx: &Ctx, config: &Value, progress: &(dyn Fn(String) + Send + Sync)) -> Diagnostics {
+    async fn invoke(
+        &self,
+        _ctx: &Ctx,
+        config: &Value,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> Diagnostics {
         let mut diags = Diagnostics::new();
         match finish_has_run(config).await {
             Err(d) => return d,
@@ -79,10 +96,16 @@ impl Action for KongAbort {
             Err(d) => return d,
         };
         let before = traffic.driver.read_weights().await;
-        match traffic.driver.set_weights(Weights::with_y(TrafficWeight::ZERO)).await {
+        match traffic
+            .driver
+            .set_weights(Weights::with_y(TrafficWeight::ZERO))
+            .await
+        {
             Ok(()) => progress(format!(
                 "all traffic back on X{}",
-                before.map(|w| format!(" (Y had {}%)", w.y.percent())).unwrap_or_default()
+                before
+                    .map(|w| format!(" (Y had {}%)", w.y.percent()))
+                    .unwrap_or_default()
             )),
             Err(e) => diags.error_at(AttrPath::root("traffic"), "Abort failed", e.to_string()),
         }

@@ -8,15 +8,26 @@ use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, 
 pub struct KongPromote;
 
 /// The next weight after `current`: `current + step_weight`, capped at `max`.
-fn next_weight(current: TrafficWeight, progression: &Progression, max: TrafficWeight) -> TrafficWeight {
+fn next_weight(
+    current: TrafficWeight,
+    progression: &Progression,
+    max: TrafficWeight,
+) -> TrafficWeight {
     let step = match progression {
         Progression::Linear { step_weight, .. } => step_weight.percent(),
         Progression::Steps(steps) => {
-            return steps.iter().map(|s| s.weight).find(|w| *w > current).unwrap_or(max).min(max);
+            return steps
+                .iter()
+                .map(|s| s.weight)
+                .find(|w| *w > current)
+                .unwrap_or(max)
+                .min(max);
         }
         Progression::Direct => 100,
     };
-    TrafficWeight::new(i64::from(current.percent()) + i64::from(step)).unwrap_or(max).min(max)
+    TrafficWeight::new(i64::from(current.percent()) + i64::from(step))
+        .unwrap_or(max)
+        .min(max)
 }
 
 #[async_trait]
@@ -38,7 +49,12 @@ impl Action for KongPromote {
         )
     }
 
-    async fn invoke(&self, ctx: &Ctx, config: &Value, progress: &(dyn Fn(String) + Send + Sync)) -> Diagnostics {
+    async fn invoke(
+        &self,
+        ctx: &Ctx,
+        config: &Value,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> Diagnostics {
         let mut diags = Diagnostics::new();
         let traffic = match traffic_settings(config) {
             Ok(t) => t,
@@ -47,33 +63,56 @@ impl Action for KongPromote {
         let max = match TrafficWeight::new(config.attr("max_weight_y").as_i64().unwrap_or(100)) {
             Ok(m) => m,
             Err(e) => {
-                diags.error_at(AttrPath::root("max_weight_y"), "Invalid max_weight_y", e.to_string());
+                diags.error_at(
+                    AttrPath::root("max_weight_y"),
+                    "Invalid max_weight_y",
+                    e.to_string(),
+                );
                 return diags;
             }
         };
         let current = match traffic.driver.read_weights().await {
             Ok(w) => w.y,
             Err(e) => {
-                diags.error_at(AttrPath::root("traffic"), "Cannot read the load balancer", e.to_string());
+                diags.error_at(
+                    AttrPath::root("traffic"),
+                    "Cannot read the load balancer",
+                    e.to_string(),
+                );
                 return diags;
             }
         };
         let next = next_weight(current, &traffic.progression, max);
         if next <= current {
-            progress(format!("Y already has {}% (the most this action may give it)", current.percent()));
+            progress(format!(
+                "Y already has {}% (the most this action may give it)",
+                current.percent()
+            ));
             return diags;
         }
         let plan = match plan_shift(current, next, &Progression::Direct, traffic.on_failure) {
             Ok(p) => p,
             Err(e) => {
-                diags.error_at(AttrPath::root("traffic"), "Invalid progression", e.to_string());
+                diags.error_at(
+                    AttrPath::root("traffic"),
+                    "Invalid progression",
+                    e.to_string(),
+                );
                 return diags;
             }
         };
-        progress(format!("promoting Y from {}% to {}%", current.percent(), next.percent()));
+        progress(format!(
+            "promoting Y from {}% to {}%",
+            current.percent(),
+            next.percent()
+        ));
         match shift(&traffic.driver, &plan, &traffic.gates, &ctx.cancel, |_| {}).await {
             Ok(o) => progress(format!("Y now has {}%", o.weights.y.percent())),
-            Err(e) => diags.error_at(AttrPath::root("traffic"), "Promotion stopped", e.to_string()),
+            Err(e) => diags.error_at(
+                AttrPath::root("traffic"),
+                "Promotion stopped",
+                e.to_string(),
+            ),
         }
         diags
     }
@@ -90,7 +129,10 @@ mod tests {
 
     #[test]
     fn next_weight_steps_and_caps() {
-        let linear = Progression::Linear { step_weight: w(25), interval: Duration::from_secs(1) };
+        let linear = Progression::Linear {
+            step_weight: w(25),
+            interval: Duration::from_secs(1),
+        };
         assert_eq!(next_weight(w(0), &linear, w(100)), w(25));
         assert_eq!(next_weight(w(90), &linear, w(100)), w(100));
         assert_eq!(next_weight(w(25), &linear, w(40)), w(40));

@@ -13,7 +13,11 @@ fn traffic_settings(config: &Value) -> Result<TrafficSettings, Diagnostics> {
         Some(t) => Ok(t),
         None => {
             let mut d = Diagnostics::new();
-            d.error_at(AttrPath::root("traffic"), "Missing traffic block", "The action needs the load balancer to act on.");
+            d.error_at(
+                AttrPath::root("traffic"),
+                "Missing traffic block",
+                "The action needs the load balancer to act on.",
+            );
             Err(d)
         }
     }

@@ -40,7 +40,10 @@ fn data_plane_value(dp: &serde_json::Value) -> Value {
         ("version", s("version")),
         ("sync_status", s("sync_status")),
         ("config_hash", s("config_hash")),
-        ("last_seen", Value::from(dp.get("last_seen").and_then(|v| v.as_f64()))),
+        (
+            "last_seen",
+            Value::from(dp.get("last_seen").and_then(|v| v.as_f64())),
+        ),
     ])
 }
 
@@ -62,14 +65,26 @@ impl DataSource for KongDataPlanes {
             block = block.attr(a);
         }
         block = block
-            .attr(Attribute::list_of("data_planes", data_plane_type()).computed().describe("The data planes, sorted by hostname then id."))
-            .attr(Attribute::list_of("versions", Type::String).computed().describe("Distinct Kong versions the data planes run, sorted."))
-            .attr(Attribute::number("incompatible_count").computed().describe("How many data planes the control plane reports as not in `normal` sync."));
+            .attr(
+                Attribute::list_of("data_planes", data_plane_type())
+                    .computed()
+                    .describe("The data planes, sorted by hostname then id."),
+            )
+            .attr(
+                Attribute::list_of("versions", Type::String)
+                    .computed()
+                    .describe("Distinct Kong versions the data planes run, sorted."),
+            )
+            .attr(Attribute::number("incompatible_count").computed().describe(
+                "How many data planes the control plane reports as not in `normal` sync.",
+            ));
         Schema::new(0, block)
     }
 
     async fn read(&self, ctx: &Ctx, config: &Value) -> (Value, Diagnostics) {
-        let Some(url) = config.attr("admin_url").as_str() else { return (Value::Null, Diagnostics::new()) };
+        let Some(url) = config.attr("admin_url").as_str() else {
+            return (Value::Null, Diagnostics::new());
+        };
         let settings = match self.state.admin_settings() {
             Ok(s) => admin_api::with_overrides(&s, config),
             Err(d) => return (Value::Null, d.into()),
@@ -86,15 +101,33 @@ impl DataSource for KongDataPlanes {
             Ok(d) => d,
             Err(e) => return (Value::Null, kong_error_diagnostic("admin_url", &e).into()),
         };
-        let key = |d: &serde_json::Value, k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let key = |d: &serde_json::Value, k: &str| {
+            d.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         dps.sort_by_key(|d| (key(d, "hostname"), key(d, "id")));
-        let mut versions: Vec<String> = dps.iter().map(|d| key(d, "version")).filter(|v| !v.is_empty()).collect();
+        let mut versions: Vec<String> = dps
+            .iter()
+            .map(|d| key(d, "version"))
+            .filter(|v| !v.is_empty())
+            .collect();
         versions.sort();
         versions.dedup();
-        let incompatible = dps.iter().filter(|d| key(d, "sync_status") != "normal").count();
+        let incompatible = dps
+            .iter()
+            .filter(|d| key(d, "sync_status") != "normal")
+            .count();
         let mut state = config.clone();
-        state.set_attr("data_planes", Value::List(dps.iter().map(data_plane_value).collect()));
-        state.set_attr("versions", Value::List(versions.into_iter().map(Value::from).collect()));
+        state.set_attr(
+            "data_planes",
+            Value::List(dps.iter().map(data_plane_value).collect()),
+        );
+        state.set_attr(
+            "versions",
+            Value::List(versions.into_iter().map(Value::from).collect()),
+        );
         state.set_attr("incompatible_count", Value::from(incompatible as i64));
         (state, Diagnostics::new())
     }

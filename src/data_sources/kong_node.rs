@@ -4,7 +4,10 @@ use crate::admin_api;
 use crate::kong::{KongClient, KongError, NodeInfo};
 use crate::provider::ProviderState;
 use std::sync::Arc;
-use tfplug::{async_trait, AttrPath, Attribute, Block, Ctx, DataSource, Diagnostic, Diagnostics, Schema, Type, Value};
+use tfplug::{
+    async_trait, AttrPath, Attribute, Block, Ctx, DataSource, Diagnostic, Diagnostics, Schema,
+    Type, Value,
+};
 
 pub struct KongNode {
     state: Arc<ProviderState>,
@@ -27,18 +30,59 @@ fn schema() -> Schema {
         block = block.attr(a);
     }
     let block = block
-        .attr(Attribute::string("id").computed().describe("The node's `node_id`."))
-        .attr(Attribute::string("version").computed().describe("Kong version, normalized (`3.4.2`, or `3.10.0.1` for Enterprise)."))
-        .attr(Attribute::string("edition").computed().describe("`community` or `enterprise`."))
-        .attr(Attribute::string("hostname").computed().describe("The node's hostname."))
-        .attr(Attribute::string("node_id").computed().describe("The node's ID (random per start unless configured)."))
-        .attr(Attribute::string("database").computed().describe("`postgres`, or `off` for DB-less nodes and data planes."))
-        .attr(Attribute::string("role").computed().describe("`traditional`, `control_plane` or `data_plane`."))
-        .attr(Attribute::list_of("plugins_available", Type::String).computed().describe("Plugins installed on the node, sorted."))
-        .attr(Attribute::list_of("plugins_enabled", Type::String).computed().describe("Plugins configured in the cluster, sorted."))
-        .attr(Attribute::bool("database_reachable").computed().describe("Whether the node reaches its database; null without a database."))
-        .attr(Attribute::string("configuration_hash").computed().describe("Hash of the loaded configuration (DB-less nodes and data planes); null otherwise."))
-        ;
+        .attr(
+            Attribute::string("id")
+                .computed()
+                .describe("The node's `node_id`."),
+        )
+        .attr(
+            Attribute::string("version")
+                .computed()
+                .describe("Kong version, normalized (`3.4.2`, or `3.10.0.1` for Enterprise)."),
+        )
+        .attr(
+            Attribute::string("edition")
+                .computed()
+                .describe("`community` or `enterprise`."),
+        )
+        .attr(
+            Attribute::string("hostname")
+                .computed()
+                .describe("The node's hostname."),
+        )
+        .attr(
+            Attribute::string("node_id")
+                .computed()
+                .describe("The node's ID (random per start unless configured)."),
+        )
+        .attr(
+            Attribute::string("database")
+                .computed()
+                .describe("`postgres`, or `off` for DB-less nodes and data planes."),
+        )
+        .attr(
+            Attribute::string("role")
+                .computed()
+                .describe("`traditional`, `control_plane` or `data_plane`."),
+        )
+        .attr(
+            Attribute::list_of("plugins_available", Type::String)
+                .computed()
+                .describe("Plugins installed on the node, sorted."),
+        )
+        .attr(
+            Attribute::list_of("plugins_enabled", Type::String)
+                .computed()
+                .describe("Plugins configured in the cluster, sorted."),
+        )
+        .attr(
+            Attribute::bool("database_reachable")
+                .computed()
+                .describe("Whether the node reaches its database; null without a database."),
+        )
+        .attr(Attribute::string("configuration_hash").computed().describe(
+            "Hash of the loaded configuration (DB-less nodes and data planes); null otherwise.",
+        ));
     Schema::new(0, block)
 }
 
@@ -86,7 +130,11 @@ impl DataSource for KongNode {
     async fn read(&self, ctx: &Ctx, config: &Value) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::new();
         let Some(url) = config.attr("admin_url").as_str() else {
-            diags.error_at(AttrPath::root("admin_url"), "Missing admin_url", "admin_url must be known to read a node.");
+            diags.error_at(
+                AttrPath::root("admin_url"),
+                "Missing admin_url",
+                "admin_url must be known to read a node.",
+            );
             return (Value::Null, diags);
         };
         let settings = match self.state.admin_settings() {

@@ -4,7 +4,9 @@
 use crate::functions::upgrade_path::answer_value;
 use crate::planner;
 use crate::version::KongVersion;
-use tfplug::{async_trait, AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Type, Value};
+use tfplug::{
+    async_trait, AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Type, Value,
+};
 
 pub struct KongUpgradePath;
 
@@ -48,7 +50,9 @@ impl DataSource for KongUpgradePath {
         let mut diags = Diagnostics::new();
         let from = parse_version(config, "from", &mut diags);
         let to = parse_version(config, "to", &mut diags);
-        let (Some(from), Some(to)) = (from, to) else { return (Value::Null, diags) };
+        let (Some(from), Some(to)) = (from, to) else {
+            return (Value::Null, diags);
+        };
         let answer = answer_value(&planner::upgrade_path(&from, &to));
         let mut state = config.clone();
         for key in ["supported", "kind", "hops", "warnings", "summary"] {

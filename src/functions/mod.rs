@@ -9,12 +9,16 @@ use tfplug::{FunctionError, Value};
 
 /// Argument `index` as a Kong version, or an error pointing at it.
 fn version_arg(args: &[Value], index: usize) -> Result<KongVersion, FunctionError> {
-    let text = args.get(index).and_then(Value::as_str).ok_or_else(|| FunctionError {
-        text: "a version string is required".into(),
-        argument: Some(index as i64),
-    })?;
-    text.parse().map_err(|e: crate::version::VersionParseError| FunctionError {
-        text: e.to_string(),
-        argument: Some(index as i64),
-    })
+    let text = args
+        .get(index)
+        .and_then(Value::as_str)
+        .ok_or_else(|| FunctionError {
+            text: "a version string is required".into(),
+            argument: Some(index as i64),
+        })?;
+    text.parse()
+        .map_err(|e: crate::version::VersionParseError| FunctionError {
+            text: e.to_string(),
+            argument: Some(index as i64),
+        })
 }

@@ -20,12 +20,21 @@ pub fn answer_type() -> Type {
 
 pub fn answer_value(a: &PathAnswer) -> Value {
     let strings = |v: Vec<String>| Value::List(v.into_iter().map(Value::from).collect());
-    let kind = serde_json::to_value(a.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default();
+    let kind = serde_json::to_value(a.kind)
+        .ok()
+        .and_then(|k| k.as_str().map(str::to_string))
+        .unwrap_or_default();
     Value::object([
         ("supported", Value::from(a.supported)),
         ("kind", Value::from(kind)),
-        ("hops", strings(a.hops.iter().map(ToString::to_string).collect())),
-        ("warnings", strings(a.warnings.iter().map(|w| w.message.clone()).collect())),
+        (
+            "hops",
+            strings(a.hops.iter().map(ToString::to_string).collect()),
+        ),
+        (
+            "warnings",
+            strings(a.warnings.iter().map(|w| w.message.clone()).collect()),
+        ),
         ("summary", Value::from(a.summary())),
     ])
 }
@@ -36,7 +45,12 @@ impl Function for UpgradePath {
     }
 
     fn signature(&self) -> FunctionSignature {
-        let param = |name: &str, d: &str| FunctionParam { name: name.into(), ty: Type::String, description: d.into(), allow_null: false };
+        let param = |name: &str, d: &str| FunctionParam {
+            name: name.into(),
+            ty: Type::String,
+            description: d.into(),
+            allow_null: false,
+        };
         FunctionSignature {
             params: vec![param("from", "The version running now."), param("to", "The version to upgrade to.")],
             returns: answer_type(),
@@ -63,7 +77,11 @@ mod tests {
         let v = UpgradePath.call(&["2.6.0".into(), "3.4.2".into()]).unwrap();
         assert_eq!(v.attr("supported").as_bool(), Some(false));
         assert_eq!(v.attr("hops").elements()[0].as_str(), Some("2.8.x"));
-        assert!(v.attr("summary").as_str().unwrap().contains("go through 2.8.x first"));
+        assert!(v
+            .attr("summary")
+            .as_str()
+            .unwrap()
+            .contains("go through 2.8.x first"));
         let ok = UpgradePath.call(&["3.4.2".into(), "3.5.0".into()]).unwrap();
         assert_eq!(ok.attr("supported").as_bool(), Some(true));
         tfplug::value::to_msgpack(&ok, &answer_type()).expect("the value fits the declared type");

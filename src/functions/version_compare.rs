@@ -13,7 +13,12 @@ impl Function for VersionCompare {
     }
 
     fn signature(&self) -> FunctionSignature {
-        let param = |name: &str, d: &str| FunctionParam { name: name.into(), ty: Type::String, description: d.into(), allow_null: false };
+        let param = |name: &str, d: &str| FunctionParam {
+            name: name.into(),
+            ty: Type::String,
+            description: d.into(),
+            allow_null: false,
+        };
         FunctionSignature {
             params: vec![param("a", "A Kong version, e.g. `3.4.2` or `3.10.0.1`."), param("b", "The version to compare `a` with.")],
             returns: Type::Number,

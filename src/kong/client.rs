@@ -17,11 +17,23 @@ pub enum KongError {
     #[error("the request to {url} timed out after {seconds}s (request_timeout)")]
     Timeout { url: String, seconds: u64 },
     #[error("Kong refused the request to {url} with {status}: {message}. Check admin_token (or KONG_ADMIN_TOKEN) and the RBAC permissions of that token.")]
-    Unauthorized { url: String, status: u16, message: String },
+    Unauthorized {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("{url} answered {status}: {message}")]
-    Http { url: String, status: u16, message: String },
+    Http {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("{url} did not answer with JSON (status {status}, body starts with {snippet:?}); is this a Kong Admin API?")]
-    NotJson { url: String, status: u16, snippet: String },
+    NotJson {
+        url: String,
+        status: u16,
+        snippet: String,
+    },
     #[error("{url} does not look like a Kong Admin API: {reason}")]
     NotKong { url: String, reason: String },
 }
@@ -37,7 +49,11 @@ impl KongClient {
     pub fn new(admin_url: &str, settings: &AdminSettings) -> Result<KongClient, KongError> {
         let base = parse_base_url(admin_url)?;
         let http = build_http_client(settings)?;
-        Ok(KongClient { base, http, timeout_seconds: settings.request_timeout.as_secs() })
+        Ok(KongClient {
+            base,
+            http,
+            timeout_seconds: settings.request_timeout.as_secs(),
+        })
     }
 
     pub fn base_url(&self) -> &Url {
@@ -45,10 +61,12 @@ impl KongClient {
     }
 
     fn url(&self, path: &str) -> Result<Url, KongError> {
-        self.base.join(path.trim_start_matches('/')).map_err(|e| KongError::InvalidUrl {
-            url: format!("{}{path}", self.base),
-            reason: e.to_string(),
-        })
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| KongError::InvalidUrl {
+                url: format!("{}{path}", self.base),
+                reason: e.to_string(),
+            })
     }
 
     /// GET a path and decode its JSON body. Non-2xx answers become typed
@@ -69,9 +87,15 @@ impl KongClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| self.transport_error(&url, &e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| self.transport_error(&url, &e))?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
         decode_response(&url, status, &text)
     }
 
@@ -84,13 +108,19 @@ impl KongClient {
         while let Some(p) = next.take() {
             pages += 1;
             if pages > 100_000 {
-                return Err(KongError::NotKong { url: path.into(), reason: "pagination never ends".into() });
+                return Err(KongError::NotKong {
+                    url: path.into(),
+                    reason: "pagination never ends".into(),
+                });
             }
             let page = self.get_json(&p).await?;
             if let Some(data) = page.get("data").and_then(|d| d.as_array()) {
                 items.extend(data.iter().cloned());
             }
-            next = page.get("next").and_then(|n| n.as_str()).map(str::to_string);
+            next = page
+                .get("next")
+                .and_then(|n| n.as_str())
+                .map(str::to_string);
         }
         Ok(items)
     }
@@ -98,17 +128,29 @@ impl KongClient {
     fn transport_error(&self, url: &Url, e: &reqwest::Error) -> KongError {
         let reason = error_chain(e);
         if e.is_timeout() {
-            KongError::Timeout { url: url.to_string(), seconds: self.timeout_seconds }
+            KongError::Timeout {
+                url: url.to_string(),
+                seconds: self.timeout_seconds,
+            }
         } else if is_tls_failure(e) || looks_like_tls_failure(&reason) {
-            KongError::Tls { url: url.to_string(), reason }
+            KongError::Tls {
+                url: url.to_string(),
+                reason,
+            }
         } else {
-            KongError::Unreachable { url: url.to_string(), reason: root_cause(e) }
+            KongError::Unreachable {
+                url: url.to_string(),
+                reason: root_cause(e),
+            }
         }
     }
 }
 
 fn parse_base_url(admin_url: &str) -> Result<Url, KongError> {
-    let invalid = |reason: &str| KongError::InvalidUrl { url: admin_url.to_string(), reason: reason.to_string() };
+    let invalid = |reason: &str| KongError::InvalidUrl {
+        url: admin_url.to_string(),
+        reason: reason.to_string(),
+    };
     let mut url = Url::parse(admin_url).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be http or https"));
@@ -127,13 +169,16 @@ fn parse_base_url(admin_url: &str) -> Result<Url, KongError> {
 fn build_http_client(settings: &AdminSettings) -> Result<reqwest::Client, KongError> {
     let mut headers = HeaderMap::new();
     for (k, v) in &settings.headers {
-        let name = HeaderName::try_from(k.as_str()).map_err(|_| KongError::Settings(format!("invalid header name {k:?}")))?;
-        let value = HeaderValue::try_from(v.as_str()).map_err(|_| KongError::Settings(format!("invalid value for header {k:?}")))?;
+        let name = HeaderName::try_from(k.as_str())
+            .map_err(|_| KongError::Settings(format!("invalid header name {k:?}")))?;
+        let value = HeaderValue::try_from(v.as_str())
+            .map_err(|_| KongError::Settings(format!("invalid value for header {k:?}")))?;
         headers.insert(name, value);
     }
     if let Some(token) = settings.token.as_ref().filter(|t| !t.is_empty()) {
-        let mut value = HeaderValue::try_from(token.expose())
-            .map_err(|_| KongError::Settings("admin_token contains characters not allowed in a header".into()))?;
+        let mut value = HeaderValue::try_from(token.expose()).map_err(|_| {
+            KongError::Settings("admin_token contains characters not allowed in a header".into())
+        })?;
         value.set_sensitive(true);
         headers.insert(HeaderName::from_static("kong-admin-token"), value);
     }
@@ -141,17 +186,32 @@ fn build_http_client(settings: &AdminSettings) -> Result<reqwest::Client, KongEr
         .use_rustls_tls()
         .default_headers(headers)
         .timeout(settings.request_timeout)
-        .connect_timeout(settings.request_timeout.min(std::time::Duration::from_secs(10)))
+        .connect_timeout(
+            settings
+                .request_timeout
+                .min(std::time::Duration::from_secs(10)),
+        )
         .tcp_nodelay(true)
-        .user_agent(concat!("terraform-provider-kong/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!(
+            "terraform-provider-kong/",
+            env!("CARGO_PKG_VERSION")
+        ))
         .danger_accept_invalid_certs(settings.tls.insecure_skip_verify);
-    if let Some(ca) = settings.tls.ca_cert_pem.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(ca) = settings
+        .tls
+        .ca_cert_pem
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
         // reqwest accepts any bytes here and only fails at the handshake.
         if !ca.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(KongError::Settings("tls.ca_cert_pem is not a PEM certificate (no BEGIN CERTIFICATE line)".into()));
+            return Err(KongError::Settings(
+                "tls.ca_cert_pem is not a PEM certificate (no BEGIN CERTIFICATE line)".into(),
+            ));
         }
-        let cert = reqwest::Certificate::from_pem(ca.as_bytes())
-            .map_err(|e| KongError::Settings(format!("tls.ca_cert_pem is not a PEM certificate: {e}")))?;
+        let cert = reqwest::Certificate::from_pem(ca.as_bytes()).map_err(|e| {
+            KongError::Settings(format!("tls.ca_cert_pem is not a PEM certificate: {e}"))
+        })?;
         builder = builder.add_root_certificate(cert);
     }
     match (&settings.tls.client_cert_pem, &settings.tls.client_key_pem) {
@@ -162,17 +222,27 @@ fn build_http_client(settings: &AdminSettings) -> Result<reqwest::Client, KongEr
             builder = builder.identity(identity);
         }
         (Some(c), None) if !c.is_empty() => {
-            return Err(KongError::Settings("tls.client_cert_pem is set but tls.client_key_pem is not".into()))
+            return Err(KongError::Settings(
+                "tls.client_cert_pem is set but tls.client_key_pem is not".into(),
+            ))
         }
         (None, Some(k)) if !k.is_empty() => {
-            return Err(KongError::Settings("tls.client_key_pem is set but tls.client_cert_pem is not".into()))
+            return Err(KongError::Settings(
+                "tls.client_key_pem is set but tls.client_cert_pem is not".into(),
+            ))
         }
         _ => {}
     }
-    builder.build().map_err(|e| KongError::Settings(error_chain(&e)))
+    builder
+        .build()
+        .map_err(|e| KongError::Settings(error_chain(&e)))
 }
 
-fn decode_response(url: &Url, status: StatusCode, text: &str) -> Result<serde_json::Value, KongError> {
+fn decode_response(
+    url: &Url,
+    status: StatusCode,
+    text: &str,
+) -> Result<serde_json::Value, KongError> {
     let json: Option<serde_json::Value> = serde_json::from_str(text).ok();
     let message = json
         .as_ref()
@@ -182,14 +252,26 @@ fn decode_response(url: &Url, status: StatusCode, text: &str) -> Result<serde_js
         .unwrap_or_else(|| snippet(text));
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            return Err(KongError::Unauthorized { url: url.to_string(), status: status.as_u16(), message })
+            return Err(KongError::Unauthorized {
+                url: url.to_string(),
+                status: status.as_u16(),
+                message,
+            })
         }
         s if !s.is_success() => {
-            return Err(KongError::Http { url: url.to_string(), status: s.as_u16(), message })
+            return Err(KongError::Http {
+                url: url.to_string(),
+                status: s.as_u16(),
+                message,
+            })
         }
         _ => {}
     }
-    json.ok_or_else(|| KongError::NotJson { url: url.to_string(), status: status.as_u16(), snippet: snippet(text) })
+    json.ok_or_else(|| KongError::NotJson {
+        url: url.to_string(),
+        status: status.as_u16(),
+        snippet: snippet(text),
+    })
 }
 
 fn snippet(text: &str) -> String {
@@ -230,7 +312,10 @@ fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
             return true;
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
                 return true;
             }
         }
@@ -250,7 +335,9 @@ fn looks_like_tls_failure(reason: &str) -> bool {
         // rustls' message when the other end does not speak TLS at all.
         "corrupt message",
         "received fatal alert",
-    ].iter().any(|k| r.contains(k))
+    ]
+    .iter()
+    .any(|k| r.contains(k))
 }
 
 #[cfg(test)]
@@ -260,28 +347,58 @@ mod tests {
     #[test]
     fn base_urls_keep_their_path_prefix() {
         let c = KongClient::new("http://127.0.0.1:8001/admin", &AdminSettings::default()).unwrap();
-        assert_eq!(c.url("/status").unwrap().as_str(), "http://127.0.0.1:8001/admin/status");
-        assert!(matches!(KongClient::new("ftp://x", &AdminSettings::default()), Err(KongError::InvalidUrl { .. })));
-        assert!(matches!(KongClient::new("not a url", &AdminSettings::default()), Err(KongError::InvalidUrl { .. })));
+        assert_eq!(
+            c.url("/status").unwrap().as_str(),
+            "http://127.0.0.1:8001/admin/status"
+        );
+        assert!(matches!(
+            KongClient::new("ftp://x", &AdminSettings::default()),
+            Err(KongError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            KongClient::new("not a url", &AdminSettings::default()),
+            Err(KongError::InvalidUrl { .. })
+        ));
     }
 
     #[test]
     fn responses_map_to_typed_errors() {
         let url = Url::parse("http://k/").unwrap();
-        let unauthorized = decode_response(&url, StatusCode::UNAUTHORIZED, r#"{"message":"Invalid credentials"}"#);
-        assert!(matches!(unauthorized, Err(KongError::Unauthorized { ref message, .. }) if message == "Invalid credentials"));
-        assert!(matches!(decode_response(&url, StatusCode::OK, "<html>"), Err(KongError::NotJson { .. })));
-        assert!(matches!(decode_response(&url, StatusCode::NOT_FOUND, "{}"), Err(KongError::Http { status: 404, .. })));
-        assert_eq!(decode_response(&url, StatusCode::OK, r#"{"a":1}"#).unwrap()["a"], 1);
+        let unauthorized = decode_response(
+            &url,
+            StatusCode::UNAUTHORIZED,
+            r#"{"message":"Invalid credentials"}"#,
+        );
+        assert!(
+            matches!(unauthorized, Err(KongError::Unauthorized { ref message, .. }) if message == "Invalid credentials")
+        );
+        assert!(matches!(
+            decode_response(&url, StatusCode::OK, "<html>"),
+            Err(KongError::NotJson { .. })
+        ));
+        assert!(matches!(
+            decode_response(&url, StatusCode::NOT_FOUND, "{}"),
+            Err(KongError::Http { status: 404, .. })
+        ));
+        assert_eq!(
+            decode_response(&url, StatusCode::OK, r#"{"a":1}"#).unwrap()["a"],
+            1
+        );
     }
 
     #[test]
     fn bad_tls_material_is_a_settings_error() {
         let mut s = AdminSettings::default();
         s.tls.ca_cert_pem = Some("not pem".into());
-        assert!(matches!(KongClient::new("https://k", &s), Err(KongError::Settings(_))));
+        assert!(matches!(
+            KongClient::new("https://k", &s),
+            Err(KongError::Settings(_))
+        ));
         let mut s = AdminSettings::default();
         s.tls.client_cert_pem = Some("x".into());
-        assert!(matches!(KongClient::new("https://k", &s), Err(KongError::Settings(_))));
+        assert!(matches!(
+            KongClient::new("https://k", &s),
+            Err(KongError::Settings(_))
+        ));
     }
 }

@@ -49,24 +49,37 @@ impl KongClient {
 }
 
 pub fn parse_node_info(url: &str, root: &Json, status: &Json) -> Result<NodeInfo, KongError> {
-    let not_kong = |reason: &str| KongError::NotKong { url: url.to_string(), reason: reason.to_string() };
+    let not_kong = |reason: &str| KongError::NotKong {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
     let raw_version = root
         .get("version")
         .and_then(Json::as_str)
         .ok_or_else(|| not_kong("`GET /` has no \"version\" field"))?;
-    if root.get("configuration").and_then(Json::as_object).is_none() {
+    if root
+        .get("configuration")
+        .and_then(Json::as_object)
+        .is_none()
+    {
         return Err(not_kong("`GET /` has no \"configuration\" object"));
     }
-    let version: KongVersion = raw_version
-        .parse()
-        .map_err(|e| not_kong(&format!("its version {raw_version:?} is not a Kong version ({e})")))?;
+    let version: KongVersion = raw_version.parse().map_err(|e| {
+        not_kong(&format!(
+            "its version {raw_version:?} is not a Kong version ({e})"
+        ))
+    })?;
     let config = &root["configuration"];
     Ok(NodeInfo {
         version,
         edition: edition(root, raw_version, &version),
         hostname: str_field(root, "hostname"),
         node_id: str_field(root, "node_id"),
-        database: config.get("database").and_then(Json::as_str).unwrap_or("postgres").to_string(),
+        database: config
+            .get("database")
+            .and_then(Json::as_str)
+            .unwrap_or("postgres")
+            .to_string(),
         role: match config.get("role").and_then(Json::as_str) {
             Some("control_plane") => Role::ControlPlane,
             Some("data_plane") => Role::DataPlane,
@@ -74,8 +87,13 @@ pub fn parse_node_info(url: &str, root: &Json, status: &Json) -> Result<NodeInfo
         },
         plugins_available: available_plugins(root),
         plugins_enabled: enabled_plugins(root),
-        database_reachable: status.pointer("/database/reachable").and_then(Json::as_bool),
-        configuration_hash: status.get("configuration_hash").and_then(Json::as_str).map(str::to_string),
+        database_reachable: status
+            .pointer("/database/reachable")
+            .and_then(Json::as_bool),
+        configuration_hash: status
+            .get("configuration_hash")
+            .and_then(Json::as_str)
+            .map(str::to_string),
     })
 }
 
@@ -90,7 +108,10 @@ fn edition(root: &Json, raw_version: &str, version: &KongVersion) -> Edition {
 }
 
 fn str_field(root: &Json, key: &str) -> String {
-    root.get(key).and_then(Json::as_str).unwrap_or_default().to_string()
+    root.get(key)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// 3.x: name → {version, priority}; 2.8: name → true. Either way the keys.
@@ -108,7 +129,12 @@ fn enabled_plugins(root: &Json) -> Vec<String> {
     let mut names: Vec<String> = root
         .pointer("/plugins/enabled_in_cluster")
         .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(Json::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names.dedup();
@@ -132,7 +158,8 @@ mod tests {
 
     #[test]
     fn reads_3x_shapes() {
-        let n = parse_node_info("u", &root_3x(), &json!({"database": {"reachable": true}})).unwrap();
+        let n =
+            parse_node_info("u", &root_3x(), &json!({"database": {"reachable": true}})).unwrap();
         assert_eq!(n.version.to_string(), "3.6.1");
         assert_eq!(n.edition, Edition::Community);
         assert_eq!(n.plugins_available, vec!["acl", "key-auth"]);
@@ -148,20 +175,33 @@ mod tests {
             "plugins": {"available_on_server": {"acl": true, "cors": true}, "enabled_in_cluster": []},
             "configuration": {"database": "off", "role": "data_plane"}
         });
-        let n = parse_node_info("u", &root, &json!({"configuration_hash": "0123456789abcdef0123456789abcdef"})).unwrap();
+        let n = parse_node_info(
+            "u",
+            &root,
+            &json!({"configuration_hash": "0123456789abcdef0123456789abcdef"}),
+        )
+        .unwrap();
         assert_eq!(n.version.to_string(), "2.8.1.1");
         assert_eq!(n.edition, Edition::Enterprise);
         assert_eq!(n.role, Role::DataPlane);
         assert_eq!(n.plugins_available, vec!["acl", "cors"]);
         assert_eq!(n.database_reachable, None);
-        assert_eq!(n.configuration_hash.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            n.configuration_hash.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
     }
 
     #[test]
     fn a_json_server_that_is_not_kong_is_named_as_such() {
         let err = parse_node_info("http://x/", &json!({"status": "ok"}), &json!({})).unwrap_err();
         assert!(matches!(err, KongError::NotKong { .. }), "{err}");
-        let err = parse_node_info("http://x/", &json!({"version": "banana", "configuration": {}}), &json!({})).unwrap_err();
+        let err = parse_node_info(
+            "http://x/",
+            &json!({"version": "banana", "configuration": {}}),
+            &json!({}),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("banana"));
     }
 }

@@ -37,12 +37,17 @@ impl Default for AdminSettings {
 
 impl AdminSettings {
     /// These settings with a resource's own overrides applied on top.
-    pub fn overridden_by(&self, token: Option<Secret>, headers: &BTreeMap<String, String>) -> AdminSettings {
+    pub fn overridden_by(
+        &self,
+        token: Option<Secret>,
+        headers: &BTreeMap<String, String>,
+    ) -> AdminSettings {
         let mut out = self.clone();
         if let Some(t) = token.filter(|t| !t.is_empty()) {
             out.token = Some(t);
         }
-        out.headers.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.headers
+            .extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
         out
     }
 }
@@ -55,7 +60,10 @@ mod tests {
     fn secrets_never_print() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?} {s}").contains("hunter2"));
-        let settings = AdminSettings { token: Some(s), ..Default::default() };
+        let settings = AdminSettings {
+            token: Some(s),
+            ..Default::default()
+        };
         assert!(!format!("{settings:?}").contains("hunter2"));
     }
 
@@ -66,7 +74,10 @@ mod tests {
             headers: BTreeMap::from([("X-A".into(), "1".into())]),
             ..Default::default()
         };
-        let o = base.overridden_by(Some(Secret::new("b")), &BTreeMap::from([("X-B".into(), "2".into())]));
+        let o = base.overridden_by(
+            Some(Secret::new("b")),
+            &BTreeMap::from([("X-B".into(), "2".into())]),
+        );
         assert_eq!(o.token.unwrap().expose(), "b");
         assert_eq!(o.headers.len(), 2);
         let kept = base.overridden_by(None, &BTreeMap::new());

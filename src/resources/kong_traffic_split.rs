@@ -8,10 +8,13 @@
 
 use crate::blocks::traffic::{content, parse_content};
 use crate::gates::now_rfc3339;
-use crate::traffic::{plan_shift, shift, ShiftEnd, StepRecord, TrafficDriver, TrafficWeight, Weights};
+use crate::traffic::{
+    plan_shift, shift, ShiftEnd, StepRecord, TrafficDriver, TrafficWeight, Weights,
+};
 use tfplug::{
-    async_trait, ApplyRequest, ApplyResponse, AttrPath, Attribute, Ctx, Diagnostics, ImportId, ImportResponse,
-    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type, Value,
+    async_trait, ApplyRequest, ApplyResponse, AttrPath, Attribute, Ctx, Diagnostics, ImportId,
+    ImportResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type,
+    Value,
 };
 
 pub struct KongTrafficSplit;
@@ -46,15 +49,31 @@ fn schema() -> Schema {
 
 fn desired(config: &Value, diags: &mut Diagnostics) -> Option<TrafficWeight> {
     let raw = config.attr("weight_y").as_i64()?;
-    TrafficWeight::new(raw).map_err(|e| diags.error_at(AttrPath::root("weight_y"), "weight_y out of range", e.to_string())).ok()
+    TrafficWeight::new(raw)
+        .map_err(|e| {
+            diags.error_at(
+                AttrPath::root("weight_y"),
+                "weight_y out of range",
+                e.to_string(),
+            )
+        })
+        .ok()
 }
 
 fn recorded_weight(state: &Value) -> TrafficWeight {
-    state.attr("current_weight_y").as_i64().and_then(|w| TrafficWeight::new(w).ok()).unwrap_or(TrafficWeight::ZERO)
+    state
+        .attr("current_weight_y")
+        .as_i64()
+        .and_then(|w| TrafficWeight::new(w).ok())
+        .unwrap_or(TrafficWeight::ZERO)
 }
 
 fn split_id(config: &Value) -> String {
-    for (driver, key) in [("haproxy", "runtime_api"), ("nginx", "upstream_file"), ("kong_upstream", "admin_url")] {
+    for (driver, key) in [
+        ("haproxy", "runtime_api"),
+        ("nginx", "upstream_file"),
+        ("kong_upstream", "admin_url"),
+    ] {
         let d = crate::blocks::first(config.attr(driver));
         if let Some(target) = d.attr(key).as_str() {
             return format!("{driver}:{target}");
@@ -64,13 +83,23 @@ fn split_id(config: &Value) -> String {
 }
 
 fn record_value(r: &StepRecord) -> Value {
-    let kind = serde_json::to_value(&r.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default();
+    let kind = serde_json::to_value(&r.kind)
+        .ok()
+        .and_then(|k| k.as_str().map(str::to_string))
+        .unwrap_or_default();
     let gates = r
         .gates
         .iter()
         .map(|g| {
-            let last = g.measurements.last().map(|m| m.describe()).unwrap_or_default();
-            Value::from(format!("{}: {:?}, {} failed of {} ({last})", g.gate, g.verdict, g.failures, g.measured))
+            let last = g
+                .measurements
+                .last()
+                .map(|m| m.describe())
+                .unwrap_or_default();
+            Value::from(format!(
+                "{}: {:?}, {} failed of {} ({last})",
+                g.gate, g.verdict, g.failures, g.measured
+            ))
         })
         .collect();
     Value::object([
@@ -103,14 +132,21 @@ impl Resource for KongTrafficSplit {
             return diags;
         }
         desired(config, &mut diags);
-        if let Err(d) = parse_content(config, &AttrPath::default(), Weights::with_y(TrafficWeight::ZERO)) {
+        if let Err(d) = parse_content(
+            config,
+            &AttrPath::default(),
+            Weights::with_y(TrafficWeight::ZERO),
+        ) {
             diags.extend(d);
         }
         diags
     }
 
     async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {
-        let mut resp = PlanResponse { private: req.prior_private.clone(), ..Default::default() };
+        let mut resp = PlanResponse {
+            private: req.prior_private.clone(),
+            ..Default::default()
+        };
         if req.proposed.is_null() {
             resp.diags.warning(
                 "Destroy leaves the load balancer as it is",
@@ -120,12 +156,20 @@ impl Resource for KongTrafficSplit {
         }
         let mut planned = req.proposed.clone();
         if !req.config.is_wholly_known() {
-            schema().block.mark_computed_unknown(&req.config, &mut planned, &req.prior, &["id"]);
+            schema()
+                .block
+                .mark_computed_unknown(&req.config, &mut planned, &req.prior, &["id"]);
             resp.planned = planned;
             return resp;
         }
-        let Some(to) = desired(&req.config, &mut resp.diags) else { return resp };
-        let settings = match parse_content(&req.config, &AttrPath::default(), Weights::with_y(recorded_weight(&req.prior))) {
+        let Some(to) = desired(&req.config, &mut resp.diags) else {
+            return resp;
+        };
+        let settings = match parse_content(
+            &req.config,
+            &AttrPath::default(),
+            Weights::with_y(recorded_weight(&req.prior)),
+        ) {
             Ok(s) => s,
             Err(d) => return PlanResponse { diags: d, ..resp },
         };
@@ -134,7 +178,11 @@ impl Resource for KongTrafficSplit {
             match settings.driver.read_weights().await {
                 Ok(w) => w.y,
                 Err(e) => {
-                    resp.diags.error_at(AttrPath::root(settings.driver.kind()), "Cannot read the load balancer", e.to_string());
+                    resp.diags.error_at(
+                        AttrPath::root(settings.driver.kind()),
+                        "Cannot read the load balancer",
+                        e.to_string(),
+                    );
                     return resp;
                 }
             }
@@ -144,7 +192,11 @@ impl Resource for KongTrafficSplit {
         let shift_plan = match plan_shift(from, to, &settings.progression, settings.on_failure) {
             Ok(p) => p,
             Err(e) => {
-                resp.diags.error_at(AttrPath::parse(&e.attribute()), "Invalid progression", e.to_string());
+                resp.diags.error_at(
+                    AttrPath::parse(&e.attribute()),
+                    "Invalid progression",
+                    e.to_string(),
+                );
                 return resp;
             }
         };
@@ -157,7 +209,11 @@ impl Resource for KongTrafficSplit {
             resp.planned = with_split(planned, to);
             return resp;
         }
-        let weights = shift_plan.weights().iter().map(|w| Value::from(i64::from(w.percent()))).collect();
+        let weights = shift_plan
+            .weights()
+            .iter()
+            .map(|w| Value::from(i64::from(w.percent())))
+            .collect();
         planned.set_attr("planned_weights", Value::List(weights));
         planned.set_attr("history", Value::Unknown);
         resp.planned = with_split(planned, to);
@@ -169,28 +225,54 @@ impl Resource for KongTrafficSplit {
             return ApplyResponse::default();
         }
         let mut diags = Diagnostics::new();
-        let keep_prior = |diags: Diagnostics| ApplyResponse { new_state: req.prior.clone(), diags, ..Default::default() };
-        let Some(to) = desired(&req.config, &mut diags) else { return keep_prior(diags) };
-        let op = if req.prior.is_null() { "create" } else { "update" };
-        let limit = match tfplug::timeouts::timeout(&req.config, op, std::time::Duration::from_secs(30 * 60)) {
+        let keep_prior = |diags: Diagnostics| ApplyResponse {
+            new_state: req.prior.clone(),
+            diags,
+            ..Default::default()
+        };
+        let Some(to) = desired(&req.config, &mut diags) else {
+            return keep_prior(diags);
+        };
+        let op = if req.prior.is_null() {
+            "create"
+        } else {
+            "update"
+        };
+        let limit = match tfplug::timeouts::timeout(
+            &req.config,
+            op,
+            std::time::Duration::from_secs(30 * 60),
+        ) {
             Ok(l) => l,
             Err(d) => return keep_prior(d.into()),
         };
-        let settings = match parse_content(&req.config, &AttrPath::default(), Weights::with_y(recorded_weight(&req.prior))) {
+        let settings = match parse_content(
+            &req.config,
+            &AttrPath::default(),
+            Weights::with_y(recorded_weight(&req.prior)),
+        ) {
             Ok(s) => s,
             Err(d) => return keep_prior(d),
         };
         let from = match settings.driver.read_weights().await {
             Ok(w) => w.y,
             Err(e) => {
-                diags.error_at(AttrPath::root(settings.driver.kind()), "Cannot read the load balancer", e.to_string());
+                diags.error_at(
+                    AttrPath::root(settings.driver.kind()),
+                    "Cannot read the load balancer",
+                    e.to_string(),
+                );
                 return keep_prior(diags);
             }
         };
         let plan = match plan_shift(from, to, &settings.progression, settings.on_failure) {
             Ok(p) => p,
             Err(e) => {
-                diags.error_at(AttrPath::parse(&e.attribute()), "Invalid progression", e.to_string());
+                diags.error_at(
+                    AttrPath::parse(&e.attribute()),
+                    "Invalid progression",
+                    e.to_string(),
+                );
                 return keep_prior(diags);
             }
         };
@@ -204,7 +286,10 @@ impl Resource for KongTrafficSplit {
                 _ = stop.cancelled() => bound.cancel(),
             }
         });
-        let outcome = shift(&settings.driver, &plan, &settings.gates, &deadline, |e| tracing::info!(?e, "traffic")).await;
+        let outcome = shift(&settings.driver, &plan, &settings.gates, &deadline, |e| {
+            tracing::info!(?e, "traffic")
+        })
+        .await;
         timer.abort();
         let mut state = req.planned.clone();
         state.set_attr("id", split_id(&req.config).into());
@@ -219,30 +304,52 @@ impl Resource for KongTrafficSplit {
                 (o.weights.y, o.history)
             }
             Err(e) => {
-                diags.error_at(AttrPath::root("gate"), "Traffic shift stopped", e.to_string());
+                diags.error_at(
+                    AttrPath::root("gate"),
+                    "Traffic shift stopped",
+                    e.to_string(),
+                );
                 (e.weights.y, e.history)
             }
         };
-        state.set_attr("history", Value::List(history.iter().map(record_value).collect()));
+        state.set_attr(
+            "history",
+            Value::List(history.iter().map(record_value).collect()),
+        );
         state = with_split(state, reached);
         tracing::info!(weight_y = reached.percent(), at = %now_rfc3339(), "traffic split applied");
-        ApplyResponse { new_state: state, diags, ..Default::default() }
+        ApplyResponse {
+            new_state: state,
+            diags,
+            ..Default::default()
+        }
     }
 
     async fn read(&self, _ctx: &Ctx, req: ReadRequest) -> ReadResponse {
         let mut state = req.current.clone();
         let recorded = recorded_weight(&state);
-        if let Ok(settings) = parse_content(&state, &AttrPath::default(), Weights::with_y(recorded)) {
+        if let Ok(settings) = parse_content(&state, &AttrPath::default(), Weights::with_y(recorded))
+        {
             match settings.driver.read_weights().await {
                 Ok(w) if w.y != recorded => {
-                    tracing::info!(live = w.y.percent(), recorded = recorded.percent(), "traffic split changed outside Terraform");
+                    tracing::info!(
+                        live = w.y.percent(),
+                        recorded = recorded.percent(),
+                        "traffic split changed outside Terraform"
+                    );
                     state = with_split(state, w.y);
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot read the load balancer during refresh"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the load balancer during refresh")
+                }
             }
         }
-        ReadResponse { new_state: state, private: req.private, diags: Diagnostics::new() }
+        ReadResponse {
+            new_state: state,
+            private: req.private,
+            diags: Diagnostics::new(),
+        }
     }
 
     async fn import(&self, _ctx: &Ctx, _id: ImportId) -> ImportResponse {

@@ -3,7 +3,10 @@
 //! `TF_KONG_TEST_RESOURCES=1`; not part of the documented provider.
 
 use std::time::{Duration, Instant};
-use tfplug::{async_trait, ApplyRequest, ApplyResponse, Attribute, Block, Ctx, ReadRequest, ReadResponse, Resource, Schema, Value};
+use tfplug::{
+    async_trait, ApplyRequest, ApplyResponse, Attribute, Block, Ctx, ReadRequest, ReadResponse,
+    Resource, Schema, Value,
+};
 
 pub struct TestWait;
 
@@ -39,7 +42,10 @@ impl Resource for TestWait {
         state.set_attr("id", "wait".into());
         state.set_attr("completed", (!interrupted).into());
         state.set_attr("waited_ms", Value::from(start.elapsed().as_millis() as i64));
-        let mut resp = ApplyResponse { new_state: state, ..Default::default() };
+        let mut resp = ApplyResponse {
+            new_state: state,
+            ..Default::default()
+        };
         if interrupted {
             resp.diags.error(
                 "Interrupted",
@@ -50,6 +56,10 @@ impl Resource for TestWait {
     }
 
     async fn read(&self, _ctx: &Ctx, req: ReadRequest) -> ReadResponse {
-        ReadResponse { new_state: req.current, private: req.private, ..Default::default() }
+        ReadResponse {
+            new_state: req.current,
+            private: req.private,
+            ..Default::default()
+        }
     }
 }

@@ -12,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     #[error("cannot create the backup directory {path}: {source}")]
-    Directory { path: PathBuf, source: std::io::Error },
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{tool} failed: {detail}")]
     ToolFailed { tool: &'static str, detail: String },
     #[error(transparent)]
@@ -22,7 +25,10 @@ pub enum BackupError {
     #[error("refusing to restore into {database}: it is not empty ({detail}); restore only into a new, empty database")]
     TargetNotEmpty { database: String, detail: String },
     #[error("cannot write the declarative configuration to {path}: {source}")]
-    WriteConfig { path: PathBuf, source: std::io::Error },
+    WriteConfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Where a backup ended up, for state and for the user's rollback.
@@ -34,9 +40,28 @@ pub struct BackupRecord {
 }
 
 /// A file name that says what the backup is: database, source version, time.
-pub fn backup_file_name(database: &str, from_version: &str, unix_seconds: u64, extension: &str) -> String {
-    let safe = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect::<String>();
-    format!("kong-{}-{}-{unix_seconds}.{extension}", safe(database), safe(from_version))
+pub fn backup_file_name(
+    database: &str,
+    from_version: &str,
+    unix_seconds: u64,
+    extension: &str,
+) -> String {
+    let safe = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    format!(
+        "kong-{}-{}-{unix_seconds}.{extension}",
+        safe(database),
+        safe(from_version)
+    )
 }
 
 fn pg_env(db: &DatabaseConfig) -> Vec<(String, String)> {
@@ -48,7 +73,10 @@ fn pg_env(db: &DatabaseConfig) -> Vec<(String, String)> {
         ("PGPASSWORD".to_string(), db.password.expose().to_string()),
         ("PGDATABASE".to_string(), db.database.clone()),
         ("PGSSLMODE".to_string(), db.sslmode.as_str().to_string()),
-        ("PGCONNECT_TIMEOUT".to_string(), db.timeout.as_secs().max(1).to_string()),
+        (
+            "PGCONNECT_TIMEOUT".to_string(),
+            db.timeout.as_secs().max(1).to_string(),
+        ),
     ];
     env.retain(|(k, v)| !(k == "PGPASSWORD" && v.is_empty()));
     env
@@ -75,7 +103,10 @@ async fn run_pg_tool(
     let mut log_line = |stream: Stream, line: &str| tracing::debug!(tool, ?stream, "{line}");
     let out = execute(spec, cancel, &mut log_line).await?;
     if out.exit_code != 0 {
-        return Err(BackupError::ToolFailed { tool, detail: format!("exit {}: {}", out.exit_code, out.stderr().trim()) });
+        return Err(BackupError::ToolFailed {
+            tool,
+            detail: format!("exit {}: {}", out.exit_code, out.stderr().trim()),
+        });
     }
     Ok(out)
 }
@@ -88,7 +119,10 @@ pub async fn dump_database(
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<BackupRecord, BackupError> {
-    std::fs::create_dir_all(dir).map_err(|source| BackupError::Directory { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| BackupError::Directory {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let path = dir.join(file_name);
     let partial = dir.join(format!("{file_name}.partial"));
     let argv = vec![
@@ -100,20 +134,41 @@ pub async fn dump_database(
     run_pg_tool("pg_dump", argv, db, timeout, cancel).await?;
     // Only a finished dump gets the real name: a half-written file must never
     // look like a backup someone could restore.
-    std::fs::rename(&partial, &path).map_err(|source| BackupError::Directory { path: path.clone(), source })?;
+    std::fs::rename(&partial, &path).map_err(|source| BackupError::Directory {
+        path: path.clone(),
+        source,
+    })?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     if bytes == 0 {
-        return Err(BackupError::EmptyBackup { path, tool: "pg_dump" });
+        return Err(BackupError::EmptyBackup {
+            path,
+            tool: "pg_dump",
+        });
     }
     verify_dump(db, &path, timeout, cancel).await?;
-    Ok(BackupRecord { location: path.display().to_string(), bytes, tool: "pg_dump --format=custom".into() })
+    Ok(BackupRecord {
+        location: path.display().to_string(),
+        bytes,
+        tool: "pg_dump --format=custom".into(),
+    })
 }
 
 /// `pg_restore --list` reads the archive's table of contents: a truncated
 /// or corrupt dump fails here, not on the day it is needed.
-async fn verify_dump(db: &DatabaseConfig, path: &Path, timeout: Duration, cancel: &CancellationToken) -> Result<(), BackupError> {
-    let argv = vec!["pg_restore".to_string(), "--list".to_string(), path.display().to_string()];
-    run_pg_tool("pg_restore --list", argv, db, timeout, cancel).await.map(|_| ())
+async fn verify_dump(
+    db: &DatabaseConfig,
+    path: &Path,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<(), BackupError> {
+    let argv = vec![
+        "pg_restore".to_string(),
+        "--list".to_string(),
+        path.display().to_string(),
+    ];
+    run_pg_tool("pg_restore --list", argv, db, timeout, cancel)
+        .await
+        .map(|_| ())
 }
 
 /// Restores a dump into a new, empty database (dual-cluster).
@@ -134,14 +189,22 @@ pub async fn restore_into(
         format!("--dbname={}", target.database),
         dump.display().to_string(),
     ];
-    run_pg_tool("pg_restore", argv, target, timeout, cancel).await.map(|_| ())
+    run_pg_tool("pg_restore", argv, target, timeout, cancel)
+        .await
+        .map(|_| ())
 }
 
 async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {
-    let not_empty = |detail: String| BackupError::TargetNotEmpty { database: target.address(), detail };
+    let not_empty = |detail: String| BackupError::TargetNotEmpty {
+        database: target.address(),
+        detail,
+    };
     let client = crate::migrations::database::connect(target)
         .await
-        .map_err(|e| BackupError::ToolFailed { tool: "pg_restore", detail: e.to_string() })?;
+        .map_err(|e| BackupError::ToolFailed {
+            tool: "pg_restore",
+            detail: e.to_string(),
+        })?;
     let row = client
         .query_one(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema')",
@@ -158,11 +221,25 @@ async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {
 
 /// Writes a DB-less node's declarative configuration (as read from its Admin
 /// API) to `dir`.
-pub fn write_declarative(dir: &Path, file_name: &str, config: &str) -> Result<BackupRecord, BackupError> {
-    std::fs::create_dir_all(dir).map_err(|source| BackupError::Directory { path: dir.to_path_buf(), source })?;
+pub fn write_declarative(
+    dir: &Path,
+    file_name: &str,
+    config: &str,
+) -> Result<BackupRecord, BackupError> {
+    std::fs::create_dir_all(dir).map_err(|source| BackupError::Directory {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let path = dir.join(file_name);
-    std::fs::write(&path, config).map_err(|source| BackupError::WriteConfig { path: path.clone(), source })?;
-    Ok(BackupRecord { location: path.display().to_string(), bytes: config.len() as u64, tool: "declarative config".into() })
+    std::fs::write(&path, config).map_err(|source| BackupError::WriteConfig {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(BackupRecord {
+        location: path.display().to_string(),
+        bytes: config.len() as u64,
+        tool: "declarative config".into(),
+    })
 }
 
 #[cfg(test)]
@@ -171,7 +248,13 @@ mod tests {
 
     #[test]
     fn backup_names_say_what_they_hold() {
-        assert_eq!(backup_file_name("kong", "3.4.2", 1700000000, "dump"), "kong-kong-3.4.2-1700000000.dump");
-        assert_eq!(backup_file_name("a/b c", "3.4.2", 1, "yml"), "kong-a_b_c-3.4.2-1.yml");
+        assert_eq!(
+            backup_file_name("kong", "3.4.2", 1700000000, "dump"),
+            "kong-kong-3.4.2-1700000000.dump"
+        );
+        assert_eq!(
+            backup_file_name("a/b c", "3.4.2", 1, "yml"),
+            "kong-a_b_c-3.4.2-1.yml"
+        );
     }
 }

@@ -60,11 +60,19 @@ impl FreezeViolation {
 impl std::fmt::Display for FreezeViolation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts = Vec::new();
-        for (label, items) in [("added", &self.added), ("removed", &self.removed), ("changed", &self.changed)] {
+        for (label, items) in [
+            ("added", &self.added),
+            ("removed", &self.removed),
+            ("changed", &self.changed),
+        ] {
             if !items.is_empty() {
                 let shown: Vec<&str> = items.iter().take(10).map(String::as_str).collect();
                 let more = items.len().saturating_sub(10);
-                let suffix = if more > 0 { format!(" and {more} more") } else { String::new() };
+                let suffix = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
                 parts.push(format!("{label}: {}{suffix}", shown.join(", ")));
             }
         }
@@ -77,10 +85,22 @@ impl std::fmt::Display for FreezeViolation {
 pub fn compare(frozen: &Fingerprint, now: &Fingerprint) -> FreezeViolation {
     let mut v = FreezeViolation::default();
     let empty = BTreeMap::new();
-    let names: std::collections::BTreeSet<&String> = frozen.collections.keys().chain(now.collections.keys()).collect();
+    let names: std::collections::BTreeSet<&String> = frozen
+        .collections
+        .keys()
+        .chain(now.collections.keys())
+        .collect();
     for name in names {
-        let before = frozen.collections.get(name).and_then(Option::as_ref).unwrap_or(&empty);
-        let after = now.collections.get(name).and_then(Option::as_ref).unwrap_or(&empty);
+        let before = frozen
+            .collections
+            .get(name)
+            .and_then(Option::as_ref)
+            .unwrap_or(&empty);
+        let after = now
+            .collections
+            .get(name)
+            .and_then(Option::as_ref)
+            .unwrap_or(&empty);
         for (id, hash) in after {
             match before.get(id) {
                 None => v.added.push(format!("{name}/{id}")),
@@ -110,8 +130,13 @@ pub async fn take(client: &KongClient) -> Result<Fingerprint, KongError> {
         let mut hashes = fingerprint_items(&items);
         // Targets hang off upstreams and are not a top-level collection.
         if *name == "upstreams" {
-            for upstream in items.iter().filter_map(|u| u.get("id").and_then(|i| i.as_str())) {
-                let targets = client.paginate(&format!("/upstreams/{upstream}/targets?size=1000")).await?;
+            for upstream in items
+                .iter()
+                .filter_map(|u| u.get("id").and_then(|i| i.as_str()))
+            {
+                let targets = client
+                    .paginate(&format!("/upstreams/{upstream}/targets?size=1000"))
+                    .await?;
                 for (id, h) in fingerprint_items(&targets) {
                     hashes.insert(format!("{upstream}/targets/{id}"), h);
                 }
@@ -127,7 +152,11 @@ fn fingerprint_items(items: &[serde_json::Value]) -> BTreeMap<String, String> {
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let id = item.get("id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| format!("#{i}"));
+            let id = item
+                .get("id")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("#{i}"));
             (id, item_hash(item))
         })
         .collect()
@@ -148,11 +177,20 @@ fn canonical_json(v: &serde_json::Value) -> String {
             keys.sort();
             let inner: Vec<String> = keys
                 .into_iter()
-                .map(|k| format!("{}:{}", serde_json::Value::from(k.as_str()), canonical_json(&m[k])))
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::from(k.as_str()),
+                        canonical_json(&m[k])
+                    )
+                })
                 .collect();
             format!("{{{}}}", inner.join(","))
         }
-        J::Array(a) => format!("[{}]", a.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        J::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -164,26 +202,40 @@ mod tests {
 
     fn fp(items: &[(&str, &[serde_json::Value])]) -> Fingerprint {
         Fingerprint {
-            collections: items.iter().map(|(n, v)| (n.to_string(), Some(fingerprint_items(v)))).collect(),
+            collections: items
+                .iter()
+                .map(|(n, v)| (n.to_string(), Some(fingerprint_items(v))))
+                .collect(),
         }
     }
 
     #[test]
     fn key_order_does_not_change_the_hash() {
-        let a: serde_json::Value = serde_json::from_str(r#"{"id":"1","name":"a","tags":["x"]}"#).unwrap();
-        let b: serde_json::Value = serde_json::from_str(r#"{"tags":["x"],"name":"a","id":"1"}"#).unwrap();
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"id":"1","name":"a","tags":["x"]}"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"tags":["x"],"name":"a","id":"1"}"#).unwrap();
         assert_eq!(item_hash(&a), item_hash(&b));
     }
 
     #[test]
     fn reports_added_removed_and_changed_entities() {
-        let before = fp(&[("services", &[json!({"id": "s1", "host": "a"}), json!({"id": "s2"})])]);
-        let after = fp(&[("services", &[json!({"id": "s1", "host": "b"}), json!({"id": "s3"})])]);
+        let before = fp(&[(
+            "services",
+            &[json!({"id": "s1", "host": "a"}), json!({"id": "s2"})],
+        )]);
+        let after = fp(&[(
+            "services",
+            &[json!({"id": "s1", "host": "b"}), json!({"id": "s3"})],
+        )]);
         let v = compare(&before, &after);
         assert_eq!(v.added, vec!["services/s3"]);
         assert_eq!(v.removed, vec!["services/s2"]);
         assert_eq!(v.changed, vec!["services/s1"]);
-        assert_eq!(v.to_string(), "added: services/s3; removed: services/s2; changed: services/s1");
+        assert_eq!(
+            v.to_string(),
+            "added: services/s3; removed: services/s2; changed: services/s1"
+        );
         assert!(compare(&before, &before).is_empty());
         assert_ne!(before.digest(), after.digest());
     }

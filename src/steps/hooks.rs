@@ -12,7 +12,11 @@ pub enum HookError {
     #[error("hook {name:?} is an empty command")]
     Empty { name: String },
     #[error("hook {name:?} failed with exit code {exit_code}: {tail}")]
-    Failed { name: String, exit_code: i32, tail: String },
+    Failed {
+        name: String,
+        exit_code: i32,
+        tail: String,
+    },
     #[error("hook {name:?}: {source}")]
     Runner { name: String, source: RunnerError },
 }
@@ -27,7 +31,9 @@ pub async fn run_hook(
     cancel: &CancellationToken,
 ) -> Result<RunOutput, HookError> {
     if argv.is_empty() || argv[0].is_empty() {
-        return Err(HookError::Empty { name: name.to_string() });
+        return Err(HookError::Empty {
+            name: name.to_string(),
+        });
     }
     let redact = |line: &str| line.to_string();
     let spec = ProcessSpec {
@@ -42,10 +48,25 @@ pub async fn run_hook(
     let mut log_line = |stream: Stream, line: &str| tracing::info!(hook = name, ?stream, "{line}");
     let out = execute(spec, cancel, &mut log_line)
         .await
-        .map_err(|source| HookError::Runner { name: name.to_string(), source })?;
+        .map_err(|source| HookError::Runner {
+            name: name.to_string(),
+            source,
+        })?;
     if out.exit_code != 0 {
-        let tail = out.lines.iter().rev().take(5).rev().map(|l| l.text.clone()).collect::<Vec<_>>().join(" | ");
-        return Err(HookError::Failed { name: name.to_string(), exit_code: out.exit_code, tail });
+        let tail = out
+            .lines
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .map(|l| l.text.clone())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        return Err(HookError::Failed {
+            name: name.to_string(),
+            exit_code: out.exit_code,
+            tail,
+        });
     }
     Ok(out)
 }

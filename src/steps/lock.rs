@@ -25,7 +25,10 @@ pub struct UpgradeLock {
 
 /// Takes the lock without waiting; `owner` names this upgrade for others.
 pub async fn acquire(db: &DatabaseConfig, owner: &str) -> Result<UpgradeLock, UpgradeLockError> {
-    let query_err = |e: tokio_postgres::Error| UpgradeLockError::Query { database: db.address(), detail: e.to_string() };
+    let query_err = |e: tokio_postgres::Error| UpgradeLockError::Query {
+        database: db.address(),
+        detail: e.to_string(),
+    };
     let client = crate::migrations::database::connect(db).await?;
     let app = format!("terraform-provider-kong upgrade {owner}");
     client
@@ -40,8 +43,13 @@ pub async fn acquire(db: &DatabaseConfig, owner: &str) -> Result<UpgradeLock, Up
     if got {
         return Ok(UpgradeLock { _client: client });
     }
-    let holder = describe_holder(&client).await.unwrap_or_else(|| "unknown session".into());
-    Err(UpgradeLockError::Held { database: db.address(), holder })
+    let holder = describe_holder(&client)
+        .await
+        .unwrap_or_else(|| "unknown session".into());
+    Err(UpgradeLockError::Held {
+        database: db.address(),
+        holder,
+    })
 }
 
 async fn describe_holder(client: &tokio_postgres::Client) -> Option<String> {
@@ -56,6 +64,9 @@ async fn describe_holder(client: &tokio_postgres::Client) -> Option<String> {
         )
         .await
         .ok()??;
-    let (app, addr, pid, since): (String, String, i32, String) = (row.get(0), row.get(1), row.get(2), row.get(3));
-    Some(format!("\"{app}\" (pid {pid} from {addr}, connected since {since})"))
+    let (app, addr, pid, since): (String, String, i32, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    Some(format!(
+        "\"{app}\" (pid {pid} from {addr}, connected since {since})"
+    ))
 }

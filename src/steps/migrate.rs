@@ -3,12 +3,17 @@
 //! re-read `schema_meta` to verify it took effect (Kong's "aborted: another
 //! node is performing database changes" exits 0), and retry lock contention
 //! until the deadline.
+//!
+//! A running `kong migrations` is never stopped on cancellation: it is let
+//! finish (within the deadline), and the cancellation takes effect after it.
 
 use crate::migrations::{
-    classify, plan_phase, read_schema_state, verify_phase, DatabaseConfig, KnownMigrations, MigrationPhase,
-    MigrationsError, PhaseNotApplied, PhasePlan,
+    classify, plan_phase, read_schema_state, verify_phase, DatabaseConfig, KnownMigrations,
+    MigrationPhase, MigrationsError, PhaseNotApplied, PhasePlan,
 };
-use crate::runner::{parse_phase_output, CliOutcome, KongInvocation, MigrationCommand, Runner, RunnerError, Stream};
+use crate::runner::{
+    parse_phase_output, CliOutcome, KongInvocation, MigrationCommand, Runner, RunnerError, Stream,
+};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -17,11 +22,19 @@ pub enum MigrateError {
     #[error(transparent)]
     Database(#[from] MigrationsError),
     #[error("kong migrations {phase} cannot run: {source}")]
-    Refused { phase: MigrationPhase, source: crate::migrations::PlanError },
+    Refused {
+        phase: MigrationPhase,
+        source: crate::migrations::PlanError,
+    },
     #[error(transparent)]
     Runner(#[from] RunnerError),
     #[error("kong migrations {phase} failed (exit {exit_code}): {message}\n{command_line}")]
-    Failed { phase: MigrationPhase, exit_code: i32, message: String, command_line: String },
+    Failed {
+        phase: MigrationPhase,
+        exit_code: i32,
+        message: String,
+        command_line: String,
+    },
     #[error("{0}; gave up after the time limit")]
     NotApplied(PhaseNotApplied),
     #[error("{0}")]
@@ -56,17 +69,35 @@ pub async fn run_phase(
     loop {
         let meta = read_schema_state(db).await?;
         let state = classify(&meta, known);
-        let plan = plan_phase(&state, known, command.phase, command.force, meta.schema_level())
-            .map_err(|source| MigrateError::Refused { phase: command.phase, source })?;
+        let plan = plan_phase(
+            &state,
+            known,
+            command.phase,
+            command.force,
+            meta.schema_level(),
+        )
+        .map_err(|source| MigrateError::Refused {
+            phase: command.phase,
+            source,
+        })?;
         if plan.is_noop() {
-            return Ok(PhaseReport { plan, attempts, duration: started.elapsed(), output_tail: Vec::new() });
+            return Ok(PhaseReport {
+                plan,
+                attempts,
+                duration: started.elapsed(),
+                output_tail: Vec::new(),
+            });
         }
         attempts += 1;
-        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let remaining = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(1));
         let invocation = KongInvocation::migrations(command, db).with_timeout(remaining);
-        let mut on_line = |stream: Stream, line: &str| tracing::info!(phase = %command.phase, ?stream, "{line}");
-        let output = runner.run(&invocation, cancel, &mut on_line).await?;
-        let outcome = parse_phase_output(command.phase, &output).map_err(|e| MigrateError::Unparseable(e.to_string()))?;
+        let mut on_line =
+            |stream: Stream, line: &str| tracing::info!(phase = %command.phase, ?stream, "{line}");
+        let output = run_to_completion(runner, &invocation, cancel, &mut on_line).await?;
+        let outcome = parse_phase_output(command.phase, &output)
+            .map_err(|e| MigrateError::Unparseable(e.to_string()))?;
         if let CliOutcome::Failed(f) = &outcome {
             if !outcome.is_lock_contention() {
                 return Err(MigrateError::Failed {
@@ -79,10 +110,26 @@ pub async fn run_phase(
         }
         let after = read_schema_state(db).await?;
         let verified = verify_phase(&plan, &classify(&after, known), after.lock.as_ref());
-        let tail = output.lines.iter().rev().take(20).rev().map(|l| l.text.clone()).collect();
+        let tail = output
+            .lines
+            .iter()
+            .rev()
+            .take(20)
+            .rev()
+            .map(|l| l.text.clone())
+            .collect();
         match verified {
-            Ok(()) => return Ok(PhaseReport { plan, attempts, duration: started.elapsed(), output_tail: tail }),
-            Err(not_applied) if Instant::now() + backoff >= deadline => return Err(MigrateError::NotApplied(not_applied)),
+            Ok(()) => {
+                return Ok(PhaseReport {
+                    plan,
+                    attempts,
+                    duration: started.elapsed(),
+                    output_tail: tail,
+                })
+            }
+            Err(not_applied) if Instant::now() + backoff >= deadline => {
+                return Err(MigrateError::NotApplied(not_applied))
+            }
             Err(not_applied) => {
                 tracing::info!(attempt = attempts, "{not_applied}; retrying in {backoff:?}");
                 tokio::select! {
@@ -92,5 +139,63 @@ pub async fn run_phase(
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// Runs the kong CLI without passing Terraform's cancellation on to it.
+///
+/// Killing `kong migrations` halfway is what Kong warns against: a step
+/// whose transaction committed but whose `schema_meta` record was not yet
+/// written runs a second time on the next `up` (Kong/kong#12978), and the
+/// killed run's migration lock stays held until its TTL (`--lock-timeout`)
+/// expires, stalling the resumed upgrade. So a Ctrl-C waits for the CLI to
+/// finish (each migration is short; the deadline still bounds the run) and
+/// the upgrade stops at the next step boundary, with this one recorded.
+pub async fn run_to_completion(
+    runner: &dyn Runner,
+    invocation: &KongInvocation,
+    cancel: &CancellationToken,
+    on_line: &mut (dyn FnMut(Stream, &str) + Send),
+) -> Result<crate::runner::RunOutput, RunnerError> {
+    let never_cancelled = CancellationToken::new();
+    let run = runner.run(invocation, &never_cancelled, on_line);
+    tokio::pin!(run);
+    tokio::select! {
+        output = &mut run => output,
+        _ = cancel.cancelled() => {
+            tracing::warn!(
+                "Terraform asked the provider to stop while `kong migrations` runs: \
+                 letting it finish, since stopping it halfway can leave a migration applied but unrecorded"
+            );
+            run.await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::CommandRunner;
+
+    /// Ctrl-C while the CLI runs: the run still ends on its own, with its
+    /// full output, as `kong migrations` must.
+    #[tokio::test]
+    async fn a_cancelled_run_is_let_finish() {
+        let runner = CommandRunner::new(vec!["sh".into(), "-c".into()]);
+        let invocation = KongInvocation::new(vec!["sleep 0.3; echo migrated up".into()]);
+        let cancel = CancellationToken::new();
+        let cancel_soon = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            cancel_soon.cancel();
+        });
+        let mut lines = Vec::new();
+        let mut on_line = |_: Stream, line: &str| lines.push(line.to_string());
+        let output = run_to_completion(&runner, &invocation, &cancel, &mut on_line)
+            .await
+            .unwrap();
+        assert!(cancel.is_cancelled());
+        assert_eq!(output.exit_code, 0);
+        assert_eq!(lines, ["migrated up"]);
     }
 }

@@ -9,7 +9,11 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, thiserror::Error)]
 pub enum ReadinessError {
     #[error("{node} runs Kong {actual}, expected {expected}")]
-    WrongVersion { node: String, actual: String, expected: String },
+    WrongVersion {
+        node: String,
+        actual: String,
+        expected: String,
+    },
     #[error("{node} is not ready: {reason}")]
     NotReady { node: String, reason: String },
     #[error(transparent)]
@@ -26,7 +30,11 @@ pub struct NodeEndpoints {
 }
 
 /// Checks once that a node is ready and runs `expected`.
-pub async fn check_node(node: &NodeEndpoints, settings: &AdminSettings, expected: &KongVersion) -> Result<(), ReadinessError> {
+pub async fn check_node(
+    node: &NodeEndpoints,
+    settings: &AdminSettings,
+    expected: &KongVersion,
+) -> Result<(), ReadinessError> {
     let admin = KongClient::new(&node.admin_url, settings)?;
     let info = admin.node_info().await?;
     if &info.version != expected {
@@ -37,16 +45,28 @@ pub async fn check_node(node: &NodeEndpoints, settings: &AdminSettings, expected
         });
     }
     if let Some(false) = info.database_reachable {
-        return Err(ReadinessError::NotReady { node: node.admin_url.clone(), reason: "its database is unreachable".into() });
+        return Err(ReadinessError::NotReady {
+            node: node.admin_url.clone(),
+            reason: "its database is unreachable".into(),
+        });
     }
-    let Some(status_url) = &node.status_url else { return Ok(()) };
+    let Some(status_url) = &node.status_url else {
+        return Ok(());
+    };
     if expected.major() < 3 || (expected.major() == 3 && expected.minor() < 3) {
         return Ok(());
     }
     let status = KongClient::new(status_url, settings)?;
     match status.get_json("/status/ready").await {
         Ok(_) => Ok(()),
-        Err(KongError::Http { status: 503, message, .. }) => Err(ReadinessError::NotReady { node: status_url.clone(), reason: message }),
+        Err(KongError::Http {
+            status: 503,
+            message,
+            ..
+        }) => Err(ReadinessError::NotReady {
+            node: status_url.clone(),
+            reason: message,
+        }),
         Err(e) => Err(e.into()),
     }
 }

@@ -39,8 +39,13 @@ struct Answer {
 }
 
 async fn send(client: &reqwest::Client, base: &str, r: &StagingRequest) -> Result<Answer, String> {
-    let url = format!("{}/{}", base.trim_end_matches('/'), r.path.trim_start_matches('/'));
-    let method = reqwest::Method::from_bytes(r.method.as_bytes()).map_err(|_| format!("invalid method {:?}", r.method))?;
+    let url = format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        r.path.trim_start_matches('/')
+    );
+    let method = reqwest::Method::from_bytes(r.method.as_bytes())
+        .map_err(|_| format!("invalid method {:?}", r.method))?;
     let mut req = client.request(method, &url);
     for (k, v) in &r.headers {
         req = req.header(k, v);
@@ -49,11 +54,18 @@ async fn send(client: &reqwest::Client, base: &str, r: &StagingRequest) -> Resul
         req = req.body(b.clone());
     }
     let resp = req.send().await.map_err(|e| format!("{url}: {e}"))?;
-    Ok(Answer { status: resp.status().as_u16(), headers: resp.headers().clone() })
+    Ok(Answer {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+    })
 }
 
 /// Compares two answers to the same request.
-fn differences(r: &StagingRequest, x: &Result<Answer, String>, y: &Result<Answer, String>) -> Vec<String> {
+fn differences(
+    r: &StagingRequest,
+    x: &Result<Answer, String>,
+    y: &Result<Answer, String>,
+) -> Vec<String> {
     let mut out = Vec::new();
     match (x, y) {
         (_, Err(e)) => out.push(format!("Y did not answer: {e}")),
@@ -63,7 +75,12 @@ fn differences(r: &StagingRequest, x: &Result<Answer, String>, y: &Result<Answer
                 out.push(format!("status: X {} vs Y {}", x.status, y.status));
             }
             for h in &r.compare_headers {
-                let get = |a: &Answer| a.headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_string);
+                let get = |a: &Answer| {
+                    a.headers
+                        .get(h)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
                 if get(x) != get(y) {
                     out.push(format!("header {h}: X {:?} vs Y {:?}", get(x), get(y)));
                 }
@@ -79,13 +96,23 @@ fn differences(r: &StagingRequest, x: &Result<Answer, String>, y: &Result<Answer
 }
 
 /// Runs every request against both proxies.
-pub async fn run(proxy_x: &str, proxy_y: &str, requests: &[StagingRequest], timeout: Duration) -> Vec<StagingResult> {
+pub async fn run(
+    proxy_x: &str,
+    proxy_y: &str,
+    requests: &[StagingRequest],
+    timeout: Duration,
+) -> Vec<StagingResult> {
     let client = match reqwest::Client::builder().timeout(timeout).build() {
         Ok(c) => c,
         Err(e) => {
             return requests
                 .iter()
-                .map(|r| StagingResult { name: r.name.clone(), status_x: None, status_y: None, differences: vec![e.to_string()] })
+                .map(|r| StagingResult {
+                    name: r.name.clone(),
+                    status_x: None,
+                    status_y: None,
+                    differences: vec![e.to_string()],
+                })
                 .collect()
         }
     };
@@ -128,7 +155,9 @@ mod tests {
 
     #[test]
     fn same_answers_pass_and_differences_are_named() {
-        assert!(differences(&req(), &answer(401, Some("Key")), &answer(401, Some("Key"))).is_empty());
+        assert!(
+            differences(&req(), &answer(401, Some("Key")), &answer(401, Some("Key"))).is_empty()
+        );
         let d = differences(&req(), &answer(401, Some("Key")), &answer(200, None));
         assert_eq!(d.len(), 3, "{d:?}");
         assert!(d[0].contains("status: X 401 vs Y 200"));

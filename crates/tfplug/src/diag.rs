@@ -105,11 +105,21 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: detail.into(), path: None }
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
     }
 
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, summary: summary.into(), detail: detail.into(), path: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
     }
 
     pub fn at(mut self, path: AttrPath) -> Diagnostic {
@@ -147,7 +157,12 @@ impl Diagnostics {
         self.push(Diagnostic::error(summary, detail));
     }
 
-    pub fn error_at(&mut self, path: AttrPath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn error_at(
+        &mut self,
+        path: AttrPath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
 
@@ -155,7 +170,12 @@ impl Diagnostics {
         self.push(Diagnostic::warning(summary, detail));
     }
 
-    pub fn warning_at(&mut self, path: AttrPath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn warning_at(
+        &mut self,
+        path: AttrPath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Diagnostic::warning(summary, detail).at(path));
     }
 
@@ -189,7 +209,11 @@ impl From<Diagnostic> for Diagnostics {
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for d in &self.0 {
-            let path = d.path.as_ref().map(|p| format!(" ({p})")).unwrap_or_default();
+            let path = d
+                .path
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
             writeln!(f, "{:?}: {}{path}: {}", d.severity, d.summary, d.detail)?;
         }
         Ok(())

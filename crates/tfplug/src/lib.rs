@@ -20,11 +20,13 @@ pub mod value;
 pub use async_trait::async_trait;
 pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity};
 pub use provider::{
-    default_plan, Action, ApplyRequest, ApplyResponse, ClientCapabilities, Ctx, DataSource, Function,
-    FunctionError, FunctionParam, FunctionSignature, ImportId, ImportResponse, PlanRequest, PlanResponse, Provider,
-    ReadRequest, ReadResponse, Resource,
+    default_plan, Action, ApplyRequest, ApplyResponse, ClientCapabilities, Ctx, DataSource,
+    Function, FunctionError, FunctionParam, FunctionSignature, ImportId, ImportResponse,
+    PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse, Resource,
 };
-pub use schema::{Attribute, Block, BlockNesting, IdentitySchema, NestedBlock, Nesting, Presence, Schema};
+pub use schema::{
+    Attribute, Block, BlockNesting, IdentitySchema, NestedBlock, Nesting, Presence, Schema,
+};
 pub use serve::serve;
 pub use tokio_util::sync::CancellationToken;
 pub use value::{Type, Value};

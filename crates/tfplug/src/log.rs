@@ -65,7 +65,11 @@ impl Visit for JsonFields {
 
 impl JsonFields {
     fn insert(&mut self, field: &Field, value: serde_json::Value) {
-        let key = if field.name() == "message" { "@message" } else { field.name() };
+        let key = if field.name() == "message" {
+            "@message"
+        } else {
+            field.name()
+        };
         self.0.insert(key.to_string(), value);
     }
 }
@@ -81,16 +85,25 @@ fn level_name(level: &Level) -> &'static str {
 }
 
 /// One hclog JSON line for an event.
-pub fn format_line(module: &str, level: &Level, target: &str, fields: serde_json::Map<String, serde_json::Value>) -> String {
+pub fn format_line(
+    module: &str,
+    level: &Level,
+    target: &str,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> String {
     let mut obj = fields;
     obj.insert("@level".into(), level_name(level).into());
     obj.insert("@module".into(), module.into());
     // Go's hclog JSON layout: 2006-01-02T15:04:05.000000Z07:00
     obj.insert(
         "@timestamp".into(),
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string().into(),
+        chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string()
+            .into(),
     );
-    obj.entry("@message").or_insert_with(|| serde_json::Value::from(""));
+    obj.entry("@message")
+        .or_insert_with(|| serde_json::Value::from(""));
     obj.insert("target".into(), target.into());
     serde_json::Value::Object(obj).to_string()
 }
@@ -100,8 +113,13 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         let Some(max) = self.max else { return false };
         // Library internals (h2 frames, hyper, rustls) drown the provider's own
         // lines; they show only at TRACE, and their warnings always.
-        let ours = metadata.target().starts_with("terraform_provider_kong") || metadata.target().starts_with("tfplug");
-        let max = if ours || max == Level::TRACE { max } else { max.min(Level::WARN) };
+        let ours = metadata.target().starts_with("terraform_provider_kong")
+            || metadata.target().starts_with("tfplug");
+        let max = if ours || max == Level::TRACE {
+            max
+        } else {
+            max.min(Level::WARN)
+        };
         *metadata.level() <= max
     }
 
@@ -122,7 +140,10 @@ pub fn init(module: &'static str) {
     let subscriber = tracing_subscriber::registry().with(HclogLayer::new(module, max));
     let _ = tracing::subscriber::set_global_default(subscriber);
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let payload = info
             .payload()
             .downcast_ref::<&str>()

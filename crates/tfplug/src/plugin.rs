@@ -53,7 +53,10 @@ pub struct Stdio {
 impl GrpcStdio for Stdio {
     type StreamStdioStream = Stream<proto::StdioData>;
 
-    async fn stream_stdio(&self, _r: Request<proto::Empty>) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(
+        &self,
+        _r: Request<proto::Empty>,
+    ) -> Result<Response<Self::StreamStdioStream>, Status> {
         Ok(Response::new(open_until(self.stop.clone())))
     }
 }

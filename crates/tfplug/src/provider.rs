@@ -137,10 +137,17 @@ pub trait Resource: Send + Sync {
             "Import not supported",
             format!("{} cannot be imported.", self.type_name()),
         );
-        ImportResponse { diags, ..Default::default() }
+        ImportResponse {
+            diags,
+            ..Default::default()
+        }
     }
     /// Migrates a JSON state written under schema `from_version`.
-    fn upgrade_state(&self, _from_version: i64, json: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(
+        &self,
+        _from_version: i64,
+        json: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
         Ok(json)
     }
 }
@@ -148,13 +155,22 @@ pub trait Resource: Send + Sync {
 /// The framework's default plan (see `Resource::plan`).
 pub fn default_plan(schema: &Schema, req: PlanRequest) -> PlanResponse {
     if req.proposed.is_null() {
-        return PlanResponse { planned: Value::Null, ..Default::default() };
+        return PlanResponse {
+            planned: Value::Null,
+            ..Default::default()
+        };
     }
     let mut planned = req.proposed.clone();
     if req.prior.is_null() || req.proposed != req.prior {
-        schema.block.mark_computed_unknown(&req.config, &mut planned, &req.prior, &["id"]);
+        schema
+            .block
+            .mark_computed_unknown(&req.config, &mut planned, &req.prior, &["id"]);
     }
-    PlanResponse { planned, private: req.prior_private, ..Default::default() }
+    PlanResponse {
+        planned,
+        private: req.prior_private,
+        ..Default::default()
+    }
 }
 
 #[async_trait]
@@ -208,5 +224,10 @@ pub trait Action: Send + Sync {
         Diagnostics::new()
     }
     /// Runs the action, reporting progress lines as it goes.
-    async fn invoke(&self, ctx: &Ctx, config: &Value, progress: &(dyn Fn(String) + Send + Sync)) -> Diagnostics;
+    async fn invoke(
+        &self,
+        ctx: &Ctx,
+        config: &Value,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> Diagnostics;
 }

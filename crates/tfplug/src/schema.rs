@@ -67,7 +67,10 @@ impl Attribute {
         Attribute::new(name, Type::map(elem))
     }
     pub fn nested(name: &str, nesting: Nesting, attrs: Vec<Attribute>) -> Attribute {
-        Attribute { ty: AttrType::Nested(nesting, attrs), ..Attribute::string(name) }
+        Attribute {
+            ty: AttrType::Nested(nesting, attrs),
+            ..Attribute::string(name)
+        }
     }
 
     pub fn required(mut self) -> Self {
@@ -106,7 +109,10 @@ impl Attribute {
     }
 
     pub fn is_computed(&self) -> bool {
-        matches!(self.presence, Presence::Computed | Presence::OptionalComputed)
+        matches!(
+            self.presence,
+            Presence::Computed | Presence::OptionalComputed
+        )
     }
 
     pub fn value_type(&self) -> Type {
@@ -147,7 +153,10 @@ impl Attribute {
             nested_type: nested,
             description: self.description.clone(),
             required: self.presence == Presence::Required,
-            optional: matches!(self.presence, Presence::Optional | Presence::OptionalComputed),
+            optional: matches!(
+                self.presence,
+                Presence::Optional | Presence::OptionalComputed
+            ),
             computed: self.is_computed(),
             sensitive: self.sensitive,
             description_kind: pb::StringKind::Markdown as i32,
@@ -176,10 +185,22 @@ pub struct NestedBlock {
 
 impl NestedBlock {
     pub fn single(name: &str, block: Block) -> NestedBlock {
-        NestedBlock { name: name.into(), nesting: BlockNesting::Single, block, min_items: 0, max_items: 0 }
+        NestedBlock {
+            name: name.into(),
+            nesting: BlockNesting::Single,
+            block,
+            min_items: 0,
+            max_items: 0,
+        }
     }
     pub fn list(name: &str, block: Block) -> NestedBlock {
-        NestedBlock { name: name.into(), nesting: BlockNesting::List, block, min_items: 0, max_items: 0 }
+        NestedBlock {
+            name: name.into(),
+            nesting: BlockNesting::List,
+            block,
+            min_items: 0,
+            max_items: 0,
+        }
     }
     pub fn min_items(mut self, n: i64) -> Self {
         self.min_items = n;
@@ -256,7 +277,11 @@ impl Block {
                 min_items: b.min_items,
                 // Terraform insists that a single block's bounds match: 0/0
                 // for an optional block, 1/1 for a required one.
-                max_items: if b.nesting == BlockNesting::Single { b.min_items } else { b.max_items },
+                max_items: if b.nesting == BlockNesting::Single {
+                    b.min_items
+                } else {
+                    b.max_items
+                },
             })
             .collect();
         block_types.sort_by(|a, b| a.type_name.cmp(&b.type_name));
@@ -274,7 +299,13 @@ impl Block {
     /// Sets every computed attribute that is null in `config` to unknown in
     /// `planned`, except those listed in `keep` (whose prior value carries
     /// over). The usual plan for "the provider fills these in on apply".
-    pub fn mark_computed_unknown(&self, config: &Value, planned: &mut Value, prior: &Value, keep: &[&str]) {
+    pub fn mark_computed_unknown(
+        &self,
+        config: &Value,
+        planned: &mut Value,
+        prior: &Value,
+        keep: &[&str],
+    ) {
         for a in &self.attributes {
             if !a.is_computed() || !config.attr(&a.name).is_null() {
                 continue;
@@ -325,7 +356,10 @@ impl Schema {
     }
 
     pub(crate) fn to_proto(&self) -> pb::Schema {
-        pb::Schema { version: self.version, block: Some(self.block.to_proto(self.version)) }
+        pb::Schema {
+            version: self.version,
+            block: Some(self.block.to_proto(self.version)),
+        }
     }
 }
 
@@ -340,7 +374,11 @@ pub struct IdentitySchema {
 
 impl IdentitySchema {
     pub fn value_type(&self) -> Type {
-        Type::object(self.attributes.iter().map(|(n, t, _, _)| (n.clone(), t.clone())))
+        Type::object(
+            self.attributes
+                .iter()
+                .map(|(n, t, _, _)| (n.clone(), t.clone())),
+        )
     }
 
     pub(crate) fn to_proto(&self) -> pb::ResourceIdentitySchema {
@@ -349,12 +387,14 @@ impl IdentitySchema {
             identity_attributes: self
                 .attributes
                 .iter()
-                .map(|(name, ty, required, description)| pb::resource_identity_schema::IdentityAttribute {
-                    name: name.clone(),
-                    r#type: ty.to_json_bytes(),
-                    required_for_import: *required,
-                    optional_for_import: !*required,
-                    description: description.clone(),
+                .map(|(name, ty, required, description)| {
+                    pb::resource_identity_schema::IdentityAttribute {
+                        name: name.clone(),
+                        r#type: ty.to_json_bytes(),
+                        required_for_import: *required,
+                        optional_for_import: !*required,
+                        description: description.clone(),
+                    }
                 })
                 .collect(),
         }
@@ -369,10 +409,19 @@ mod tests {
     fn block_value_type_includes_nested_blocks_and_attributes() {
         let b = Block::new()
             .attr(Attribute::string("a").required())
-            .attr(Attribute::nested("n", Nesting::List, vec![Attribute::number("w")]))
-            .block(NestedBlock::single("tls", Block::new().attr(Attribute::bool("insecure"))));
+            .attr(Attribute::nested(
+                "n",
+                Nesting::List,
+                vec![Attribute::number("w")],
+            ))
+            .block(NestedBlock::single(
+                "tls",
+                Block::new().attr(Attribute::bool("insecure")),
+            ));
         let ty = b.value_type();
-        let Type::Object(attrs) = ty else { panic!("object expected") };
+        let Type::Object(attrs) = ty else {
+            panic!("object expected")
+        };
         assert_eq!(attrs["a"], Type::String);
         assert_eq!(attrs["n"], Type::list(Type::object([("w", Type::Number)])));
         assert_eq!(attrs["tls"], Type::object([("insecure", Type::Bool)]));
@@ -385,7 +434,11 @@ mod tests {
             .attr(Attribute::string("v").computed())
             .attr(Attribute::string("in").required());
         let config = Value::object([("id", Value::Null), ("v", Value::Null), ("in", "x".into())]);
-        let prior = Value::object([("id", "old".into()), ("v", "old".into()), ("in", "x".into())]);
+        let prior = Value::object([
+            ("id", "old".into()),
+            ("v", "old".into()),
+            ("in", "x".into()),
+        ]);
         let mut planned = config.clone();
         b.mark_computed_unknown(&config, &mut planned, &prior, &["id"]);
         assert_eq!(planned.attr("id").as_str(), Some("old"));
@@ -399,6 +452,9 @@ mod tests {
             "database",
             Block::new().attr(Attribute::string("password_wo").write_only()),
         ));
-        assert_eq!(b.write_only_attributes(), vec![vec!["database".to_string(), "password_wo".to_string()]]);
+        assert_eq!(
+            b.write_only_attributes(),
+            vec![vec!["database".to_string(), "password_wo".to_string()]]
+        );
     }
 }

@@ -36,7 +36,10 @@ pub enum ServeError {
     #[error("this provider speaks plugin protocol 6 only; Terraform offered {0:?} (Terraform 1.0 or later is required)")]
     ProtocolMismatch(String),
     #[error("cannot listen on {path}: {source}")]
-    Listen { path: PathBuf, source: std::io::Error },
+    Listen {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error("gRPC server failed: {0}")]
@@ -70,7 +73,10 @@ pub fn negotiate_protocol(offered: Option<&str>) -> Result<u32, ServeError> {
         // Very old clients send nothing and expect the plugin's default.
         return Ok(APP_PROTOCOL_VERSION);
     };
-    if offered.split(',').any(|v| v.trim() == APP_PROTOCOL_VERSION.to_string()) {
+    if offered
+        .split(',')
+        .any(|v| v.trim() == APP_PROTOCOL_VERSION.to_string())
+    {
         Ok(APP_PROTOCOL_VERSION)
     } else {
         Err(ServeError::ProtocolMismatch(offered.to_string()))
@@ -109,7 +115,10 @@ async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
         _ => None,
     };
     let path = socket_path();
-    let listener = UnixListener::bind(&path).map_err(|source| ServeError::Listen { path: path.clone(), source })?;
+    let listener = UnixListener::bind(&path).map_err(|source| ServeError::Listen {
+        path: path.clone(),
+        source,
+    })?;
     let _cleanup = RemoveOnDrop(path.clone());
 
     let stop = CancellationToken::new();
@@ -138,7 +147,10 @@ async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
         .unwrap_or_default();
     print_handshake(version, &path, &cert);
 
-    let incoming = incoming_connections(listener, tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config)));
+    let incoming = incoming_connections(
+        listener,
+        tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config)),
+    );
     let stop_on_exit = stop.clone();
     router
         .serve_with_incoming_shutdown(incoming, async move {
@@ -166,7 +178,9 @@ async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
 /// otherwise inherit them, and Terraform waits for those pipes to close
 /// before it exits — forever, if that process keeps running.
 fn stop_inherited_fds_leaking() {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else { return };
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
     let fds: Vec<i32> = entries
         .flatten()
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
@@ -186,7 +200,11 @@ fn stop_inherited_fds_leaking() {
 
 fn print_handshake(version: u32, path: &Path, cert: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{CORE_PROTOCOL_VERSION}|{version}|unix|{}|grpc|{cert}", path.display());
+    let _ = writeln!(
+        out,
+        "{CORE_PROTOCOL_VERSION}|{version}|unix|{}|grpc|{cert}",
+        path.display()
+    );
     let _ = out.flush();
 }
 
@@ -198,7 +216,10 @@ fn print_handshake(version: u32, path: &Path, cert: &str) {
 fn handle_signals(stop: CancellationToken, shutdown: Arc<Notify>) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             tracing::warn!("cannot install signal handlers");
             return;
         };
@@ -265,17 +286,21 @@ fn incoming_connections(
             tokio::spawn(async move {
                 let conn = match tls {
                     None => Conn::Plain(stream),
-                    Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                        Ok(Ok(s)) => Conn::Tls(Box::new(s)),
-                        Ok(Err(e)) => {
-                            tracing::warn!(error = %e, "TLS handshake with the client failed");
-                            return;
+                    Some(acceptor) => {
+                        match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => Conn::Tls(Box::new(s)),
+                            Ok(Err(e)) => {
+                                tracing::warn!(error = %e, "TLS handshake with the client failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::warn!("TLS handshake timed out");
+                                return;
+                            }
                         }
-                        Err(_) => {
-                            tracing::warn!("TLS handshake timed out");
-                            return;
-                        }
-                    },
+                    }
                 };
                 let _ = tx.send(Ok(conn)).await;
             });
@@ -295,7 +320,11 @@ impl tonic::transport::server::Connected for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -304,7 +333,11 @@ impl AsyncRead for Conn {
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -333,6 +366,9 @@ mod tests {
         assert_eq!(negotiate_protocol(Some("5,6")).unwrap(), 6);
         assert_eq!(negotiate_protocol(Some("6")).unwrap(), 6);
         assert_eq!(negotiate_protocol(None).unwrap(), 6);
-        assert!(matches!(negotiate_protocol(Some("4,5")), Err(ServeError::ProtocolMismatch(_))));
+        assert!(matches!(
+            negotiate_protocol(Some("4,5")),
+            Err(ServeError::ProtocolMismatch(_))
+        ));
     }
 }

@@ -3,11 +3,11 @@
 //! caught and reported as a diagnostic without a backtrace.
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::provider::{
-    ApplyRequest, ClientCapabilities, Ctx, DataSource, Function, ImportId, PlanRequest, Provider, ReadRequest,
-    Resource,
-};
 use crate::provider::Action;
+use crate::provider::{
+    ApplyRequest, ClientCapabilities, Ctx, DataSource, Function, ImportId, PlanRequest, Provider,
+    ReadRequest, Resource,
+};
 use crate::schema::{IdentitySchema, Schema};
 use crate::value::{from_msgpack, to_msgpack, Type, Value};
 use futures::FutureExt;
@@ -62,19 +62,37 @@ pub struct ProviderServer<P: Provider> {
 impl<P: Provider> ProviderServer<P> {
     pub fn new(provider: P, stop: CancellationToken) -> Self {
         let registry = Arc::new(build_registry(&provider));
-        ProviderServer { provider: Arc::new(provider), registry, stop, client: Arc::default() }
+        ProviderServer {
+            provider: Arc::new(provider),
+            registry,
+            stop,
+            client: Arc::default(),
+        }
     }
 
     fn ctx(&self) -> Ctx {
         let client = self.client.read().map(|c| c.clone()).unwrap_or_default();
-        Ctx { cancel: self.stop.child_token(), client }
+        Ctx {
+            cancel: self.stop.child_token(),
+            client,
+        }
     }
 
-    fn resource(&self, name: &str) -> Result<&ResourceEntry, Status> {
+    fn resource(&self, name: &str) -> Result<&ResourceEntry, UnknownResource> {
         self.registry
             .resources
             .get(name)
-            .ok_or_else(|| Status::not_found(format!("unknown resource type {name}")))
+            .ok_or_else(|| UnknownResource(name.to_owned()))
+    }
+}
+
+/// A resource type this provider does not serve; `?` turns it into
+/// `NOT_FOUND`. (A `Status` is too large to return from every helper.)
+struct UnknownResource(String);
+
+impl From<UnknownResource> for Status {
+    fn from(unknown: UnknownResource) -> Status {
+        Status::not_found(format!("unknown resource type {}", unknown.0))
     }
 }
 
@@ -87,7 +105,15 @@ fn build_registry<P: Provider>(provider: &P) -> Registry {
             let schema = imp.schema();
             let ty = schema.value_type();
             let identity = imp.identity_schema();
-            (imp.type_name().to_string(), ResourceEntry { imp, schema, ty, identity })
+            (
+                imp.type_name().to_string(),
+                ResourceEntry {
+                    imp,
+                    schema,
+                    ty,
+                    identity,
+                },
+            )
         })
         .collect();
     let data_sources: BTreeMap<String, DataSourceEntry> = provider
@@ -96,11 +122,17 @@ fn build_registry<P: Provider>(provider: &P) -> Registry {
         .map(|imp| {
             let schema = imp.schema();
             let ty = schema.value_type();
-            (imp.type_name().to_string(), DataSourceEntry { imp, schema, ty })
+            (
+                imp.type_name().to_string(),
+                DataSourceEntry { imp, schema, ty },
+            )
         })
         .collect();
-    let functions: BTreeMap<String, Arc<dyn Function>> =
-        provider.functions().into_iter().map(|f| (f.name().to_string(), f)).collect();
+    let functions: BTreeMap<String, Arc<dyn Function>> = provider
+        .functions()
+        .into_iter()
+        .map(|f| (f.name().to_string(), f))
+        .collect();
     let actions: BTreeMap<String, ActionEntry> = provider
         .actions()
         .into_iter()
@@ -112,12 +144,28 @@ fn build_registry<P: Provider>(provider: &P) -> Registry {
         .collect();
     let schema_response = pb::get_provider_schema::Response {
         provider: Some(provider_schema.to_proto()),
-        resource_schemas: resources.iter().map(|(k, e)| (k.clone(), e.schema.to_proto())).collect(),
-        data_source_schemas: data_sources.iter().map(|(k, e)| (k.clone(), e.schema.to_proto())).collect(),
-        functions: functions.iter().map(|(k, f)| (k.clone(), function_to_proto(f.as_ref()))).collect(),
+        resource_schemas: resources
+            .iter()
+            .map(|(k, e)| (k.clone(), e.schema.to_proto()))
+            .collect(),
+        data_source_schemas: data_sources
+            .iter()
+            .map(|(k, e)| (k.clone(), e.schema.to_proto()))
+            .collect(),
+        functions: functions
+            .iter()
+            .map(|(k, f)| (k.clone(), function_to_proto(f.as_ref())))
+            .collect(),
         action_schemas: actions
             .iter()
-            .map(|(k, e)| (k.clone(), pb::ActionSchema { schema: Some(e.schema.to_proto()) }))
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    pb::ActionSchema {
+                        schema: Some(e.schema.to_proto()),
+                    },
+                )
+            })
             .collect(),
         server_capabilities: Some(server_capabilities()),
         ..Default::default()
@@ -158,7 +206,9 @@ fn function_to_proto(f: &dyn Function) -> pb::Function {
             })
             .collect(),
         variadic_parameter: None,
-        r#return: Some(pb::function::Return { r#type: sig.returns.to_json_bytes() }),
+        r#return: Some(pb::function::Return {
+            r#type: sig.returns.to_json_bytes(),
+        }),
         summary: sig.summary,
         description: sig.description,
         description_kind: pb::StringKind::Markdown as i32,
@@ -177,22 +227,36 @@ fn decode(dv: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Diagnostic>
     if !dv.json.is_empty() {
         let json: serde_json::Value = serde_json::from_slice(&dv.json)
             .map_err(|e| Diagnostic::error("Invalid JSON value from Terraform", e.to_string()))?;
-        return Value::from_json(&json, ty).map_err(|e| Diagnostic::error("Invalid value from Terraform", e.to_string()));
+        return Value::from_json(&json, ty)
+            .map_err(|e| Diagnostic::error("Invalid value from Terraform", e.to_string()));
     }
     Ok(Value::Null)
 }
 
 fn encode(v: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostic> {
     to_msgpack(v, ty)
-        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
-        .map_err(|e| Diagnostic::error("Provider produced a value that does not match its schema", e.to_string()))
+        .map(|msgpack| pb::DynamicValue {
+            msgpack,
+            json: Vec::new(),
+        })
+        .map_err(|e| {
+            Diagnostic::error(
+                "Provider produced a value that does not match its schema",
+                e.to_string(),
+            )
+        })
 }
 
-fn encode_identity(id: Option<Value>, schema: Option<&IdentitySchema>) -> Option<pb::ResourceIdentityData> {
+fn encode_identity(
+    id: Option<Value>,
+    schema: Option<&IdentitySchema>,
+) -> Option<pb::ResourceIdentityData> {
     let (id, schema) = (id?, schema?);
     encode(&id, &schema.value_type())
         .ok()
-        .map(|dv| pb::ResourceIdentityData { identity_data: Some(dv) })
+        .map(|dv| pb::ResourceIdentityData {
+            identity_data: Some(dv),
+        })
 }
 
 /// Runs provider code, turning a panic into an error diagnostic. The panic
@@ -233,7 +297,10 @@ fn null_at(v: &mut Value, path: &[String]) {
     }
 }
 
-fn client_caps(c: Option<&pb::ClientCapabilities>, base: &ClientCapabilities) -> ClientCapabilities {
+fn client_caps(
+    c: Option<&pb::ClientCapabilities>,
+    base: &ClientCapabilities,
+) -> ClientCapabilities {
     let mut out = base.clone();
     if let Some(c) = c {
         out.write_only_attributes_allowed = c.write_only_attributes_allowed;
@@ -263,12 +330,16 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             data_sources: reg
                 .data_sources
                 .keys()
-                .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::DataSourceMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             resources: reg
                 .resources
                 .keys()
-                .map(|k| pb::get_metadata::ResourceMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::ResourceMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             functions: reg
                 .functions
@@ -278,7 +349,9 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             actions: reg
                 .actions
                 .keys()
-                .map(|k| pb::get_metadata::ActionMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::ActionMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             ..Default::default()
         }))
@@ -306,7 +379,9 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
                 }
             }
         };
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn validate_resource_config(
@@ -326,7 +401,9 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
                 }
             }
         };
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -341,12 +418,16 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             .ok_or_else(|| Status::not_found(format!("unknown data source {}", r.type_name)))?;
         let diagnostics = match decode(r.config.as_ref(), &entry.ty) {
             Err(d) => one(d),
-            Ok(config) => match guarded("validation", entry.imp.validate(&self.ctx(), &config)).await {
-                Ok(d) => diags_proto(&d),
-                Err(d) => one(d),
-            },
+            Ok(config) => {
+                match guarded("validation", entry.imp.validate(&self.ctx(), &config)).await {
+                    Ok(d) => diags_proto(&d),
+                    Err(d) => one(d),
+                }
+            }
         };
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -378,8 +459,14 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             encode(&value, &entry.ty).map_err(Diagnostics::from)
         })();
         Ok(Response::new(match result {
-            Ok(dv) => pb::upgrade_resource_state::Response { upgraded_state: Some(dv), diagnostics: vec![] },
-            Err(d) => pb::upgrade_resource_state::Response { upgraded_state: None, diagnostics: diags_proto(&d) },
+            Ok(dv) => pb::upgrade_resource_state::Response {
+                upgraded_state: Some(dv),
+                diagnostics: vec![],
+            },
+            Err(d) => pb::upgrade_resource_state::Response {
+                upgraded_state: None,
+                diagnostics: diags_proto(&d),
+            },
         }))
     }
 
@@ -393,7 +480,10 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             .iter()
             .filter_map(|(k, e)| e.identity.as_ref().map(|i| (k.clone(), i.to_proto())))
             .collect();
-        Ok(Response::new(pb::get_resource_identity_schemas::Response { identity_schemas, diagnostics: vec![] }))
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: vec![],
+        }))
     }
 
     async fn upgrade_resource_identity(
@@ -403,20 +493,31 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         let r = r.into_inner();
         let entry = self.resource(&r.type_name)?;
         let Some(schema) = entry.identity.as_ref() else {
-            return Err(Status::not_found(format!("{} has no identity", r.type_name)));
+            return Err(Status::not_found(format!(
+                "{} has no identity",
+                r.type_name
+            )));
         };
         let raw = r.raw_identity.map(|s| s.json).unwrap_or_default();
         let ty = schema.value_type();
         let upgraded = serde_json::from_slice::<serde_json::Value>(&raw)
             .map_err(|e| Diagnostic::error("Identity is not valid JSON", e.to_string()))
-            .and_then(|j| Value::from_json(&j, &ty).map_err(|e| Diagnostic::error("Invalid identity", e.to_string())))
+            .and_then(|j| {
+                Value::from_json(&j, &ty)
+                    .map_err(|e| Diagnostic::error("Invalid identity", e.to_string()))
+            })
             .and_then(|v| encode(&v, &ty));
         Ok(Response::new(match upgraded {
             Ok(dv) => pb::upgrade_resource_identity::Response {
-                upgraded_identity: Some(pb::ResourceIdentityData { identity_data: Some(dv) }),
+                upgraded_identity: Some(pb::ResourceIdentityData {
+                    identity_data: Some(dv),
+                }),
                 diagnostics: vec![],
             },
-            Err(d) => pb::upgrade_resource_identity::Response { upgraded_identity: None, diagnostics: one(d) },
+            Err(d) => pb::upgrade_resource_identity::Response {
+                upgraded_identity: None,
+                diagnostics: one(d),
+            },
         }))
     }
 
@@ -432,12 +533,19 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         tracing::debug!(terraform_version = %r.terraform_version, "configuring provider");
         let diagnostics = match decode(r.config.as_ref(), &self.registry.provider_type) {
             Err(d) => one(d),
-            Ok(config) => match guarded("provider configuration", self.provider.configure(&self.ctx(), &config)).await {
+            Ok(config) => match guarded(
+                "provider configuration",
+                self.provider.configure(&self.ctx(), &config),
+            )
+            .await
+            {
                 Ok(d) => diags_proto(&d),
                 Err(d) => one(d),
             },
         };
-        Ok(Response::new(pb::configure_provider::Response { diagnostics }))
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics,
+        }))
     }
 
     async fn read_resource(
@@ -448,12 +556,20 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         let entry = self.resource(&r.type_name)?;
         let current = match decode(r.current_state.as_ref(), &entry.ty) {
             Ok(v) => v,
-            Err(d) => return Ok(Response::new(pb::read_resource::Response { diagnostics: one(d), ..Default::default() })),
+            Err(d) => {
+                return Ok(Response::new(pb::read_resource::Response {
+                    diagnostics: one(d),
+                    ..Default::default()
+                }))
+            }
         };
         let mut ctx = self.ctx();
         ctx.client = client_caps(r.client_capabilities.as_ref(), &ctx.client);
         tracing::debug!(resource = %r.type_name, "read");
-        let req = ReadRequest { current: current.clone(), private: r.private.clone() };
+        let req = ReadRequest {
+            current: current.clone(),
+            private: r.private.clone(),
+        };
         let resp = match guarded("read", entry.imp.read(&ctx, req)).await {
             Ok(resp) => resp,
             Err(d) => {
@@ -467,7 +583,9 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         };
         let new_state = strip_write_only(&entry.schema, resp.new_state, &ctx.client);
         let mut diags = resp.diags;
-        let encoded = encode(&new_state, &entry.ty).map_err(|d| diags.push(d)).ok();
+        let encoded = encode(&new_state, &entry.ty)
+            .map_err(|d| diags.push(d))
+            .ok();
         Ok(Response::new(pb::read_resource::Response {
             new_identity: encode_identity(entry.imp.identity(&new_state), entry.identity.as_ref()),
             new_state: encoded,
@@ -502,7 +620,12 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         let mut ctx = self.ctx();
         ctx.client = client_caps(r.client_capabilities.as_ref(), &ctx.client);
         tracing::debug!(resource = %r.type_name, "plan");
-        let req = PlanRequest { config, prior, proposed, prior_private: r.prior_private };
+        let req = PlanRequest {
+            config,
+            prior,
+            proposed,
+            prior_private: r.prior_private,
+        };
         let resp = match guarded("plan", entry.imp.plan(&ctx, req)).await {
             Ok(resp) => resp,
             Err(d) => {
@@ -516,8 +639,11 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         let mut diags = resp.diags;
         let encoded = encode(&planned, &entry.ty).map_err(|d| diags.push(d)).ok();
         Ok(Response::new(pb::plan_resource_change::Response {
-            planned_identity: encode_identity(entry.imp.identity(&planned), entry.identity.as_ref())
-                .filter(|_| planned.is_wholly_known()),
+            planned_identity: encode_identity(
+                entry.imp.identity(&planned),
+                entry.identity.as_ref(),
+            )
+            .filter(|_| planned.is_wholly_known()),
             planned_state: encoded,
             requires_replace: resp.requires_replace.iter().map(|p| p.to_proto()).collect(),
             planned_private: resp.private,
@@ -552,7 +678,12 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         };
         let ctx = self.ctx();
         tracing::debug!(resource = %r.type_name, "apply");
-        let req = ApplyRequest { prior: prior.clone(), planned, config, private: r.planned_private };
+        let req = ApplyRequest {
+            prior: prior.clone(),
+            planned,
+            config,
+            private: r.planned_private,
+        };
         let resp = match guarded("apply", entry.imp.apply(&ctx, req)).await {
             Ok(resp) => resp,
             Err(d) => {
@@ -564,9 +695,15 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             }
         };
         // State must be wholly known, even after a failure part-way.
-        let new_state = strip_write_only(&entry.schema, resp.new_state.unknowns_to_null(), &ctx.client);
+        let new_state = strip_write_only(
+            &entry.schema,
+            resp.new_state.unknowns_to_null(),
+            &ctx.client,
+        );
         let mut diags = resp.diags;
-        let encoded = encode(&new_state, &entry.ty).map_err(|d| diags.push(d)).ok();
+        let encoded = encode(&new_state, &entry.ty)
+            .map_err(|d| diags.push(d))
+            .ok();
         Ok(Response::new(pb::apply_resource_change::Response {
             new_identity: encode_identity(entry.imp.identity(&new_state), entry.identity.as_ref()),
             new_state: encoded,
@@ -582,7 +719,11 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let r = r.into_inner();
         let entry = self.resource(&r.type_name)?;
-        let id = match (r.id.is_empty(), r.identity.as_ref().and_then(|i| i.identity_data.as_ref()), &entry.identity) {
+        let id = match (
+            r.id.is_empty(),
+            r.identity.as_ref().and_then(|i| i.identity_data.as_ref()),
+            &entry.identity,
+        ) {
             (true, Some(data), Some(schema)) => match decode(Some(data), &schema.value_type()) {
                 Ok(v) => ImportId::Identity(v),
                 Err(d) => {
@@ -612,7 +753,10 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
                     type_name: r.type_name.clone(),
                     state: Some(state),
                     private: resp.private,
-                    identity: encode_identity(entry.imp.identity(&resp.state), entry.identity.as_ref()),
+                    identity: encode_identity(
+                        entry.imp.identity(&resp.state),
+                        entry.identity.as_ref(),
+                    ),
                 });
             }
         }
@@ -627,7 +771,9 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         &self,
         _r: Request<pb::move_resource_state::Request>,
     ) -> Result<Response<pb::move_resource_state::Response>, Status> {
-        Err(Status::unimplemented("moving state between resource types is not supported"))
+        Err(Status::unimplemented(
+            "moving state between resource types is not supported",
+        ))
     }
 
     async fn read_data_source(
@@ -643,16 +789,28 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         let config = match decode(r.config.as_ref(), &entry.ty) {
             Ok(v) => v,
             Err(d) => {
-                return Ok(Response::new(pb::read_data_source::Response { diagnostics: one(d), ..Default::default() }))
+                return Ok(Response::new(pb::read_data_source::Response {
+                    diagnostics: one(d),
+                    ..Default::default()
+                }))
             }
         };
         tracing::debug!(data_source = %r.type_name, "read");
-        let (state, mut diags) = match guarded("data source read", entry.imp.read(&self.ctx(), &config)).await {
-            Ok(out) => out,
-            Err(d) => (Value::Null, Diagnostics::from(d)),
+        let (state, mut diags) =
+            match guarded("data source read", entry.imp.read(&self.ctx(), &config)).await {
+                Ok(out) => out,
+                Err(d) => (Value::Null, Diagnostics::from(d)),
+            };
+        let state = if diags.has_errors() {
+            None
+        } else {
+            encode(&state, &entry.ty).map_err(|d| diags.push(d)).ok()
         };
-        let state = if diags.has_errors() { None } else { encode(&state, &entry.ty).map_err(|d| diags.push(d)).ok() };
-        Ok(Response::new(pb::read_data_source::Response { state, diagnostics: diags_proto(&diags), deferred: None }))
+        Ok(Response::new(pb::read_data_source::Response {
+            state,
+            diagnostics: diags_proto(&diags),
+            deferred: None,
+        }))
     }
 
     async fn generate_resource_config(
@@ -666,28 +824,36 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
         &self,
         _r: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        Err(Status::unimplemented("this provider has no ephemeral resources"))
+        Err(Status::unimplemented(
+            "this provider has no ephemeral resources",
+        ))
     }
 
     async fn open_ephemeral_resource(
         &self,
         _r: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("this provider has no ephemeral resources"))
+        Err(Status::unimplemented(
+            "this provider has no ephemeral resources",
+        ))
     }
 
     async fn renew_ephemeral_resource(
         &self,
         _r: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("this provider has no ephemeral resources"))
+        Err(Status::unimplemented(
+            "this provider has no ephemeral resources",
+        ))
     }
 
     async fn close_ephemeral_resource(
         &self,
         _r: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("this provider has no ephemeral resources"))
+        Err(Status::unimplemented(
+            "this provider has no ephemeral resources",
+        ))
     }
 
     type ListResourceStream = Stream<pb::list_resource::Event>;
@@ -728,27 +894,33 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             .ok_or_else(|| Status::not_found(format!("unknown function {}", r.name)))?;
         let sig = f.signature();
         let fail = |text: String, arg: Option<i64>| {
-            Ok(Response::new(pb::call_function::Response {
+            Response::new(pb::call_function::Response {
                 result: None,
-                error: Some(pb::FunctionError { text, function_argument: arg }),
-            }))
+                error: Some(pb::FunctionError {
+                    text,
+                    function_argument: arg,
+                }),
+            })
         };
         let mut args = Vec::with_capacity(r.arguments.len());
         for (i, (dv, p)) in r.arguments.iter().zip(&sig.params).enumerate() {
             match decode(Some(dv), &p.ty) {
                 Ok(v) => args.push(v),
-                Err(d) => return fail(d.detail, Some(i as i64)),
+                Err(d) => return Ok(fail(d.detail, Some(i as i64))),
             }
         }
         let returns = sig.returns.clone();
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| f.call(&args)));
         match outcome {
             Ok(Ok(v)) => match encode(&v, &returns) {
-                Ok(dv) => Ok(Response::new(pb::call_function::Response { result: Some(dv), error: None })),
-                Err(d) => fail(d.detail, None),
+                Ok(dv) => Ok(Response::new(pb::call_function::Response {
+                    result: Some(dv),
+                    error: None,
+                })),
+                Err(d) => Ok(fail(d.detail, None)),
             },
-            Ok(Err(e)) => fail(e.text, e.argument),
-            Err(_) => fail(format!("internal error in function {}", r.name), None),
+            Ok(Err(e)) => Ok(fail(e.text, e.argument)),
+            Err(_) => Ok(fail(format!("internal error in function {}", r.name), None)),
         }
     }
 
@@ -822,12 +994,17 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             .ok_or_else(|| Status::not_found(format!("unknown action {}", r.action_type)))?;
         let diagnostics = match decode(r.config.as_ref(), &entry.ty) {
             Err(d) => one(d),
-            Ok(config) => match guarded("action plan", entry.imp.plan(&self.ctx(), &config)).await {
-                Ok(d) => diags_proto(&d),
-                Err(d) => one(d),
-            },
+            Ok(config) => {
+                match guarded("action plan", entry.imp.plan(&self.ctx(), &config)).await {
+                    Ok(d) => diags_proto(&d),
+                    Err(d) => one(d),
+                }
+            }
         };
-        Ok(Response::new(pb::plan_action::Response { diagnostics, deferred: None }))
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics,
+            deferred: None,
+        }))
     }
 
     type InvokeActionStream = Stream<pb::invoke_action::Event>;
@@ -857,11 +1034,15 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
                             r#type: Some(Ev::Progress(Progress { message })),
                         }));
                     };
-                    guarded("action", imp.invoke(&ctx, &config, &progress)).await.unwrap_or_else(Diagnostics::from)
+                    guarded("action", imp.invoke(&ctx, &config, &progress))
+                        .await
+                        .unwrap_or_else(Diagnostics::from)
                 }
             };
             let _ = tx.send(Ok(pb::invoke_action::Event {
-                r#type: Some(Ev::Completed(Completed { diagnostics: diags_proto(&diags) })),
+                r#type: Some(Ev::Completed(Completed {
+                    diagnostics: diags_proto(&diags),
+                })),
             }));
         });
         let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
@@ -880,12 +1061,19 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
             .ok_or_else(|| Status::not_found(format!("unknown action {}", r.type_name)))?;
         let diagnostics = match decode(r.config.as_ref(), &entry.ty) {
             Err(d) => one(d),
-            Ok(config) => match guarded("action validation", entry.imp.validate(&self.ctx(), &config)).await {
+            Ok(config) => match guarded(
+                "action validation",
+                entry.imp.validate(&self.ctx(), &config),
+            )
+            .await
+            {
                 Ok(d) => diags_proto(&d),
                 Err(d) => one(d),
             },
         };
-        Ok(Response::new(pb::validate_action_config::Response { diagnostics }))
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn stop_provider(
@@ -894,6 +1082,8 @@ impl<P: Provider> GrpcProvider for ProviderServer<P> {
     ) -> Result<Response<pb::stop_provider::Response>, Status> {
         tracing::info!("StopProvider received: cancelling in-flight operations");
         self.stop.cancel();
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }

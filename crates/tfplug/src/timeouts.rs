@@ -8,9 +8,15 @@ use std::time::Duration;
 
 /// A `timeouts { ... }` block offering the given operations.
 pub fn block(operations: &[&str]) -> NestedBlock {
-    let mut b = Block::new().describe("How long each operation may take, as a Go duration (\"30s\", \"10m\", \"1h30m\").");
+    let mut b = Block::new().describe(
+        "How long each operation may take, as a Go duration (\"30s\", \"10m\", \"1h30m\").",
+    );
     for op in operations {
-        b = b.attr(Attribute::string(op).optional().describe(&format!("Time limit for {op}.")));
+        b = b.attr(
+            Attribute::string(op)
+                .optional()
+                .describe(&format!("Time limit for {op}.")),
+        );
     }
     NestedBlock::single("timeouts", b)
 }
@@ -40,13 +46,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
             return Err(bad());
         }
         let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -81,6 +91,9 @@ mod tests {
         let v = Value::object([("timeouts", Value::object([("create", Value::from("soon"))]))]);
         let d = timeout(&v, "create", Duration::from_secs(1)).unwrap_err();
         assert_eq!(d.path.unwrap().to_string(), "timeouts.create");
-        assert_eq!(timeout(&Value::Null, "create", Duration::from_secs(7)).unwrap(), Duration::from_secs(7));
+        assert_eq!(
+            timeout(&Value::Null, "create", Duration::from_secs(7)).unwrap(),
+            Duration::from_secs(7)
+        );
     }
 }

@@ -11,7 +11,10 @@
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, SignatureVerificationAlgorithm, UnixTime};
+use rustls::pki_types::{
+    alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer,
+    SignatureVerificationAlgorithm, UnixTime,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use std::sync::Arc;
@@ -45,31 +48,46 @@ impl AutoMtls {
             .with_single_cert(vec![cert.clone()], key)?;
         // grpc-go refuses TLS connections that did not negotiate h2.
         config.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(AutoMtls { server_cert_der: cert.to_vec(), config: Arc::new(config) })
+        Ok(AutoMtls {
+            server_cert_der: cert.to_vec(),
+            config: Arc::new(config),
+        })
     }
 }
 
 fn parse_client_cert(pem: &str) -> Result<CertificateDer<'static>, TlsError> {
     let mut reader = pem.as_bytes();
     let first = rustls_pemfile::certs(&mut reader).next();
-    first.ok_or(TlsError::NoClientCert)?.map_err(TlsError::BadClientCert)
+    first
+        .ok_or(TlsError::NoClientCert)?
+        .map_err(TlsError::BadClientCert)
 }
 
 /// A certificate shaped like go-plugin's: ECDSA, "localhost", CA-flagged,
 /// usable for server and client auth.
 fn generate_server_cert() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), TlsError> {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params.distinguished_name.push(DnType::OrganizationName, "HashiCorp");
-    params.distinguished_name.push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "HashiCorp");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
         KeyUsagePurpose::KeyCertSign,
     ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let cert = params.self_signed(&key)?;
     let key_der = PrivateKeyDer::Pkcs8(key.serialize_der().into());
     Ok((cert.der().clone(), key_der))
@@ -84,7 +102,12 @@ struct PinnedClientCert {
 struct EcdsaP521Sha512;
 
 impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
-    fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature> {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
         use p521::ecdsa::signature::Verifier;
         use p521::ecdsa::{Signature, VerifyingKey};
         let key = VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
@@ -123,8 +146,12 @@ impl ClientCertVerifier for PinnedClientCert {
         if end_entity.as_ref() == self.pinned.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            tracing::warn!("refused a TLS client whose certificate is not the one Terraform announced");
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+            tracing::warn!(
+                "refused a TLS client whose certificate is not the one Terraform announced"
+            );
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 

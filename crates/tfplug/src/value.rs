@@ -51,8 +51,10 @@ impl Type {
             Type::Set(t) => json!(["set", t.to_json()]),
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Object(attrs) => {
-                let attrs: serde_json::Map<_, _> =
-                    attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let attrs: serde_json::Map<_, _> = attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.to_json()))
+                    .collect();
                 json!(["object", attrs])
             }
             Type::Tuple(elems) => {
@@ -94,7 +96,10 @@ impl Type {
                     "tuple" => {
                         let elems = parts[1].as_array().ok_or_else(bad)?;
                         Ok(Type::Tuple(
-                            elems.iter().map(Type::from_json).collect::<Result<_, _>>()?,
+                            elems
+                                .iter()
+                                .map(Type::from_json)
+                                .collect::<Result<_, _>>()?,
                         ))
                     }
                     _ => Err(bad()),
@@ -164,7 +169,9 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v.iter().all(Value::is_wholly_known),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             _ => true,
         }
@@ -266,7 +273,12 @@ impl Value {
         if json.is_null() {
             return Ok(Value::Null);
         }
-        let mismatch = || ValueError::new(format!("JSON value {json} does not fit type {}", ty.to_json()));
+        let mismatch = || {
+            ValueError::new(format!(
+                "JSON value {json} does not fit type {}",
+                ty.to_json()
+            ))
+        };
         Ok(match ty {
             Type::Bool => Value::Bool(json.as_bool().ok_or_else(mismatch)?),
             Type::Number => match json {
@@ -351,10 +363,16 @@ impl Value {
             Value::List(v) => Value::List(v.into_iter().map(Value::unknowns_to_null).collect()),
             Value::Set(v) => Value::Set(v.into_iter().map(Value::unknowns_to_null).collect()),
             Value::Tuple(v) => Value::Tuple(v.into_iter().map(Value::unknowns_to_null).collect()),
-            Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (k, v.unknowns_to_null())).collect()),
-            Value::Object(m) => {
-                Value::Object(m.into_iter().map(|(k, v)| (k, v.unknowns_to_null())).collect())
-            }
+            Value::Map(m) => Value::Map(
+                m.into_iter()
+                    .map(|(k, v)| (k, v.unknowns_to_null()))
+                    .collect(),
+            ),
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| (k, v.unknowns_to_null()))
+                    .collect(),
+            ),
             other => other,
         }
     }
@@ -418,7 +436,11 @@ fn dynamic_from_json(json: &serde_json::Value) -> Value {
         J::Number(n) => Value::Number(n.as_f64().unwrap_or_default()),
         J::String(s) => Value::String(s.clone()),
         J::Array(a) => Value::Tuple(a.iter().map(dynamic_from_json).collect()),
-        J::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), dynamic_from_json(v))).collect()),
+        J::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), dynamic_from_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -433,7 +455,11 @@ fn implied_type(v: &Value) -> Type {
         Value::Set(v) => Type::set(v.first().map(implied_type).unwrap_or(Type::Dynamic)),
         Value::Tuple(v) => Type::Tuple(v.iter().map(implied_type).collect()),
         Value::Map(m) => Type::map(m.values().next().map(implied_type).unwrap_or(Type::Dynamic)),
-        Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), implied_type(v))).collect()),
+        Value::Object(m) => Type::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), implied_type(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -458,12 +484,18 @@ pub fn to_msgpack(v: &Value, ty: &Type) -> Result<Vec<u8>, ValueError> {
 
 fn from_rmpv(raw: rmpv::Value, ty: &Type) -> Result<Value, ValueError> {
     use rmpv::Value as M;
-    let mismatch = |raw: &M| ValueError::new(format!("msgpack value {raw} does not fit type {}", ty.to_json()));
+    let mismatch = |raw: &M| {
+        ValueError::new(format!(
+            "msgpack value {raw} does not fit type {}",
+            ty.to_json()
+        ))
+    };
     match raw {
         M::Nil => return Ok(Value::Null),
-        // Extension 0 is cty's unknown; newer Terraform appends refinements
-        // (e.g. "not null") that a provider may ignore.
-        M::Ext(0, _) => return Ok(Value::Unknown),
+        // Extension 0 is cty's unknown; Terraform ≥ 1.6 sends unknowns with
+        // refinements (e.g. "not null", a string prefix) as extension 12. A
+        // provider may ignore the refinements.
+        M::Ext(0 | 12, _) => return Ok(Value::Unknown),
         _ => {}
     }
     Ok(match ty {
@@ -478,7 +510,10 @@ fn from_rmpv(raw: rmpv::Value, ty: &Type) -> Result<Value, ValueError> {
             // Numbers too large for msgpack's native types travel as strings.
             M::String(s) => {
                 let text = s.as_str().unwrap_or_default().to_string();
-                Value::Number(text.parse().map_err(|_| ValueError::new(format!("invalid number {text:?}")))?)
+                Value::Number(
+                    text.parse()
+                        .map_err(|_| ValueError::new(format!("invalid number {text:?}")))?,
+                )
             }
             other => return Err(mismatch(&other)),
         },
@@ -506,7 +541,10 @@ fn from_rmpv(raw: rmpv::Value, ty: &Type) -> Result<Value, ValueError> {
         },
         Type::List(t) | Type::Set(t) => match raw {
             M::Array(items) => {
-                let items = items.into_iter().map(|i| from_rmpv(i, t)).collect::<Result<Vec<_>, _>>()?;
+                let items = items
+                    .into_iter()
+                    .map(|i| from_rmpv(i, t))
+                    .collect::<Result<Vec<_>, _>>()?;
                 if matches!(ty, Type::List(_)) {
                     Value::List(items)
                 } else {
@@ -517,7 +555,11 @@ fn from_rmpv(raw: rmpv::Value, ty: &Type) -> Result<Value, ValueError> {
         },
         Type::Tuple(ts) => match raw {
             M::Array(items) if items.len() == ts.len() => Value::Tuple(
-                items.into_iter().zip(ts).map(|(i, t)| from_rmpv(i, t)).collect::<Result<_, _>>()?,
+                items
+                    .into_iter()
+                    .zip(ts)
+                    .map(|(i, t)| from_rmpv(i, t))
+                    .collect::<Result<_, _>>()?,
             ),
             other => return Err(mismatch(&other)),
         },
@@ -553,7 +595,9 @@ fn from_rmpv(raw: rmpv::Value, ty: &Type) -> Result<Value, ValueError> {
 
 fn map_key(k: rmpv::Value) -> Result<String, ValueError> {
     match k {
-        rmpv::Value::String(s) => s.into_str().ok_or_else(|| ValueError::new("map key is not UTF-8")),
+        rmpv::Value::String(s) => s
+            .into_str()
+            .ok_or_else(|| ValueError::new("map key is not UTF-8")),
         other => Err(ValueError::new(format!("map key {other} is not a string"))),
     }
 }
@@ -566,7 +610,10 @@ fn to_rmpv(v: &Value, ty: &Type) -> Result<rmpv::Value, ValueError> {
         (Value::Unknown, _) => M::Ext(0, vec![0]),
         (_, Type::Dynamic) => {
             let actual = implied_type(v);
-            M::Array(vec![M::Binary(actual.to_json_bytes()), to_rmpv(v, &actual)?])
+            M::Array(vec![
+                M::Binary(actual.to_json_bytes()),
+                to_rmpv(v, &actual)?,
+            ])
         }
         (Value::Bool(b), Type::Bool) => M::Boolean(*b),
         (Value::Number(n), Type::Number) => {
@@ -577,12 +624,19 @@ fn to_rmpv(v: &Value, ty: &Type) -> Result<rmpv::Value, ValueError> {
             }
         }
         (Value::String(s), Type::String) => M::from(s.as_str()),
-        (Value::List(items) | Value::Set(items), Type::List(t) | Type::Set(t)) => {
-            M::Array(items.iter().map(|i| to_rmpv(i, t)).collect::<Result<_, _>>()?)
-        }
-        (Value::Tuple(items), Type::Tuple(ts)) if items.len() == ts.len() => {
-            M::Array(items.iter().zip(ts).map(|(i, t)| to_rmpv(i, t)).collect::<Result<_, _>>()?)
-        }
+        (Value::List(items) | Value::Set(items), Type::List(t) | Type::Set(t)) => M::Array(
+            items
+                .iter()
+                .map(|i| to_rmpv(i, t))
+                .collect::<Result<_, _>>()?,
+        ),
+        (Value::Tuple(items), Type::Tuple(ts)) if items.len() == ts.len() => M::Array(
+            items
+                .iter()
+                .zip(ts)
+                .map(|(i, t)| to_rmpv(i, t))
+                .collect::<Result<_, _>>()?,
+        ),
         (Value::Map(m) | Value::Object(m), Type::Map(t)) => M::Map(
             m.iter()
                 .map(|(k, v)| Ok((M::from(k.as_str()), to_rmpv(v, t)?)))
@@ -635,15 +689,22 @@ mod tests {
     fn unknown_is_encoded_as_extension_zero_like_terraform() {
         let bytes = to_msgpack(&Value::Unknown, &Type::String).unwrap();
         assert_eq!(bytes, vec![0xd4, 0x00, 0x00]);
-        // Terraform ≥ 1.6 sends refined unknowns: ext 0 with a payload.
-        let refined = [0xc7, 0x03, 0x00, 0x81, 0x01, 0xc3];
-        assert_eq!(from_msgpack(&refined, &Type::String).unwrap(), Value::Unknown);
+        // Terraform ≥ 1.6 sends refined unknowns as extension 12 with a payload.
+        let refined = [0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3];
+        assert_eq!(
+            from_msgpack(&refined, &Type::String).unwrap(),
+            Value::Unknown
+        );
     }
 
     #[test]
     fn object_attributes_missing_on_the_wire_decode_as_null() {
         let mut raw = Vec::new();
-        rmpv::encode::write_value(&mut raw, &rmpv::Value::Map(vec![("name".into(), "x".into())])).unwrap();
+        rmpv::encode::write_value(
+            &mut raw,
+            &rmpv::Value::Map(vec![("name".into(), "x".into())]),
+        )
+        .unwrap();
         let v = from_msgpack(&raw, &sample_type()).unwrap();
         assert_eq!(v.attr("name").as_str(), Some("x"));
         assert!(v.attr("count").is_null());
@@ -653,14 +714,20 @@ mod tests {
     fn numbers_sent_as_strings_decode() {
         let mut raw = Vec::new();
         rmpv::encode::write_value(&mut raw, &rmpv::Value::from("12345678901234567890")).unwrap();
-        assert_eq!(from_msgpack(&raw, &Type::Number).unwrap().as_f64(), Some(1.2345678901234567e19));
+        assert_eq!(
+            from_msgpack(&raw, &Type::Number).unwrap().as_f64(),
+            Some(1.2345678901234567e19)
+        );
     }
 
     #[test]
     fn a_type_mismatch_is_an_error_not_a_panic() {
         let bytes = to_msgpack(&Value::from("x"), &Type::String).unwrap();
         assert!(from_msgpack(&bytes, &Type::Bool).is_err());
-        assert!(from_msgpack(&[0x92, 0xc3], &Type::list(Type::Bool)).is_err(), "truncated input");
+        assert!(
+            from_msgpack(&[0x92, 0xc3], &Type::list(Type::Bool)).is_err(),
+            "truncated input"
+        );
         assert!(to_msgpack(&Value::from(true), &Type::String).is_err());
     }
 

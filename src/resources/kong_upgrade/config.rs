@@ -62,7 +62,12 @@ pub struct Settings {
     pub traffic: Option<TrafficSettings>,
 }
 
-fn named<T: std::str::FromStr>(v: &Value, attr: &str, default: Option<T>, diags: &mut Diagnostics) -> Option<T>
+fn named<T: std::str::FromStr>(
+    v: &Value,
+    attr: &str,
+    default: Option<T>,
+    diags: &mut Diagnostics,
+) -> Option<T>
 where
     T::Err: std::fmt::Display,
 {
@@ -71,7 +76,11 @@ where
         Some(text) => match text.parse() {
             Ok(t) => Some(t),
             Err(e) => {
-                diags.error_at(AttrPath::root(attr), format!("Invalid {attr}"), e.to_string());
+                diags.error_at(
+                    AttrPath::root(attr),
+                    format!("Invalid {attr}"),
+                    e.to_string(),
+                );
                 None
             }
         },
@@ -90,15 +99,26 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
     let on_destroy = named::<OnDestroy>(config, "on_destroy", Some(OnDestroy::Refuse), &mut diags);
     let target = config.attr("target_phase").as_str().and_then(|name| {
         TargetPhase::from_parts(name, config.attr("weight_y").as_i64())
-            .map_err(|e| diags.error_at(AttrPath::root(e.field.attribute()), "Invalid target phase", e.message.clone()))
+            .map_err(|e| {
+                diags.error_at(
+                    AttrPath::root(e.field.attribute()),
+                    "Invalid target phase",
+                    e.message.clone(),
+                )
+            })
             .ok()
     });
     let hooks = parse_hooks(config.attr("hooks"), &mut diags);
     let staging = parse_staging(config.attr("staging_test"));
     let backup = parse_backup(config.attr("backup"));
-    let (Some(strategy), Some(to_version), Some(target), Some(on_destroy)) = (strategy, to_version, target, on_destroy) else {
+    let (Some(strategy), Some(to_version), Some(target), Some(on_destroy)) =
+        (strategy, to_version, target, on_destroy)
+    else {
         if !diags.has_errors() {
-            diags.error("Incomplete configuration", "strategy, to_version and target_phase must be known to plan an upgrade.");
+            diags.error(
+                "Incomplete configuration",
+                "strategy, to_version and target_phase must be known to plan an upgrade.",
+            );
         }
         return Err(diags);
     };
@@ -111,7 +131,10 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
         to_version,
         target,
         allow_downtime: config.attr("allow_downtime").as_bool().unwrap_or(false),
-        accept_unsupported_path: config.attr("accept_unsupported_path").as_bool().unwrap_or(false),
+        accept_unsupported_path: config
+            .attr("accept_unsupported_path")
+            .as_bool()
+            .unwrap_or(false),
         on_destroy,
         hooks,
         staging,
@@ -124,9 +147,17 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
 fn parse_hooks(v: &Value, diags: &mut Diagnostics) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     for (name, argv) in v.entries().into_iter().flatten() {
-        let argv: Vec<String> = argv.elements().iter().filter_map(|a| a.as_str().map(str::to_string)).collect();
+        let argv: Vec<String> = argv
+            .elements()
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
         if argv.first().is_none_or(|p| p.is_empty()) {
-            diags.error_at(AttrPath::root("hooks").key(name), "Empty hook", format!("hook {name:?} needs at least the program to run"));
+            diags.error_at(
+                AttrPath::root("hooks").key(name),
+                "Empty hook",
+                format!("hook {name:?} needs at least the program to run"),
+            );
             continue;
         }
         out.insert(name.clone(), argv);
@@ -143,8 +174,16 @@ fn parse_staging(v: &Value) -> Vec<StagingRequest> {
             path: t.attr("path").as_str().unwrap_or("/").to_string(),
             headers: admin_api::string_map(t.attr("headers")),
             body: t.attr("body").as_str().map(str::to_string),
-            expect_status: t.attr("expect_status").as_i64().and_then(|s| u16::try_from(s).ok()),
-            compare_headers: t.attr("compare_headers").elements().iter().filter_map(|h| h.as_str().map(str::to_string)).collect(),
+            expect_status: t
+                .attr("expect_status")
+                .as_i64()
+                .and_then(|s| u16::try_from(s).ok()),
+            compare_headers: t
+                .attr("compare_headers")
+                .elements()
+                .iter()
+                .filter_map(|h| h.as_str().map(str::to_string))
+                .collect(),
         })
         .collect()
 }
@@ -154,21 +193,39 @@ fn parse_backup(v: &Value) -> Option<Backup> {
     Some(Backup {
         directory: PathBuf::from(directory),
         enabled: v.attr("enabled").as_bool().unwrap_or(true),
-        declarative_config_path: v.attr("declarative_config_path").as_str().map(PathBuf::from),
+        declarative_config_path: v
+            .attr("declarative_config_path")
+            .as_str()
+            .map(PathBuf::from),
     })
 }
 
 fn parse_cluster(v: &Value, name: &str, provider: &AdminSettings) -> Result<Cluster, Diagnostics> {
     let Some(admin_url) = v.attr("admin_url").as_str() else {
         let mut d = Diagnostics::new();
-        d.error_at(AttrPath::root(name).attr("admin_url"), "Missing admin_url", format!("{name}.admin_url is required."));
+        d.error_at(
+            AttrPath::root(name).attr("admin_url"),
+            "Missing admin_url",
+            format!("{name}.admin_url is required."),
+        );
         return Err(d);
     };
     let status_url = v.attr("status_url").as_str().map(str::to_string);
-    let mut nodes = vec![NodeEndpoints { admin_url: admin_url.to_string(), status_url }];
-    for extra in v.attr("node_admin_urls").elements().iter().filter_map(Value::as_str) {
+    let mut nodes = vec![NodeEndpoints {
+        admin_url: admin_url.to_string(),
+        status_url,
+    }];
+    for extra in v
+        .attr("node_admin_urls")
+        .elements()
+        .iter()
+        .filter_map(Value::as_str)
+    {
         if extra != admin_url {
-            nodes.push(NodeEndpoints { admin_url: extra.to_string(), status_url: None });
+            nodes.push(NodeEndpoints {
+                admin_url: extra.to_string(),
+                status_url: None,
+            });
         }
     }
     Ok(Cluster {
@@ -184,7 +241,11 @@ fn collect<T>(r: Result<T, Diagnostics>, diags: &mut Diagnostics) -> Option<T> {
 }
 
 /// `None` when the block is absent; `Some(Err)` when it does not parse.
-fn optional<T>(v: &Value, parse: impl FnOnce(&Value) -> Result<T, Diagnostics>, diags: &mut Diagnostics) -> Option<Option<T>> {
+fn optional<T>(
+    v: &Value,
+    parse: impl FnOnce(&Value) -> Result<T, Diagnostics>,
+    diags: &mut Diagnostics,
+) -> Option<Option<T>> {
     if blocks::first(v).is_null() {
         return Some(None);
     }
@@ -193,16 +254,56 @@ fn optional<T>(v: &Value, parse: impl FnOnce(&Value) -> Result<T, Diagnostics>, 
 
 pub fn parse_settings(config: &Value, provider: &AdminSettings) -> Result<Settings, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let cluster_x = collect(parse_cluster(config.attr("cluster_x"), "cluster_x", provider), &mut diags);
-    let cluster_y = collect(parse_cluster(config.attr("cluster_y"), "cluster_y", provider), &mut diags);
-    let database = optional(config.attr("database"), |v| blocks::database::parse(v, AttrPath::root("database")), &mut diags);
-    let new_database = optional(config.attr("new_database"), |v| blocks::database::parse(v, AttrPath::root("new_database")), &mut diags);
-    let runner = optional(config.attr("runner"), |v| blocks::runner::parse(v, AttrPath::root("runner")), &mut diags);
-    let traffic = collect(blocks::traffic::parse(config.attr("traffic"), AttrPath::root("traffic")), &mut diags);
-    match (cluster_x, cluster_y, database, new_database, runner, traffic) {
-        (Some(cluster_x), Some(cluster_y), Some(database), Some(new_database), Some(runner), Some(traffic)) if !diags.has_errors() => {
-            Ok(Settings { cluster_x, cluster_y, database, new_database, runner, traffic })
-        }
+    let cluster_x = collect(
+        parse_cluster(config.attr("cluster_x"), "cluster_x", provider),
+        &mut diags,
+    );
+    let cluster_y = collect(
+        parse_cluster(config.attr("cluster_y"), "cluster_y", provider),
+        &mut diags,
+    );
+    let database = optional(
+        config.attr("database"),
+        |v| blocks::database::parse(v, AttrPath::root("database")),
+        &mut diags,
+    );
+    let new_database = optional(
+        config.attr("new_database"),
+        |v| blocks::database::parse(v, AttrPath::root("new_database")),
+        &mut diags,
+    );
+    let runner = optional(
+        config.attr("runner"),
+        |v| blocks::runner::parse(v, AttrPath::root("runner")),
+        &mut diags,
+    );
+    let traffic = collect(
+        blocks::traffic::parse(config.attr("traffic"), AttrPath::root("traffic")),
+        &mut diags,
+    );
+    match (
+        cluster_x,
+        cluster_y,
+        database,
+        new_database,
+        runner,
+        traffic,
+    ) {
+        (
+            Some(cluster_x),
+            Some(cluster_y),
+            Some(database),
+            Some(new_database),
+            Some(runner),
+            Some(traffic),
+        ) if !diags.has_errors() => Ok(Settings {
+            cluster_x,
+            cluster_y,
+            database,
+            new_database,
+            runner,
+            traffic,
+        }),
         _ => Err(diags),
     }
 }

@@ -36,10 +36,17 @@ pub async fn read(
         move |e| (attr.to_string(), e)
     }
     let client = KongClient::new(&x.admin_url, &x.admin).map_err(at("cluster_x.admin_url"))?;
-    let node = client.node_info().await.map_err(at("cluster_x.admin_url"))?;
+    let node = client
+        .node_info()
+        .await
+        .map_err(at("cluster_x.admin_url"))?;
     let mut counters = Vec::new();
     if node.database != "off" && node.role != NodeRole::DataPlane {
-        for plugin in client.paginate("/plugins?size=1000").await.map_err(at("cluster_x.admin_url"))? {
+        for plugin in client
+            .paginate("/plugins?size=1000")
+            .await
+            .map_err(at("cluster_x.admin_url"))?
+        {
             if let Some(name) = counts_in_database(&plugin) {
                 if !counters.contains(&name) {
                     counters.push(name);
@@ -66,11 +73,18 @@ pub async fn read(
         second_database_configured,
     };
     if node.role == NodeRole::ControlPlane {
-        deployment.data_plane_versions = data_plane_versions(&client).await.map_err(at("cluster_x.admin_url"))?;
+        deployment.data_plane_versions = data_plane_versions(&client)
+            .await
+            .map_err(at("cluster_x.admin_url"))?;
     }
     if let Some(url) = control_plane_admin_url {
         let cp = KongClient::new(url, provider).map_err(at("control_plane_admin_url"))?;
-        deployment.control_plane_version = Some(cp.node_info().await.map_err(at("control_plane_admin_url"))?.version);
+        deployment.control_plane_version = Some(
+            cp.node_info()
+                .await
+                .map_err(at("control_plane_admin_url"))?
+                .version,
+        );
     }
     Ok(ClusterFacts { node, deployment })
 }
@@ -94,12 +108,25 @@ mod tests {
 
     #[test]
     fn database_backed_counters_are_recognised() {
-        assert_eq!(counts_in_database(&json!({"name": "rate-limiting", "config": {"policy": "cluster"}})).as_deref(), Some("rate-limiting"));
-        assert_eq!(counts_in_database(&json!({"name": "rate-limiting", "config": {"policy": "redis"}})), None);
         assert_eq!(
-            counts_in_database(&json!({"name": "rate-limiting-advanced", "config": {"strategy": "cluster"}})).as_deref(),
+            counts_in_database(&json!({"name": "rate-limiting", "config": {"policy": "cluster"}}))
+                .as_deref(),
+            Some("rate-limiting")
+        );
+        assert_eq!(
+            counts_in_database(&json!({"name": "rate-limiting", "config": {"policy": "redis"}})),
+            None
+        );
+        assert_eq!(
+            counts_in_database(
+                &json!({"name": "rate-limiting-advanced", "config": {"strategy": "cluster"}})
+            )
+            .as_deref(),
             Some("rate-limiting-advanced")
         );
-        assert_eq!(counts_in_database(&json!({"name": "key-auth", "config": {}})), None);
+        assert_eq!(
+            counts_in_database(&json!({"name": "key-auth", "config": {}})),
+            None
+        );
     }
 }

@@ -16,7 +16,10 @@ pub const ID_FORMAT: &str = "STRATEGY,TO_VERSION,X_ADMIN_URL,Y_ADMIN_URL";
 pub fn import(id: ImportId) -> ImportResponse {
     let mut resp = ImportResponse::default();
     let ImportId::Id(text) = id else {
-        resp.diags.error("Import by identity is not supported", format!("Import kong_upgrade by an id of the form {ID_FORMAT}."));
+        resp.diags.error(
+            "Import by identity is not supported",
+            format!("Import kong_upgrade by an id of the form {ID_FORMAT}."),
+        );
         return resp;
     };
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
@@ -25,7 +28,10 @@ pub fn import(id: ImportId) -> ImportResponse {
         return resp;
     };
     if strategy.parse::<Strategy>().is_err() || to.parse::<crate::version::KongVersion>().is_err() {
-        resp.diags.error("Invalid import id", format!("{text:?}: the strategy or the version is not valid ({ID_FORMAT})."));
+        resp.diags.error(
+            "Invalid import id",
+            format!("{text:?}: the strategy or the version is not valid ({ID_FORMAT})."),
+        );
         return resp;
     }
     let cluster = |url: &str| Value::object([("admin_url", Value::from(url))]);
@@ -37,7 +43,11 @@ pub fn import(id: ImportId) -> ImportResponse {
         ("cluster_x", cluster(x)),
         ("cluster_y", cluster(y)),
     ]);
-    resp.private = Private { infer: true, ..Default::default() }.encode();
+    resp.private = Private {
+        infer: true,
+        ..Default::default()
+    }
+    .encode();
     resp
 }
 
@@ -46,7 +56,11 @@ fn done(private: &mut Private, kind: StepKind) {
 }
 
 /// Works out how far an imported upgrade got.
-pub async fn infer_checkpoint(intent: &Intent, settings: &Settings, private: &mut Private) -> Result<(), Diagnostics> {
+pub async fn infer_checkpoint(
+    intent: &Intent,
+    settings: &Settings,
+    private: &mut Private,
+) -> Result<(), Diagnostics> {
     let diag = |attr: &str, summary: &str, detail: String| -> Diagnostics {
         let mut d = Diagnostics::new();
         d.error_at(tfplug::AttrPath::parse(attr), summary, detail);
@@ -58,9 +72,16 @@ pub async fn infer_checkpoint(intent: &Intent, settings: &Settings, private: &mu
     };
     let mut migrated = intent.strategy == Strategy::Rolling;
     if let Some(db) = db {
-        let known = KnownMigrations::from_catalog(&intent.to_version.to_string())
-            .map_err(|e| diag("to_version", "Cannot infer the upgrade's progress", e.to_string()))?;
-        let meta = read_schema_state(db).await.map_err(|e| diag("database", "Cannot read schema_meta", e.to_string()))?;
+        let known = KnownMigrations::from_catalog(&intent.to_version.to_string()).map_err(|e| {
+            diag(
+                "to_version",
+                "Cannot infer the upgrade's progress",
+                e.to_string(),
+            )
+        })?;
+        let meta = read_schema_state(db)
+            .await
+            .map_err(|e| diag("database", "Cannot read schema_meta", e.to_string()))?;
         let state = classify(&meta, &known);
         if !state.needs_bootstrap && !state.has_new() {
             migrated = true;
@@ -71,23 +92,42 @@ pub async fn infer_checkpoint(intent: &Intent, settings: &Settings, private: &mu
         }
     }
     if migrated {
-        let scope = if settings.database.is_some() { FreezeScope::AdminApi } else { FreezeScope::DeclarativeConfig };
+        let scope = if settings.database.is_some() {
+            FreezeScope::AdminApi
+        } else {
+            FreezeScope::DeclarativeConfig
+        };
         done(private, StepKind::RecordFreeze { scope });
-        done(private, StepKind::Backup { source: if settings.database.is_some() { crate::planner::BackupSource::Database } else { crate::planner::BackupSource::DeclarativeConfig } });
+        done(
+            private,
+            StepKind::Backup {
+                source: if settings.database.is_some() {
+                    crate::planner::BackupSource::Database
+                } else {
+                    crate::planner::BackupSource::DeclarativeConfig
+                },
+            },
+        );
         // The freeze baseline is now: writes before the import are unknown.
-        if let Ok(client) = KongClient::new(&settings.cluster_x.admin_url, &settings.cluster_x.admin) {
+        if let Ok(client) =
+            KongClient::new(&settings.cluster_x.admin_url, &settings.cluster_x.admin)
+        {
             private.fingerprint = freeze::take(&client).await.ok();
         }
     }
     if let Ok(y) = KongClient::new(&settings.cluster_y.admin_url, &settings.cluster_y.admin) {
-        if y.node_info().await.is_ok_and(|n| n.version == intent.to_version) {
+        if y.node_info()
+            .await
+            .is_ok_and(|n| n.version == intent.to_version)
+        {
             done(private, StepKind::StartClusterY { hook: None });
             done(private, StepKind::WaitReady);
         }
     }
     if let Some(traffic) = &settings.traffic {
         if let Ok(w) = traffic.driver.read_weights().await {
-            private.checkpoint.weight_y = WeightY::new(i64::from(w.y.percent())).unwrap_or_default();
+            private.checkpoint.weight_y =
+                WeightY::new(i64::from(w.y.percent())).unwrap_or_default();
         }
     }
     private.infer = false;

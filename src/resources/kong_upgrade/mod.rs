@@ -15,16 +15,21 @@ mod import;
 mod schema;
 mod state;
 
-use crate::planner::{self, Checkpoint, DeploymentFacts, Options, Plan, PlanError, PlanInput, Warning};
+use crate::planner::{
+    self, Checkpoint, DeploymentFacts, Options, Plan, PlanError, PlanInput, Warning,
+};
 use crate::provider::ProviderState;
 use crate::version::KongVersion;
 use config::{Intent, Settings};
-use state::{history_from_state, history_value, steps_value, warnings_value, weight_after, HistoryEntry, Private};
+use state::{
+    history_from_state, history_value, steps_value, warnings_value, weight_after, HistoryEntry,
+    Private,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tfplug::{
-    async_trait, ApplyRequest, ApplyResponse, AttrPath, Ctx, Diagnostics, ImportId, ImportResponse, PlanRequest,
-    PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+    async_trait, ApplyRequest, ApplyResponse, AttrPath, Ctx, Diagnostics, ImportId, ImportResponse,
+    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
 };
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
@@ -42,14 +47,22 @@ impl KongUpgrade {
 fn plan_errors(errors: Vec<PlanError>) -> Diagnostics {
     let mut d = Diagnostics::new();
     for e in errors {
-        d.error_at(AttrPath::parse(e.field.attribute()), "Upgrade refused", e.message);
+        d.error_at(
+            AttrPath::parse(e.field.attribute()),
+            "Upgrade refused",
+            e.message,
+        );
     }
     d
 }
 
 fn plan_warnings(warnings: &[Warning], diags: &mut Diagnostics) {
     for w in warnings {
-        diags.warning_at(AttrPath::parse(w.field.attribute()), "Upgrade warning", w.message.clone());
+        diags.warning_at(
+            AttrPath::parse(w.field.attribute()),
+            "Upgrade warning",
+            w.message.clone(),
+        );
     }
 }
 
@@ -65,7 +78,12 @@ fn options(intent: &Intent) -> Options {
     }
 }
 
-fn plan_input(intent: &Intent, from: KongVersion, facts: DeploymentFacts, checkpoint: Checkpoint) -> PlanInput {
+fn plan_input(
+    intent: &Intent,
+    from: KongVersion,
+    facts: DeploymentFacts,
+    checkpoint: Checkpoint,
+) -> PlanInput {
     PlanInput {
         strategy: intent.strategy,
         from,
@@ -90,11 +108,20 @@ async fn gather(
     let cp = config.attr("control_plane_admin_url").as_str();
     match facts::read(&settings.cluster_x, cp, second_db, provider).await {
         Ok(read) => {
-            let from = intent.from_version.or(private.from_version).unwrap_or(read.node.version);
+            let from = intent
+                .from_version
+                .or(private.from_version)
+                .unwrap_or(read.node.version);
             Ok((from, read.deployment))
         }
         Err((attr, e)) => match (&private.facts, intent.from_version.or(private.from_version)) {
-            (Some(f), Some(from)) if private.checkpoint.completed.iter().any(|s| s.as_str() == "decommission_x" || s.as_str() == "migrations_finish" || s.as_str() == "stop_x") => {
+            (Some(f), Some(from))
+                if private.checkpoint.completed.iter().any(|s| {
+                    s.as_str() == "decommission_x"
+                        || s.as_str() == "migrations_finish"
+                        || s.as_str() == "stop_x"
+                }) =>
+            {
                 tracing::info!(error = %e, "cluster X does not answer; using the facts recorded earlier");
                 Ok((from, f.clone()))
             }
@@ -110,36 +137,68 @@ fn upgrade_id(config: &Value, prior: &Value) -> String {
     format!(
         "{}:{}:{}",
         config.attr("strategy").as_str().unwrap_or_default(),
-        config.attr("cluster_x").attr("admin_url").as_str().unwrap_or_default(),
+        config
+            .attr("cluster_x")
+            .attr("admin_url")
+            .as_str()
+            .unwrap_or_default(),
         config.attr("to_version").as_str().unwrap_or_default()
     )
 }
 
 /// The planned state: the configuration plus what the planner says.
-fn planned_state(proposed: &Value, prior: &Value, from: KongVersion, plan: &Plan, checkpoint: &Checkpoint, id: String) -> Value {
+fn planned_state(
+    proposed: &Value,
+    prior: &Value,
+    from: KongVersion,
+    plan: &Plan,
+    checkpoint: &Checkpoint,
+    id: String,
+) -> Value {
     let mut s = proposed.clone();
     s.set_attr("id", id.into());
     s.set_attr("from_version", from.to_string().into());
     s.set_attr("warnings", warnings_value(&plan.warnings));
     if plan.is_empty() {
-        for keep in ["phase", "current_weight_y", "planned_steps", "history", "backup_location", "config_fingerprint"] {
+        for keep in [
+            "phase",
+            "current_weight_y",
+            "planned_steps",
+            "history",
+            "backup_location",
+            "config_fingerprint",
+        ] {
             s.set_attr(keep, prior.attr(keep).clone());
         }
         if prior.is_null() || prior.attr("phase").is_null() {
             s.set_attr("phase", plan.current_phase.name().into());
-            s.set_attr("current_weight_y", Value::from(i64::from(checkpoint.weight_y.percent())));
+            s.set_attr(
+                "current_weight_y",
+                Value::from(i64::from(checkpoint.weight_y.percent())),
+            );
             s.set_attr("planned_steps", Value::List(Vec::new()));
             s.set_attr("history", Value::List(Vec::new()));
         }
         return s;
     }
     s.set_attr("phase", plan.target_phase.name().into());
-    s.set_attr("current_weight_y", Value::from(weight_after(plan, checkpoint)));
+    s.set_attr(
+        "current_weight_y",
+        Value::from(weight_after(plan, checkpoint)),
+    );
     s.set_attr("planned_steps", steps_value(&plan.steps));
     s.set_attr("history", Value::Unknown);
     let runs = |pred: fn(&planner::StepKind) -> bool| plan.steps.iter().any(|st| pred(&st.kind));
-    let backup = if runs(|k| matches!(k, planner::StepKind::Backup { .. })) { Value::Unknown } else { prior.attr("backup_location").clone() };
-    let fingerprint = if runs(|k| matches!(k, planner::StepKind::RecordFreeze { .. })) { Value::Unknown } else { prior.attr("config_fingerprint").clone() };
+    let backup = if runs(|k| matches!(k, planner::StepKind::Backup { .. })) {
+        Value::Unknown
+    } else {
+        prior.attr("backup_location").clone()
+    };
+    let fingerprint = if runs(|k| matches!(k, planner::StepKind::RecordFreeze { .. })) {
+        Value::Unknown
+    } else {
+        prior.attr("config_fingerprint").clone()
+    };
     s.set_attr("backup_location", backup);
     s.set_attr("config_fingerprint", fingerprint);
     s
@@ -173,7 +232,10 @@ impl Resource for KongUpgrade {
     }
 
     async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {
-        let mut resp = PlanResponse { private: req.prior_private.clone(), ..Default::default() };
+        let mut resp = PlanResponse {
+            private: req.prior_private.clone(),
+            ..Default::default()
+        };
         let mut private = Private::decode(&req.prior_private);
         if req.proposed.is_null() {
             return self.plan_destroy(req, private).await;
@@ -181,7 +243,12 @@ impl Resource for KongUpgrade {
         if !req.config.is_wholly_known() {
             // Values known only after other resources apply: plan once known.
             let mut planned = req.proposed.clone();
-            schema::schema().block.mark_computed_unknown(&req.config, &mut planned, &req.prior, &["id"]);
+            schema::schema().block.mark_computed_unknown(
+                &req.config,
+                &mut planned,
+                &req.prior,
+                &["id"],
+            );
             resp.planned = planned;
             return resp;
         }
@@ -191,13 +258,19 @@ impl Resource for KongUpgrade {
         };
         let provider = match self.state.admin_settings() {
             Ok(s) => s,
-            Err(d) => return PlanResponse { diags: d.into(), ..resp },
+            Err(d) => {
+                return PlanResponse {
+                    diags: d.into(),
+                    ..resp
+                }
+            }
         };
         let settings = match config::parse_settings(&req.config, &provider) {
             Ok(s) => s,
             Err(d) => return PlanResponse { diags: d, ..resp },
         };
-        let (from, facts) = match gather(&intent, &settings, &req.config, &private, &provider).await {
+        let (from, facts) = match gather(&intent, &settings, &req.config, &private, &provider).await
+        {
             Ok(g) => g,
             Err(d) => return PlanResponse { diags: d, ..resp },
         };
@@ -209,14 +282,27 @@ impl Resource for KongUpgrade {
         let input = plan_input(&intent, from, facts.clone(), private.checkpoint.clone());
         let plan = match planner::plan(&input) {
             Ok(p) => p,
-            Err(errors) => return PlanResponse { diags: plan_errors(errors), ..resp },
+            Err(errors) => {
+                return PlanResponse {
+                    diags: plan_errors(errors),
+                    ..resp
+                }
+            }
         };
         plan_warnings(&plan.warnings, &mut resp.diags);
         if let Some(d) = &plan.downtime {
-            resp.diags.warning_at(AttrPath::root("allow_downtime"), "Downtime", d.describe());
+            resp.diags
+                .warning_at(AttrPath::root("allow_downtime"), "Downtime", d.describe());
         }
         let id = upgrade_id(&req.config, &req.prior);
-        resp.planned = planned_state(&req.proposed, &req.prior, from, &plan, &private.checkpoint, id);
+        resp.planned = planned_state(
+            &req.proposed,
+            &req.prior,
+            from,
+            &plan,
+            &private.checkpoint,
+            id,
+        );
         if !req.prior.is_null() && req.prior.attr("to_version") != req.proposed.attr("to_version") {
             resp.requires_replace.push(AttrPath::root("to_version"));
         }
@@ -235,10 +321,18 @@ impl Resource for KongUpgrade {
             return self.apply_destroy(ctx, req, private).await;
         }
         let mut diags = Diagnostics::new();
-        let op = if req.prior.is_null() { "create" } else { "update" };
+        let op = if req.prior.is_null() {
+            "create"
+        } else {
+            "update"
+        };
         let deadline = Instant::now() + timeout_for(&req.config, op, &mut diags);
         let failed = |diags: Diagnostics| ApplyResponse {
-            new_state: if req.prior.is_null() { Value::Null } else { req.prior.clone() },
+            new_state: if req.prior.is_null() {
+                Value::Null
+            } else {
+                req.prior.clone()
+            },
             private: req.private.clone(),
             diags,
         };
@@ -255,7 +349,8 @@ impl Resource for KongUpgrade {
             Err(d) => return failed(d),
         };
         let mut private = private;
-        let (from, facts) = match gather(&intent, &settings, &req.config, &private, &provider).await {
+        let (from, facts) = match gather(&intent, &settings, &req.config, &private, &provider).await
+        {
             Ok(g) => g,
             Err(d) => return failed(d),
         };
@@ -270,28 +365,45 @@ impl Resource for KongUpgrade {
                 Ok(l) => Some(l),
                 Err(e) => {
                     let mut d = Diagnostics::new();
-                    d.error_at(AttrPath::root("database"), "Another upgrade is running", e.to_string());
+                    d.error_at(
+                        AttrPath::root("database"),
+                        "Another upgrade is running",
+                        e.to_string(),
+                    );
                     return failed(d);
                 }
             },
             _ => None,
         };
         let mut history = history_from_state(&req.prior);
-        let executor = execute::Executor { intent: &intent, settings: &settings, from, cancel: &ctx.cancel, deadline, upgrade_id: id.clone() };
+        let executor = execute::Executor {
+            intent: &intent,
+            settings: &settings,
+            from,
+            cancel: &ctx.cancel,
+            deadline,
+            upgrade_id: id.clone(),
+        };
         let failure = executor.run(&plan.steps, &mut private, &mut history).await;
         let mut state = req.planned.clone();
         self.fill_progress(&mut state, &private, &history, from, &input, &id);
         if let Some((step, f)) = failure {
             diags.push(f.diagnostic(&step));
         }
-        ApplyResponse { new_state: state, private: private.encode(), diags }
+        ApplyResponse {
+            new_state: state,
+            private: private.encode(),
+            diags,
+        }
     }
 
     async fn read(&self, _ctx: &Ctx, req: ReadRequest) -> ReadResponse {
         let mut private = Private::decode(&req.private);
         let mut state = req.current.clone();
         // Drift: the load balancer's live split wins over the checkpoint.
-        if let Ok(Some(traffic)) = crate::blocks::traffic::parse(state.attr("traffic"), AttrPath::root("traffic")) {
+        if let Ok(Some(traffic)) =
+            crate::blocks::traffic::parse(state.attr("traffic"), AttrPath::root("traffic"))
+        {
             use crate::traffic::TrafficDriver;
             if traffic.driver.kind() != "external" {
                 match traffic.driver.read_weights().await {
@@ -300,15 +412,24 @@ impl Resource for KongUpgrade {
                             if weight != private.checkpoint.weight_y {
                                 tracing::info!(live = %weight, recorded = %private.checkpoint.weight_y, "traffic split drifted");
                                 private.checkpoint.weight_y = weight;
-                                state.set_attr("current_weight_y", Value::from(i64::from(weight.percent())));
+                                state.set_attr(
+                                    "current_weight_y",
+                                    Value::from(i64::from(weight.percent())),
+                                );
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "cannot read the load balancer's weights during refresh"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the load balancer's weights during refresh")
+                    }
                 }
             }
         }
-        ReadResponse { new_state: state, private: private.encode(), diags: Diagnostics::new() }
+        ReadResponse {
+            new_state: state,
+            private: private.encode(),
+            diags: Diagnostics::new(),
+        }
     }
 
     async fn import(&self, _ctx: &Ctx, id: ImportId) -> ImportResponse {
@@ -317,26 +438,50 @@ impl Resource for KongUpgrade {
 }
 
 impl KongUpgrade {
-    fn fill_progress(&self, state: &mut Value, private: &Private, history: &[HistoryEntry], from: KongVersion, input: &PlanInput, id: &str) {
+    fn fill_progress(
+        &self,
+        state: &mut Value,
+        private: &Private,
+        history: &[HistoryEntry],
+        from: KongVersion,
+        input: &PlanInput,
+        id: &str,
+    ) {
         let mut after = input.clone();
         after.checkpoint = private.checkpoint.clone();
         state.set_attr("id", id.into());
         state.set_attr("from_version", from.to_string().into());
         state.set_attr("phase", planner::current_phase(&after).name().into());
-        state.set_attr("current_weight_y", Value::from(i64::from(private.checkpoint.weight_y.percent())));
+        state.set_attr(
+            "current_weight_y",
+            Value::from(i64::from(private.checkpoint.weight_y.percent())),
+        );
         state.set_attr("history", history_value(history));
-        state.set_attr("backup_location", private.checkpoint.backup_location.clone().into());
-        state.set_attr("config_fingerprint", private.fingerprint.as_ref().map(|f| f.digest()).into());
+        state.set_attr(
+            "backup_location",
+            private.checkpoint.backup_location.clone().into(),
+        );
+        state.set_attr(
+            "config_fingerprint",
+            private.fingerprint.as_ref().map(|f| f.digest()).into(),
+        );
     }
 
     async fn plan_destroy(&self, req: PlanRequest, private: Private) -> PlanResponse {
-        let mut resp = PlanResponse { planned: Value::Null, private: req.prior_private.clone(), ..Default::default() };
-        let Some((input, on_destroy)) = self.destroy_input(&req.prior, &private) else { return resp };
+        let mut resp = PlanResponse {
+            planned: Value::Null,
+            private: req.prior_private.clone(),
+            ..Default::default()
+        };
+        let Some((input, on_destroy)) = self.destroy_input(&req.prior, &private) else {
+            return resp;
+        };
         match planner::plan_destroy(&input, on_destroy) {
             Ok(plan) => {
                 plan_warnings(&plan.warnings, &mut resp.diags);
                 for s in &plan.steps {
-                    resp.diags.warning("Destroy runs a rollback step", s.kind.describe());
+                    resp.diags
+                        .warning("Destroy runs a rollback step", s.kind.describe());
                 }
             }
             Err(errors) => resp.diags = plan_errors(errors),
@@ -344,16 +489,37 @@ impl KongUpgrade {
         resp
     }
 
-    fn destroy_input(&self, prior: &Value, private: &Private) -> Option<(PlanInput, planner::OnDestroy)> {
+    fn destroy_input(
+        &self,
+        prior: &Value,
+        private: &Private,
+    ) -> Option<(PlanInput, planner::OnDestroy)> {
         let intent = config::parse_intent(prior).ok()?;
         let from = private.from_version.or(intent.from_version)?;
-        let facts = private.facts.clone().unwrap_or_else(DeploymentFacts::traditional_postgres);
-        Some((plan_input(&intent, from, facts, private.checkpoint.clone()), intent.on_destroy))
+        let facts = private
+            .facts
+            .clone()
+            .unwrap_or_else(DeploymentFacts::traditional_postgres);
+        Some((
+            plan_input(&intent, from, facts, private.checkpoint.clone()),
+            intent.on_destroy,
+        ))
     }
 
-    async fn apply_destroy(&self, ctx: &Ctx, req: ApplyRequest, mut private: Private) -> ApplyResponse {
-        let Some((input, on_destroy)) = self.destroy_input(&req.prior, &private) else { return ApplyResponse::default() };
-        let keep = |diags: Diagnostics, private: &Private| ApplyResponse { new_state: req.prior.clone(), private: private.encode(), diags };
+    async fn apply_destroy(
+        &self,
+        ctx: &Ctx,
+        req: ApplyRequest,
+        mut private: Private,
+    ) -> ApplyResponse {
+        let Some((input, on_destroy)) = self.destroy_input(&req.prior, &private) else {
+            return ApplyResponse::default();
+        };
+        let keep = |diags: Diagnostics, private: &Private| ApplyResponse {
+            new_state: req.prior.clone(),
+            private: private.encode(),
+            diags,
+        };
         let plan = match planner::plan_destroy(&input, on_destroy) {
             Ok(p) => p,
             Err(errors) => return keep(plan_errors(errors), &private),
@@ -365,7 +531,10 @@ impl KongUpgrade {
         // prior state as configuration.
         let mut diags = Diagnostics::new();
         let deadline = Instant::now() + timeout_for(&req.prior, "delete", &mut diags);
-        let (intent, settings) = match (config::parse_intent(&req.prior), self.state.admin_settings()) {
+        let (intent, settings) = match (
+            config::parse_intent(&req.prior),
+            self.state.admin_settings(),
+        ) {
             (Ok(i), Ok(p)) => match config::parse_settings(&req.prior, &p) {
                 Ok(s) => (i, s),
                 Err(d) => return keep(d, &private),
@@ -374,13 +543,29 @@ impl KongUpgrade {
             (_, Err(d)) => return keep(d.into(), &private),
         };
         let mut history = history_from_state(&req.prior);
-        let id = req.prior.attr("id").as_str().unwrap_or_default().to_string();
-        let executor = execute::Executor { intent: &intent, settings: &settings, from: input.from, cancel: &ctx.cancel, deadline, upgrade_id: id.clone() };
+        let id = req
+            .prior
+            .attr("id")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let executor = execute::Executor {
+            intent: &intent,
+            settings: &settings,
+            from: input.from,
+            cancel: &ctx.cancel,
+            deadline,
+            upgrade_id: id.clone(),
+        };
         if let Some((step, f)) = executor.run(&plan.steps, &mut private, &mut history).await {
             let mut state = req.prior.clone();
             self.fill_progress(&mut state, &private, &history, input.from, &input, &id);
             diags.push(f.diagnostic(&step));
-            return ApplyResponse { new_state: state, private: private.encode(), diags };
+            return ApplyResponse {
+                new_state: state,
+                private: private.encode(),
+                diags,
+            };
         }
         ApplyResponse::default()
     }

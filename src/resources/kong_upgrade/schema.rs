@@ -30,7 +30,12 @@ fn optional_database(name: &str, describe: &str) -> NestedBlock {
 }
 
 fn step_type() -> Type {
-    Type::object([("id", Type::String), ("action", Type::String), ("why", Type::String), ("destructive", Type::Bool)])
+    Type::object([
+        ("id", Type::String),
+        ("action", Type::String),
+        ("why", Type::String),
+        ("destructive", Type::Bool),
+    ])
 }
 
 pub fn history_type() -> Type {

@@ -53,14 +53,25 @@ pub struct HistoryEntry {
 
 pub fn history_value(entries: &[HistoryEntry]) -> Value {
     let ty = history_type();
-    Value::List(entries.iter().filter_map(|e| Value::encode(e, &ty).ok()).collect())
+    Value::List(
+        entries
+            .iter()
+            .filter_map(|e| Value::encode(e, &ty).ok())
+            .collect(),
+    )
 }
 
 pub fn history_from_state(state: &Value) -> Vec<HistoryEntry> {
     if !state.attr("history").is_wholly_known() {
         return Vec::new();
     }
-    state.attr("history").decode::<Vec<Option<HistoryEntry>>>().unwrap_or_default().into_iter().flatten().collect()
+    state
+        .attr("history")
+        .decode::<Vec<Option<HistoryEntry>>>()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 pub fn steps_value(steps: &[PlannedStep]) -> Value {
@@ -80,7 +91,12 @@ pub fn steps_value(steps: &[PlannedStep]) -> Value {
 }
 
 pub fn warnings_value(warnings: &[Warning]) -> Value {
-    Value::List(warnings.iter().map(|w| Value::from(w.message.as_str())).collect())
+    Value::List(
+        warnings
+            .iter()
+            .map(|w| Value::from(w.message.as_str()))
+            .collect(),
+    )
 }
 
 /// The weight Y will have once `plan` ran.

@@ -249,6 +249,9 @@ fn load_schema_json(source: &SchemaSource) -> Result<String, DocgenError> {
                 Some(path) => path.clone(),
                 None => terraform::provider_binary()?,
             };
+            // Terraform runs without the inherited TF_* variables, so
+            // TF_KONG_TEST_RESOURCES=1 in the caller's environment cannot
+            // put the test-only resources into the docs.
             let ws = Workspace::new(*version, &binary)?;
             ws.write_config(&terraform::required_providers_hcl())?;
             ws.init()?;

@@ -1,0 +1,250 @@
+//! Acceptance: the examples the documentation is generated from.
+//!
+//! Every resource, data source, function and action the provider serves has
+//! its example (and every resource its import example), every example is a
+//! valid configuration for the provider's current schema, and the examples
+//! that need no infrastructure beyond a Kong node really answer what their
+//! comments say. Together with `make docs-check` this keeps `docs/` honest.
+//!
+//! The examples are written for current Terraform (functions, `check`
+//! blocks, write-only attributes, actions), so these tests run on 1.15.5.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use support::{required_providers_hcl, Acceptance, TerraformVersion, Workspace};
+use testbed::kongsim::{KongSim, Role};
+
+/// The core the examples are written for, when it is under test.
+fn current_core() -> Option<TerraformVersion> {
+    let core = support::versions()
+        .into_iter()
+        .find(|v| *v == TerraformVersion::V1_15_5);
+    if core.is_none() {
+        eprintln!(
+            "skipped: the examples need Terraform 1.15.5, which TF_ACC_TERRAFORM_VERSIONS excludes"
+        );
+    }
+    core
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+fn example(path: &str) -> String {
+    let file = examples_dir().join(path);
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+/// Names of the schema items of one kind, e.g. `resource_schemas`.
+fn names(schema: &serde_json::Value, kind: &str) -> BTreeSet<String> {
+    schema[kind]
+        .as_object()
+        .map(|items| items.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// `terraform providers schema -json` for the provider as users get it:
+/// the harness strips `TF_*` variables, so the test-only resources
+/// (`TF_KONG_TEST_RESOURCES=1`) are not served, exactly as for `make docs`.
+fn provider_schema(ws: &Workspace) -> serde_json::Value {
+    ws.write_config(&required_providers_hcl()).unwrap();
+    ws.init().unwrap();
+    let all = ws.providers_schema_json().unwrap();
+    let schemas = all["provider_schemas"].as_object().unwrap();
+    assert_eq!(schemas.len(), 1, "{}", all);
+    schemas.values().next().unwrap().clone()
+}
+
+/// (schema kind, examples subdirectory, file each item must have)
+const EXPECTED_EXAMPLES: [(&str, &str, &str); 4] = [
+    ("resource_schemas", "resources", "resource.tf"),
+    ("data_source_schemas", "data-sources", "data-source.tf"),
+    ("functions", "functions", "function.tf"),
+    ("action_schemas", "actions", "action.tf"),
+];
+
+/// The files docgen turns into a resource page's `## Import` section.
+const IMPORT_EXAMPLES: [&str; 3] = [
+    "import.sh",
+    "import-by-string-id.tf",
+    "import-by-identity.tf",
+];
+
+/// Resources whose import is refused by design, with the reason.
+const NOT_IMPORTABLE: [(&str, &str); 1] = [(
+    "kong_traffic_split",
+    "no remote object: its first plan reads the load balancer's weights",
+)];
+
+#[test]
+fn every_documented_item_has_its_example_and_test_resources_stay_hidden() {
+    let Some(core) = current_core() else { return };
+    let schema = provider_schema(&support::workspace(core));
+    let mut missing = Vec::new();
+    let mut documented = 0;
+    for (kind, dir, file) in EXPECTED_EXAMPLES {
+        for name in names(&schema, kind) {
+            assert!(
+                !name.starts_with("kong_test"),
+                "{name} is test-only: it must not be served without TF_KONG_TEST_RESOURCES=1"
+            );
+            documented += 1;
+            let item = examples_dir().join(dir).join(&name);
+            if !item.join(file).is_file() {
+                missing.push(format!("examples/{dir}/{name}/{file}"));
+            }
+            let importable = !NOT_IMPORTABLE.iter().any(|(n, _)| *n == name);
+            if kind == "resource_schemas"
+                && importable
+                && !IMPORT_EXAMPLES.iter().any(|f| item.join(f).is_file())
+            {
+                missing.push(format!(
+                    "examples/{dir}/{name}/import.sh (or import-by-*.tf)"
+                ));
+            }
+        }
+    }
+    assert!(
+        documented >= 7,
+        "the schema lists only {documented} items: {schema}"
+    );
+    assert!(
+        missing.is_empty(),
+        "every item of the schema needs its example (the docs are generated from them):\n  {}",
+        missing.join("\n  ")
+    );
+
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    for dir in ["resources", "data-sources", "actions", "functions"] {
+        for entry in std::fs::read_dir(docs.join(dir)).into_iter().flatten() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.starts_with("kong_test"),
+                "docs/{dir}/{name} documents a test-only item"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_example_is_a_valid_configuration() {
+    let Some(core) = current_core() else { return };
+    let ws = support::workspace(core);
+    // One initialised workspace; each example replaces main.tf in turn.
+    ws.write_file("versions.tf", &required_providers_hcl())
+        .unwrap();
+    ws.write_config("").unwrap();
+    ws.init().unwrap();
+    let mut checked = 0;
+    for (_, dir, _) in EXPECTED_EXAMPLES {
+        let Ok(entries) = std::fs::read_dir(examples_dir().join(dir)) else {
+            continue;
+        };
+        let mut items: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        items.sort();
+        for item in items {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&item)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+                .filter(|p| !p.to_string_lossy().contains("import-by-"))
+                .collect();
+            files.sort();
+            for file in files {
+                let config = std::fs::read_to_string(&file).unwrap();
+                ws.write_config(&config).unwrap();
+                let out = ws.validate().unwrap();
+                assert!(out.success(), "{} is not valid:\n{out}", file.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 7, "only {checked} examples found");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let snippets = terraform_blocks(&readme);
+    assert!(!snippets.is_empty(), "README.md shows no configuration");
+    for snippet in snippets {
+        ws.write_config(&snippet).unwrap();
+        let out = ws.validate().unwrap();
+        assert!(
+            out.success(),
+            "README.md's example is not valid:\n{snippet}\n{out}"
+        );
+    }
+    ws.write_config(&example("provider/provider.tf")).unwrap();
+    ws.write_file("versions.tf", "").unwrap();
+    let out = ws.validate().unwrap();
+    assert!(
+        out.success(),
+        "examples/provider/provider.tf is not valid:\n{out}"
+    );
+}
+
+/// The ```` ```terraform ```` fenced blocks of a Markdown text.
+fn terraform_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match current.as_mut() {
+            None if line.trim() == "```terraform" => current = Some(String::new()),
+            None => {}
+            Some(_) if line.trim() == "```" => blocks.extend(current.take()),
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_upgrade_path_and_function_examples_answer_what_their_comments_say() {
+    let Some(core) = current_core() else { return };
+    let mut acc = Acceptance::new(core);
+    acc.apply(&example("data-sources/kong_upgrade_path/data-source.tf"));
+    assert_eq!(acc.ws().output("path_kind").unwrap(), "lts");
+
+    let mut acc = Acceptance::new(core);
+    acc.apply(&example("functions/upgrade_path/function.tf"));
+    assert_eq!(acc.ws().output("upgrade_supported").unwrap(), false);
+    let hops = acc.ws().output("upgrade_first_through").unwrap();
+    assert!(hops[0].as_str().unwrap().starts_with("2.8.x"), "{hops}");
+
+    let mut acc = Acceptance::new(core);
+    acc.apply(&example("functions/version_compare/function.tf"));
+    assert_eq!(acc.ws().output("needs_upgrade").unwrap(), true);
+}
+
+#[test]
+fn the_data_planes_example_reads_a_control_plane() {
+    let Some(core) = current_core() else { return };
+    let pg = testbed::Postgres::start().unwrap();
+    let cp = KongSim::builder("3.6.1")
+        .role(Role::ControlPlane)
+        .postgres(&pg)
+        .bootstrap()
+        .start()
+        .unwrap();
+    cp.register_data_plane(
+        r#"{"hostname":"dp-1","ip":"10.0.0.1","version":"3.6.1","sync_status":"normal"}"#,
+    )
+    .unwrap();
+    let mut acc = Acceptance::new(core);
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &format!("kong_cp_admin_url = \"{}\"\n", cp.admin_url),
+        )
+        .unwrap();
+    acc.apply(&example("data-sources/kong_data_planes/data-source.tf"));
+    assert_eq!(
+        acc.ws().output("data_plane_versions").unwrap(),
+        serde_json::json!(["3.6.1"])
+    );
+    assert_eq!(acc.ws().output("data_planes_out_of_sync").unwrap(), 0);
+}

@@ -1,0 +1,846 @@
+//! Acceptance: each upgrade strategy end to end through real Terraform,
+//! applying the configurations in `examples/upgrades/` with the sandbox's
+//! addresses as variables, against real PostgreSQL, HAProxy and kongsim.
+//! Blue-green is covered phase by phase in acc_kong_upgrade.rs, and under
+//! interruption and a freeze violation here.
+
+mod support;
+
+use std::path::Path;
+use support::upgrade::{
+    admin, answers, example_config, flat, hcl_list, hcl_string, history_count, kong_cli, points_at,
+    tfvars, Sandbox, CONFIG_TABLES, TO,
+};
+use support::{Acceptance, TerraformVersion};
+use testbed::postgres::KONG_PASSWORD;
+
+/// Configuration that must survive every upgrade untouched.
+fn create_orders_service(x_admin: &str) {
+    let (status, body) = admin(
+        x_admin,
+        "POST",
+        "/services",
+        r#"{"name":"orders","url":"http://orders.internal:8080"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = admin(
+        x_admin,
+        "POST",
+        "/services/orders/routes",
+        r#"{"name":"orders","paths":["/orders"]}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
+fn version_of(admin_url: &str) -> String {
+    let (status, body) = admin(admin_url, "GET", "/", "");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["version"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn values(acc: &Acceptance) -> serde_json::Value {
+    acc.values("kong_upgrade.this")
+}
+
+fn shared_database_vars(sb: &Sandbox, database: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("pg_host", hcl_string("127.0.0.1")),
+        ("pg_port", sb.pg().port.to_string()),
+        ("pg_password", hcl_string(KONG_PASSWORD)),
+        ("pg_database", hcl_string(database)),
+        ("kong_cli", kong_cli(TO)),
+        (
+            "backup_dir",
+            hcl_string(&sb.backup_dir().display().to_string()),
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------- in-place
+
+fn in_place_vars(sb: &Sandbox, phase: &str, allow_downtime: bool) -> String {
+    let mut vars = vec![
+        ("target_phase", hcl_string(phase)),
+        ("allow_downtime", allow_downtime.to_string()),
+        ("to_version", hcl_string(TO)),
+        ("x_admin_url", hcl_string(&sb.x.admin_url)),
+        ("y_admin_url", hcl_string(&sb.y.admin_url)),
+        ("y_status_url", hcl_string(&sb.y.status_url)),
+        ("stop_x_command", hcl_list(&sb.stop_x_hook())),
+        ("start_y_command", hcl_list(&sb.start_y_on_database("kong"))),
+    ];
+    vars.extend(shared_database_vars(sb, "kong"));
+    tfvars(&vars)
+}
+
+fn in_place_end_to_end(version: TerraformVersion) {
+    let sb = Sandbox::traditional();
+    create_orders_service(&sb.x.admin_url);
+    let rows_before = sb.rows_hash("kong", CONFIG_TABLES);
+    let config = example_config("upgrades/in_place");
+    let mut acc = Acceptance::new(version);
+
+    // Downtime must be acknowledged, on the attribute that acknowledges it.
+    acc.ws()
+        .write_file("terraform.tfvars", &in_place_vars(&sb, "prepared", false))
+        .unwrap();
+    let refused = acc.plan_expect_error(&config, "Upgrade refused");
+    assert!(
+        flat(&refused.stderr).contains("set allow_downtime = true"),
+        "{refused}"
+    );
+    assert!(points_at(&refused.stderr, "allow_downtime"), "{refused}");
+
+    acc.ws()
+        .write_file("terraform.tfvars", &in_place_vars(&sb, "prepared", true))
+        .unwrap();
+    acc.apply(&config);
+    assert_eq!(values(&acc)["phase"], "prepared");
+    assert!(Path::new(values(&acc)["backup_location"].as_str().unwrap()).is_file());
+    assert!(answers(&sb.x.admin_url), "X keeps serving while prepared");
+
+    // The plan names where the downtime starts and ends, on allow_downtime.
+    acc.ws()
+        .write_file("terraform.tfvars", &in_place_vars(&sb, "finished", true))
+        .unwrap();
+    let plan = acc.ws().plan().unwrap();
+    let text = flat(&plan.stdout);
+    assert!(
+        text.contains("downtime starts with step stop_x and ends after step wait_ready_y"),
+        "{plan}"
+    );
+    assert!(
+        points_at(&plan.stdout, "allow_downtime"),
+        "the downtime warning is on allow_downtime:\n{plan}"
+    );
+
+    // One apply: stop X (hook), up, finish, start Y (hook), Y ready.
+    acc.apply(&config);
+    let v = values(&acc);
+    assert_eq!(v["phase"], "finished", "{v}");
+    assert!(!answers(&sb.x.admin_url), "the stop_x hook stopped X");
+    assert_eq!(
+        version_of(&sb.y.admin_url),
+        TO,
+        "the start_y hook started Y"
+    );
+    for step in [
+        "stop_x",
+        "migrations_up",
+        "migrations_finish",
+        "start_y",
+        "wait_ready_y",
+    ] {
+        assert_eq!(
+            history_count(&v["history"], step, "ok"),
+            1,
+            "{step} ran once: {}",
+            v["history"]
+        );
+    }
+    assert_eq!(sb.pending(), "", "migrations finish ran in the same apply");
+    assert_eq!(sb.duplicate_migrations("kong"), "");
+    assert_eq!(
+        sb.rows_hash("kong", CONFIG_TABLES),
+        rows_before,
+        "no configuration changed"
+    );
+    assert_eq!(
+        admin(&sb.y.admin_url, "GET", "/services/orders", "").0,
+        200,
+        "Y serves X's configuration"
+    );
+
+    acc.ws()
+        .write_file("terraform.tfvars", &in_place_vars(&sb, "completed", true))
+        .unwrap();
+    acc.apply(&config);
+    assert_eq!(values(&acc)["phase"], "completed");
+    acc.destroy();
+}
+
+#[test]
+fn in_place_upgrade_with_its_downtime_window() {
+    for version in support::versions() {
+        in_place_end_to_end(version);
+    }
+}
+
+// ------------------------------------------------------------ dual-cluster
+
+const NEW_DATABASE: &str = "kong_y";
+
+fn traffic_vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "haproxy_runtime_api",
+            hcl_string(&sb.haproxy.admin_socket().display().to_string()),
+        ),
+        ("step_weight", "50".into()),
+        ("step_interval", hcl_string("100ms")),
+    ]
+}
+
+fn phase_vars(phase: &str, weight_y: Option<u8>) -> Vec<(&'static str, String)> {
+    vec![
+        ("target_phase", hcl_string(phase)),
+        (
+            "weight_y",
+            weight_y.map_or("null".into(), |w| w.to_string()),
+        ),
+        ("to_version", hcl_string(TO)),
+    ]
+}
+
+fn cluster_vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
+    vec![
+        ("x_admin_url", hcl_string(&sb.x.admin_url)),
+        ("x_proxy_url", hcl_string(&sb.x.proxy_url)),
+        ("y_admin_url", hcl_string(&sb.y.admin_url)),
+        ("y_status_url", hcl_string(&sb.y.status_url)),
+        ("y_proxy_url", hcl_string(&sb.y.proxy_url)),
+        ("decommission_x_command", hcl_list(&sb.stop_x_hook())),
+    ]
+}
+
+fn dual_cluster_vars(sb: &Sandbox, phase: &str, weight_y: Option<u8>) -> String {
+    let mut vars = phase_vars(phase, weight_y);
+    vars.extend(cluster_vars(sb));
+    vars.extend(shared_database_vars(sb, "kong"));
+    vars.extend(traffic_vars(sb));
+    vars.extend([
+        ("new_pg_host", hcl_string("127.0.0.1")),
+        ("new_pg_port", sb.pg().port.to_string()),
+        ("new_pg_password", hcl_string(KONG_PASSWORD)),
+        ("new_pg_database", hcl_string(NEW_DATABASE)),
+        (
+            "start_y_command",
+            hcl_list(&sb.start_y_on_database(NEW_DATABASE)),
+        ),
+    ]);
+    tfvars(&vars)
+}
+
+fn dual_cluster_end_to_end(version: TerraformVersion) {
+    let sb = Sandbox::traditional();
+    create_orders_service(&sb.x.admin_url);
+    // A counter kept in the database: X and Y will count apart.
+    let (status, body) = admin(
+        &sb.x.admin_url,
+        "POST",
+        "/plugins",
+        r#"{"name":"rate-limiting","config":{"minute":10,"policy":"cluster"}}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    sb.create_database(NEW_DATABASE);
+    let x_meta_before = sb.schema_meta("kong");
+    let x_rows_before = sb.rows_hash("kong", CONFIG_TABLES);
+    let config = example_config("upgrades/dual_cluster");
+    let mut acc = Acceptance::new(version);
+
+    // The plan warns that database-backed counters split for the window.
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &dual_cluster_vars(&sb, "prepared", None),
+        )
+        .unwrap();
+    acc.configure(&config);
+    let plan = acc.ws().plan().unwrap();
+    assert!(
+        flat(&plan.stdout).contains("Upgrade warning")
+            && flat(&plan.stdout).contains(
+                "rate-limiting keep counters in the database: X and Y count separately during the window"
+            ),
+        "{plan}"
+    );
+
+    let mut advance = |phase: &str, weight_y: Option<u8>| {
+        acc.ws()
+            .write_file("terraform.tfvars", &dual_cluster_vars(&sb, phase, weight_y))
+            .unwrap();
+        acc.apply(&config);
+        let v = values(&acc);
+        assert_eq!(v["phase"], phase, "{v}");
+        v
+    };
+
+    let v = advance("prepared", None);
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("rate-limiting keep counters in the database"),
+        "{warnings}"
+    );
+
+    let v = advance("migrated", None);
+    for step in [
+        "restore_new_database",
+        "migrations_up",
+        "migrations_finish",
+        "start_y",
+        "wait_ready_y",
+    ] {
+        assert_eq!(
+            history_count(&v["history"], step, "ok"),
+            1,
+            "{step} ran once: {}",
+            v["history"]
+        );
+    }
+    let y_meta = sb.schema_meta(NEW_DATABASE);
+    assert!(
+        y_meta.contains("003_350_to_360"),
+        "Y's migrations ran on the new database:\n{y_meta}"
+    );
+    assert_eq!(
+        sb.pending_in(NEW_DATABASE),
+        "",
+        "up and finish both ran there"
+    );
+    assert_eq!(sb.duplicate_migrations(NEW_DATABASE), "");
+    assert_eq!(
+        sb.schema_meta("kong"),
+        x_meta_before,
+        "X's database is not migrated"
+    );
+    assert_eq!(
+        sb.rows_hash(NEW_DATABASE, &["services", "routes"]),
+        sb.rows_hash("kong", &["services", "routes"]),
+        "the backup restored X's configuration into Y's database"
+    );
+    assert_eq!(admin(&sb.y.admin_url, "GET", "/services/orders", "").0, 200);
+    assert_eq!(sb.haproxy_weight("y"), 0, "Y takes no traffic yet");
+
+    let v = advance("serving", Some(50));
+    assert_eq!(v["current_weight_y"], 50);
+    assert!(
+        history_count(&v["history"], "staging_tests", "ok") == 1,
+        "{}",
+        v["history"]
+    );
+    let v = advance("finished", None);
+    assert_eq!(v["current_weight_y"], 100);
+    assert_eq!(sb.haproxy_weight("x"), 0, "all traffic on Y");
+    assert!(
+        answers(&sb.x.admin_url),
+        "X is kept for rollback until decommissioned"
+    );
+
+    advance("completed", None);
+    assert!(
+        !answers(&sb.x.admin_url),
+        "the decommission_x hook stopped X"
+    );
+    assert_eq!(
+        sb.schema_meta("kong"),
+        x_meta_before,
+        "X's database was never migrated"
+    );
+    assert_eq!(
+        sb.rows_hash("kong", CONFIG_TABLES),
+        x_rows_before,
+        "nor its configuration changed"
+    );
+
+    // X's database is intact, but X is gone: traffic cannot go back to it.
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &dual_cluster_vars(&sb, "serving", Some(50)),
+        )
+        .unwrap();
+    let refused = acc.plan_expect_error(&config, "Upgrade refused");
+    assert!(
+        flat(&refused.stderr)
+            .contains("cluster X was decommissioned, so there is nothing to roll back to"),
+        "{refused}"
+    );
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &dual_cluster_vars(&sb, "completed", None),
+        )
+        .unwrap();
+    acc.destroy();
+}
+
+#[test]
+fn dual_cluster_upgrade_migrates_a_restored_copy() {
+    for version in support::versions() {
+        dual_cluster_end_to_end(version);
+    }
+}
+
+// ----------------------------------------------------------------- rolling
+
+fn rolling_vars(sb: &Sandbox, phase: &str, weight_y: Option<u8>) -> String {
+    let mut vars = phase_vars(phase, weight_y);
+    vars.extend(cluster_vars(sb));
+    vars.extend(traffic_vars(sb));
+    vars.extend([
+        (
+            "declarative_config_path",
+            hcl_string(&sb.declarative_config_path().display().to_string()),
+        ),
+        (
+            "backup_dir",
+            hcl_string(&sb.backup_dir().display().to_string()),
+        ),
+        ("start_y_command", hcl_list(&sb.start_y_dbless())),
+    ]);
+    tfvars(&vars)
+}
+
+fn rolling_end_to_end(version: TerraformVersion) {
+    let sb = Sandbox::dbless();
+    let config = example_config("upgrades/rolling");
+    let mut acc = Acceptance::new(version);
+    let mut advance = |phase: &str, weight_y: Option<u8>| {
+        acc.ws()
+            .write_file("terraform.tfvars", &rolling_vars(&sb, phase, weight_y))
+            .unwrap();
+        acc.apply(&config);
+        let v = values(&acc);
+        assert_eq!(v["phase"], phase, "{v}");
+        v
+    };
+
+    let v = advance("prepared", None);
+    let backup = v["backup_location"].as_str().unwrap().to_string();
+    assert_eq!(
+        std::fs::read_to_string(&backup).unwrap(),
+        std::fs::read_to_string(sb.declarative_config_path()).unwrap(),
+        "the declarative configuration is backed up"
+    );
+    assert!(
+        v["config_fingerprint"]
+            .as_str()
+            .is_some_and(|f| !f.is_empty()),
+        "{v}"
+    );
+
+    let v = advance("migrated", None);
+    assert_eq!(
+        version_of(&sb.y.admin_url),
+        TO,
+        "the start_y hook started a new node"
+    );
+    assert_eq!(
+        history_count(&v["history"], "wait_ready_y", "ok"),
+        1,
+        "{}",
+        v["history"]
+    );
+    assert_eq!(sb.haproxy_weight("y"), 0);
+
+    let v = advance("serving", Some(50));
+    assert_eq!(v["current_weight_y"], 50);
+    let v = advance("finished", None);
+    assert_eq!(v["current_weight_y"], 100);
+    assert_eq!(sb.haproxy_weight("x"), 0, "all traffic on the new node");
+
+    let v = advance("completed", None);
+    assert!(!answers(&sb.x.admin_url), "the old node was decommissioned");
+    for step in [
+        "freeze",
+        "backup",
+        "start_y",
+        "verify_freeze_before_cutover",
+        "cutover_confirmed",
+        "decommission_x",
+        "complete",
+    ] {
+        assert_eq!(
+            history_count(&v["history"], step, "ok"),
+            1,
+            "{step} ran once: {}",
+            v["history"]
+        );
+    }
+    acc.destroy();
+}
+
+/// Rolling is refused for a traditional node with a database: see the
+/// `rolling is refused ...` row of acc_kong_upgrade_rules.rs.
+#[test]
+fn rolling_upgrade_of_dbless_nodes() {
+    for version in support::versions() {
+        rolling_end_to_end(version);
+    }
+}
+
+// ------------------------------------------- blue-green: interrupt, freeze
+
+/// The blue-green example's variables; `cli_env` is an HCL map for the
+/// kong CLI, `step` the percent moved per traffic step and the pause after
+/// it.
+fn blue_green_vars(
+    sb: &Sandbox,
+    phase: &str,
+    weight_y: Option<u8>,
+    cli_env: &str,
+    step: (u8, &str),
+) -> String {
+    let mut vars = phase_vars(phase, weight_y);
+    vars.extend(cluster_vars(sb));
+    vars.extend(shared_database_vars(sb, "kong"));
+    vars.extend(
+        traffic_vars(sb)
+            .into_iter()
+            .filter(|(name, _)| !name.starts_with("step_")),
+    );
+    vars.extend([
+        ("step_weight", step.0.to_string()),
+        ("step_interval", hcl_string(step.1)),
+        ("start_y_command", hcl_list(&sb.start_y_on_database("kong"))),
+        ("kong_cli_env", cli_env.to_string()),
+    ]);
+    tfvars(&vars)
+}
+
+/// Traffic moves 0 → 100 % in two steps, quickly.
+const FAST: (u8, &str) = (50, "100ms");
+
+/// Each of the four 3.5 → 3.6 migrations sleeps this long in its
+/// transaction: long enough to interrupt `up` between two of them.
+const SLOW_MIGRATIONS: &str = r#"{ KONGSIM_TEST_MIGRATION_DELAY_MS = "700" }"#;
+
+fn recorded_3_6_migrations(sb: &Sandbox) -> usize {
+    sb.query(
+        "kong",
+        "SELECT count(*) FROM schema_meta, unnest(coalesce(executed, '{}') || coalesce(pending, '{}')) AS name WHERE name LIKE '%_350_to_360'",
+    )
+    .parse()
+    .unwrap()
+}
+
+fn interrupted_and_resumed(version: TerraformVersion) {
+    let sb = Sandbox::traditional();
+    create_orders_service(&sb.x.admin_url);
+    let rows_before = sb.rows_hash("kong", &["services", "routes"]);
+    let config = example_config("upgrades/blue_green");
+    let mut acc = Acceptance::new(version);
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &blue_green_vars(&sb, "prepared", None, SLOW_MIGRATIONS, FAST),
+        )
+        .unwrap();
+    acc.apply(&config);
+
+    // Ctrl-C while `kong migrations up` is between two migrations.
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &blue_green_vars(&sb, "migrated", None, SLOW_MIGRATIONS, FAST),
+        )
+        .unwrap();
+    let run = acc.ws().spawn_apply_in_new_process_group().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while recorded_3_6_migrations(&sb) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "migrations up never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let recorded_at_interrupt = recorded_3_6_migrations(&sb);
+    run.send_sigint_to_group().unwrap();
+    assert!(
+        recorded_at_interrupt < 4,
+        "the interrupt must land while `up` runs"
+    );
+    let interrupted = run
+        .wait_with_timeout(std::time::Duration::from_secs(60))
+        .unwrap();
+    assert!(
+        !interrupted.success(),
+        "an interrupted apply fails:\n{interrupted}"
+    );
+    // The provider let the running `kong migrations up` finish (killing it
+    // could leave a migration applied but unrecorded, and Kong's lock held),
+    // recorded the step, and stopped before the next one.
+    assert!(
+        flat(&interrupted.stderr).contains(r#"Upgrade step "start_y" failed: interrupted"#),
+        "{interrupted}"
+    );
+    assert_eq!(
+        recorded_3_6_migrations(&sb),
+        4,
+        "{}",
+        sb.schema_meta("kong")
+    );
+    let v = values(&acc);
+    assert_eq!(v["phase"], "prepared", "{v}");
+    assert_eq!(
+        history_count(&v["history"], "migrations_up", "ok"),
+        1,
+        "{}",
+        v["history"]
+    );
+    assert!(!answers(&sb.y.admin_url), "Y was not started");
+    assert_eq!(
+        sb.query("kong", "SELECT count(*) FROM locks WHERE ttl > now()"),
+        "0",
+        "Kong's migration lock was released, so the resume does not wait for it"
+    );
+
+    // Ctrl-C again while traffic moves 0 → 50 % in steps of 25 %: the
+    // split reached so far is what the state says.
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &blue_green_vars(&sb, "serving", Some(50), "{}", (25, "3s")),
+        )
+        .unwrap();
+    let run = acc.ws().spawn_apply_in_new_process_group().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sb.haproxy_weight("y") == 0 {
+        assert!(std::time::Instant::now() < deadline, "traffic never moved");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    run.send_sigint_to_group().unwrap();
+    let interrupted = run
+        .wait_with_timeout(std::time::Duration::from_secs(60))
+        .unwrap();
+    assert!(!interrupted.success(), "{interrupted}");
+    let v = values(&acc);
+    assert_eq!(
+        v["current_weight_y"], 25,
+        "the state holds the weight reached: {v}"
+    );
+    let y_share = sb.haproxy_weight("y") * 100 / (sb.haproxy_weight("x") + sb.haproxy_weight("y"));
+    assert_eq!(y_share, 25, "and so does HAProxy");
+    acc.ws().expect_empty_plan().unwrap_err();
+
+    // The re-apply resumes and completes the upgrade.
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &blue_green_vars(&sb, "finished", None, "{}", FAST),
+        )
+        .unwrap();
+    acc.apply(&config);
+    let v = values(&acc);
+    assert_eq!(v["phase"], "finished", "{v}");
+    assert_eq!(
+        sb.duplicate_migrations("kong"),
+        "",
+        "no migration ran twice:\n{}",
+        sb.schema_meta("kong")
+    );
+    assert_eq!(
+        recorded_3_6_migrations(&sb),
+        4,
+        "{}",
+        sb.schema_meta("kong")
+    );
+    assert_eq!(sb.pending(), "", "{}", sb.schema_meta("kong"));
+    let runs = |step: &str| {
+        v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["step"] == step)
+            .count()
+    };
+    assert_eq!(
+        (
+            runs("migrations_up"),
+            history_count(&v["history"], "migrations_up", "ok")
+        ),
+        (1, 1),
+        "{}",
+        v["history"]
+    );
+    assert_eq!(
+        (
+            runs("migrations_finish"),
+            history_count(&v["history"], "migrations_finish", "ok")
+        ),
+        (1, 1),
+        "{}",
+        v["history"]
+    );
+    assert_eq!(runs("freeze"), 1, "{}", v["history"]);
+    assert_eq!(
+        sb.rows_hash("kong", &["services", "routes"]),
+        rows_before,
+        "Kong's tables are unchanged"
+    );
+}
+
+#[test]
+fn blue_green_interrupted_mid_migration_resumes() {
+    for version in support::versions() {
+        interrupted_and_resumed(version);
+    }
+}
+
+fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
+    let sb = Sandbox::traditional();
+    create_orders_service(&sb.x.admin_url);
+    let config = example_config("upgrades/blue_green");
+    let mut acc = Acceptance::new(version);
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &blue_green_vars(&sb, "prepared", None, "{}", FAST),
+        )
+        .unwrap();
+    acc.apply(&config);
+
+    // Someone writes to X's Admin API during the freeze window.
+    let (status, body) = admin(
+        &sb.x.admin_url,
+        "POST",
+        "/services",
+        r#"{"name":"payments","url":"http://payments.internal"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let payments: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let payments_id = payments["id"].as_str().unwrap();
+
+    acc.ws()
+        .write_file(
+            "terraform.tfvars",
+            &blue_green_vars(&sb, "serving", Some(50), "{}", FAST),
+        )
+        .unwrap();
+    let failed = acc.apply_expect_error(&config, "configuration changed during the freeze");
+    let text = flat(&failed.stderr);
+    assert!(
+        text.contains(r#"Upgrade step "verify_freeze_before_cutover" failed"#),
+        "{failed}"
+    );
+    assert!(
+        text.contains(&format!("added: services/{payments_id}")),
+        "the error names what changed:\n{failed}"
+    );
+    assert_eq!(sb.haproxy_weight("y"), 0, "Y got no traffic");
+    let v = values(&acc);
+    assert_eq!(
+        v["phase"], "migrated",
+        "the steps before the check are kept: {v}"
+    );
+    assert_eq!(v["current_weight_y"], 0);
+
+    // Destroying the upgrade now would leave X and Y half-way: refused.
+    let refused = acc.ws().destroy().unwrap_err().to_string();
+    assert!(
+        flat(&refused).contains("destroying it now would leave X and Y half-way"),
+        "{refused}"
+    );
+    assert!(refused.contains("Upgrade refused"), "{refused}");
+
+    // Undoing the write lets the upgrade resume where it stopped.
+    assert_eq!(
+        admin(&sb.x.admin_url, "DELETE", "/services/payments", "").0,
+        204
+    );
+    acc.apply(&config);
+    let v = values(&acc);
+    assert_eq!(v["phase"], "serving", "{v}");
+    assert_eq!(v["current_weight_y"], 50);
+    assert_eq!(
+        history_count(&v["history"], "migrations_up", "ok"),
+        1,
+        "{}",
+        v["history"]
+    );
+    assert!(sb.haproxy_weight("y") > 0);
+}
+
+#[test]
+fn blue_green_admin_write_during_freeze_stops_before_cutover() {
+    for version in support::versions() {
+        freeze_violation_stops_the_cutover(version);
+    }
+}
+
+// ------------------------------------------------------ module composition
+
+fn composition_vars(sb: &Sandbox, stage: &str, weight_y: u8) -> String {
+    tfvars(&[
+        ("stage", hcl_string(stage)),
+        ("weight_y", weight_y.to_string()),
+        ("to_version", hcl_string(TO)),
+        ("y_admin_url", hcl_string(&sb.y.admin_url)),
+        ("pg_host", hcl_string("127.0.0.1")),
+        ("pg_port", sb.pg().port.to_string()),
+        ("pg_password", hcl_string(KONG_PASSWORD)),
+        ("kong_cli", kong_cli(TO)),
+        (
+            "haproxy_runtime_api",
+            hcl_string(&sb.haproxy.admin_socket().display().to_string()),
+        ),
+        ("step_weight", "25".into()),
+        ("step_interval", hcl_string("100ms")),
+    ])
+}
+
+/// The user's own deployment of Y, between two applies (what `helm
+/// upgrade` would do in their pipeline).
+fn deploy_y(sb: &Sandbox) {
+    let argv = sb.start_y_on_database("kong");
+    let status = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !answers(&sb.y.admin_url) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Y did not start:\n{}",
+            sb.y.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn composed_upgrade(version: TerraformVersion) {
+    let sb = Sandbox::traditional();
+    create_orders_service(&sb.x.admin_url);
+    let rows_before = sb.rows_hash("kong", &["services", "routes"]);
+    let config = example_config("upgrades/module_composition");
+    let mut acc = Acceptance::new(version);
+    let apply = |acc: &mut Acceptance, stage: &str, weight_y: u8| {
+        acc.ws()
+            .write_file("terraform.tfvars", &composition_vars(&sb, stage, weight_y))
+            .unwrap();
+        acc.apply(&config);
+    };
+
+    apply(&mut acc, "migrate", 0);
+    let pending = sb.pending();
+    assert!(
+        pending.contains("acme:003_350_to_360"),
+        "`up` ran: {pending}"
+    );
+    assert_eq!(sb.haproxy_weight("y"), 0);
+
+    deploy_y(&sb);
+    apply(&mut acc, "shift", 50);
+    assert_eq!(acc.ws().output("weight_y").unwrap(), 50);
+    assert!(sb.haproxy_weight("y") > 0);
+    assert!(!sb.pending().is_empty(), "finish waits for the last stage");
+
+    apply(&mut acc, "finish", 0);
+    assert_eq!(acc.ws().output("weight_y").unwrap(), 100);
+    assert_eq!(sb.haproxy_weight("x"), 0, "all traffic on Y");
+    assert_eq!(sb.pending(), "", "`finish` ran after the traffic moved");
+    assert_eq!(sb.duplicate_migrations("kong"), "");
+    assert_eq!(sb.rows_hash("kong", &["services", "routes"]), rows_before);
+    acc.destroy();
+}
+
+#[test]
+fn module_composition_of_migration_phases_and_traffic_split() {
+    for version in support::versions() {
+        composed_upgrade(version);
+    }
+}
