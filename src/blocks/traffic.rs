@@ -1,8 +1,8 @@
-//! `traffic { ... }`: how traffic moves from X to Y — exactly one
-//! load-balancer driver, the progression (explicit `steps`, or `step_weight`
-//! + `interval`), the gates, and what happens when a gate fails — parsed into
-//! [`TrafficSettings`]. Shared by `kong_traffic_split` (whose top level is
-//! this block's content), `kong_upgrade` and the actions.
+//! `traffic { ... }`: how traffic moves from X to Y, parsed into
+//! [`TrafficSettings`]: exactly one load-balancer driver, the progression
+//! (explicit `steps`, or `step_weight` with `interval`), the gates, and what
+//! happens when a gate fails. Shared by `kong_traffic_split` (whose top level
+//! is this block's content), `kong_upgrade` and the actions.
 
 use crate::gates::{
     AnalysisPolicy, CommandCheck, GateCheck, GateSpec, HttpCheck, InconclusivePolicy, JsonPath,

@@ -829,7 +829,9 @@ async fn attempt(
     tracing::info!(%phase, runner = %runner.describe(), "running kong migrations {phase}");
     // A migration cut off mid-way can be applied but not recorded (Kong/kong#12978)
     // and leaves Kong's lock held: let the CLI finish, then stop.
-    let result = crate::steps::migrate::run_to_completion(runner, &invocation, &ctx.cancel, &mut on_line).await;
+    let result =
+        crate::steps::migrate::run_to_completion(runner, &invocation, &ctx.cancel, &mut on_line)
+            .await;
     let after = reread(settings).await;
     let database_changed = after.as_ref().is_none_or(|a| !same_schema(&facts.meta, a));
     let fail = |diag: Diagnostic| Attempt::Failed {

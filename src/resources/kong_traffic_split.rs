@@ -83,7 +83,7 @@ fn split_id(config: &Value) -> String {
 }
 
 fn record_value(r: &StepRecord) -> Value {
-    let kind = serde_json::to_value(&r.kind)
+    let kind = serde_json::to_value(r.kind)
         .ok()
         .and_then(|k| k.as_str().map(str::to_string))
         .unwrap_or_default();

@@ -119,20 +119,40 @@ impl Executor<'_> {
             StepKind::RestoreIntoNewDatabase => self.restore(private).await,
             StepKind::RunHook { name } => self.hook(name, step).await,
             StepKind::StopClusterX { hook } => {
-                self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, Expect::Gone(self.from))
-                    .await
+                self.by_hook_or_wait(
+                    hook,
+                    step,
+                    &self.settings.cluster_x.admin_url,
+                    Expect::Gone(self.from),
+                )
+                .await
             }
             StepKind::StartClusterX { hook } => {
-                self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, Expect::Running(self.from))
-                    .await
+                self.by_hook_or_wait(
+                    hook,
+                    step,
+                    &self.settings.cluster_x.admin_url,
+                    Expect::Running(self.from),
+                )
+                .await
             }
             StepKind::StartClusterY { hook } => {
-                self.by_hook_or_wait(hook, step, &self.settings.cluster_y.admin_url, Expect::Running(self.intent.to_version))
-                    .await
+                self.by_hook_or_wait(
+                    hook,
+                    step,
+                    &self.settings.cluster_y.admin_url,
+                    Expect::Running(self.intent.to_version),
+                )
+                .await
             }
             StepKind::DecommissionX { hook } => {
-                self.by_hook_or_wait(hook, step, &self.settings.cluster_x.admin_url, Expect::Gone(self.from))
-                    .await
+                self.by_hook_or_wait(
+                    hook,
+                    step,
+                    &self.settings.cluster_x.admin_url,
+                    Expect::Gone(self.from),
+                )
+                .await
             }
             StepKind::MigrationsUp { database } => {
                 self.migrations(MigrationPhase::Up, *database).await
@@ -363,7 +383,13 @@ impl Executor<'_> {
 
     /// Runs the hook that performs a start/stop, or waits until the cluster
     /// answers (or stops answering) when someone else does it.
-    async fn by_hook_or_wait(&self, hook: &Option<String>, step: &PlannedStep, admin_url: &str, expect: Expect) -> StepResult {
+    async fn by_hook_or_wait(
+        &self,
+        hook: &Option<String>,
+        step: &PlannedStep,
+        admin_url: &str,
+        expect: Expect,
+    ) -> StepResult {
         let mut detail = String::new();
         if let Some(name) = hook {
             detail = self.hook(name, step).await?;
@@ -384,7 +410,10 @@ impl Executor<'_> {
                 return Err(StepFailure::new(
                     None,
                     "timed out",
-                    format!("{admin_url}: still not {} before the timeout", expect.describe()),
+                    format!(
+                        "{admin_url}: still not {} before the timeout",
+                        expect.describe()
+                    ),
                 ));
             }
             tokio::select! {
