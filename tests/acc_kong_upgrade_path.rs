@@ -16,6 +16,12 @@ data "kong_upgrade_path" "lts" {
   to   = "3.4.2"
 }
 
+data "kong_upgrade_path" "blue_green_lts" {
+  from     = "2.8.4"
+  to       = "3.4.2"
+  strategy = "blue_green"
+}
+
 data "kong_upgrade_path" "too_far" {
   from = "2.6.0"
   to   = "3.4.2"
@@ -25,6 +31,19 @@ data "kong_upgrade_path" "too_far" {
         let lts = acc.values("data.kong_upgrade_path.lts");
         assert_eq!(lts["supported"], true, "{lts}");
         assert_eq!(lts["kind"], "lts");
+        let bg = acc.values("data.kong_upgrade_path.blue_green_lts");
+        assert_eq!(
+            bg["supported"], false,
+            "blue-green is not offered for LTS jumps: {bg}"
+        );
+        assert!(
+            bg["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w.as_str().unwrap().starts_with("refused:")),
+            "{bg}"
+        );
         let far = acc.values("data.kong_upgrade_path.too_far");
         assert_eq!(far["supported"], false);
         assert!(

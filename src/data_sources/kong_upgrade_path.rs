@@ -38,6 +38,9 @@ impl DataSource for KongUpgradePath {
                 )
                 .attr(Attribute::string("from").required().describe("The version running now."))
                 .attr(Attribute::string("to").required().describe("The version to upgrade to."))
+                .attr(Attribute::string("strategy").optional().describe(
+                    "Narrow the answer to a strategy (`in_place`, `blue_green`, `dual_cluster`, `rolling`) for a traditional-mode deployment: e.g. blue-green is supported only between patches and from 2.8.2 before 3.x.",
+                ))
                 .attr(Attribute::bool("supported").computed().describe("Whether Kong supports going straight from `from` to `to`."))
                 .attr(Attribute::string("kind").computed().describe("`same_version`, `patch`, `adjacent_minor`, `lts`, `bridge`, `needs_stops`, `downgrade` or `no_documented_path`."))
                 .attr(Attribute::list_of("hops", Type::String).computed().describe("Releases to go through first, in order (e.g. `[\"2.8.x\"]`)."))
@@ -53,7 +56,21 @@ impl DataSource for KongUpgradePath {
         let (Some(from), Some(to)) = (from, to) else {
             return (Value::Null, diags);
         };
-        let answer = answer_value(&planner::upgrade_path(&from, &to));
+        let answer = match config.attr("strategy").as_str() {
+            None => planner::upgrade_path(&from, &to),
+            Some(name) => match name.parse::<planner::Strategy>() {
+                Ok(strategy) => planner::upgrade_path_for_strategy(&from, &to, strategy),
+                Err(e) => {
+                    diags.error_at(
+                        AttrPath::root("strategy"),
+                        "Invalid strategy",
+                        e.to_string(),
+                    );
+                    return (Value::Null, diags);
+                }
+            },
+        };
+        let answer = answer_value(&answer);
         let mut state = config.clone();
         for key in ["supported", "kind", "hops", "warnings", "summary"] {
             state.set_attr(key, answer.attr(key).clone());

@@ -33,7 +33,13 @@ pub fn answer_value(a: &PathAnswer) -> Value {
         ),
         (
             "warnings",
-            strings(a.warnings.iter().map(|w| w.message.clone()).collect()),
+            strings(
+                a.refusals
+                    .iter()
+                    .map(|r| format!("refused: {}", r.message))
+                    .chain(a.warnings.iter().map(|w| w.message.clone()))
+                    .collect(),
+            ),
         ),
         ("summary", Value::from(a.summary())),
     ])
