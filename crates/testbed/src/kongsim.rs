@@ -157,13 +157,28 @@ impl KongSimBuilder {
                 binary.display()
             ));
         }
+        if self.bootstrap {
+            self.run_bootstrap(&binary)?;
+        }
+        // A free port can be taken by a parallel test before kongsim binds
+        // it; kongsim then exits, and fresh ports are tried.
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            match self.start_once(&binary) {
+                Ok(sim) => return Ok(sim),
+                Err(e) if e.contains("Address already in use") => failures.push(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(failures.join("\n---\n"))
+    }
+
+    fn start_once(&self, binary: &Path) -> Result<KongSim, String> {
+        let binary = binary.to_path_buf();
         let dir = tempfile::Builder::new()
             .prefix("kongsim-")
             .tempdir()
             .map_err(|e| e.to_string())?;
-        if self.bootstrap {
-            self.run_bootstrap(&binary)?;
-        }
         let ports = [free_port(), free_port(), free_port(), free_port()];
         let [admin, status, proxy, control] = ports.map(|p| format!("127.0.0.1:{p}"));
         let stdout_path = dir.path().join("stdout.log");
