@@ -395,6 +395,9 @@ impl Executor<'_> {
             detail = self.hook(name, step).await?;
         }
         let settings = &self.settings.cluster_x.admin;
+        // A cluster that has not started (or stopped) ten minutes after its
+        // hook returned will not: fail instead of waiting out a long timeout.
+        let deadline = self.deadline.min(Instant::now() + START_STOP_WAIT);
         loop {
             // Judged by version, not by "something answers": in-place, Y
             // often takes over X's address.
@@ -406,7 +409,7 @@ impl Executor<'_> {
                 let sep = if detail.is_empty() { "" } else { "; " };
                 return Ok(format!("{detail}{sep}{admin_url}: {}", expect.describe()));
             }
-            if Instant::now() >= self.deadline {
+            if Instant::now() >= deadline {
                 return Err(StepFailure::new(
                     None,
                     "timed out",
@@ -611,6 +614,9 @@ impl Executor<'_> {
         Ok("all traffic on Y; X kept for rollback until decommissioned".into())
     }
 }
+
+/// Longest wait for a cluster to start or stop once its hook returned.
+const START_STOP_WAIT: Duration = Duration::from_secs(600);
 
 /// What a start or stop step waits for at a cluster's Admin API.
 #[derive(Clone, Copy)]
