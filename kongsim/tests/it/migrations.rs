@@ -258,6 +258,25 @@ fn up_waits_for_a_held_lock_and_fails_after_lock_timeout() {
     assert_eq!(sql(&pg, "SELECT owner FROM locks"), "other-node");
 }
 
+/// Returns once a `kong migrations` run has tried to take the lock and
+/// found it held: its insert (`ON CONFLICT DO NOTHING`) has completed, or
+/// it is already polling the lock. Releasing the lock any earlier would
+/// let it simply take the lock, however slow the machine is.
+fn wait_until_waiting_for_the_lock(pg: &Postgres) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let query = "SELECT count(*) FROM pg_stat_activity \
+                 WHERE pid <> pg_backend_pid() \
+                   AND ((state = 'idle' AND query LIKE '%ON CONFLICT DO NOTHING%') \
+                        OR query LIKE '%FROM locks%LIMIT 1%')";
+    while sql(pg, query) == "0" {
+        assert!(
+            Instant::now() < deadline,
+            "kong migrations up never tried to take the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn up_aborts_when_the_holder_releases_the_lock_first() {
     let pg = pg();
@@ -269,7 +288,7 @@ fn up_aborts_when_the_holder_releases_the_lock_first() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until_waiting_for_the_lock(&pg);
     sql(&pg, "DELETE FROM locks WHERE owner = 'other-node'");
     let out = child.wait_with_output().expect("wait");
     let stdout = String::from_utf8_lossy(&out.stdout);
