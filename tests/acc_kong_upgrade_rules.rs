@@ -32,7 +32,12 @@ enum X {
     Cassandra,
     /// A Kong `FROM` control plane with a data plane still on 2.7.0.
     ControlPlane,
+    /// Kong Enterprise `ENTERPRISE_FROM` on PostgreSQL with Vitals on.
+    EnterpriseWithVitals,
 }
+
+/// The Enterprise release X runs when a row needs Enterprise facts.
+const ENTERPRISE_FROM: &str = "3.5.0.0";
 
 enum Expect {
     /// The plan fails with `message` on the attribute `at` (shown by
@@ -303,6 +308,32 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            rule: "dual-cluster warns that Vitals' metrics split between the two databases",
+            x: EnterpriseWithVitals,
+            strategy: "dual_cluster",
+            from: None,
+            to: "3.6.1.0",
+            target: "prepared",
+            extra: "new_database {\n    host     = \"127.0.0.1\"\n    port     = {pg_port}\n    password = \"{pg_password}\"\n    database = \"kong_y\"\n  }",
+            // On `new_database`, a block: Terraform places block diagnostics
+            // on the resource (it shows source lines for arguments only).
+            expect: Expect::Warning(
+                "Vitals keep counters in the database: X and Y count separately during the window",
+            ),
+        },
+        Row {
+            rule: "traffic steps are percentages of traffic to Y",
+            x: Traditional,
+            strategy: "blue_green",
+            from: None,
+            to: TO,
+            target: "serving",
+            extra: "weight_y = 50\n  traffic {\n    external {}\n    steps {\n      weight = 0\n    }\n    steps {\n      weight = 100\n    }\n  }",
+            expect: error_on_resource(
+                "traffic steps must be percentages of traffic to Y between 1 and 100, strictly increasing (e.g. [10, 50, 100]); got [0, 100]",
+            ),
+        },
+        Row {
             rule: "weight_y is a percentage",
             x: Traditional,
             strategy: "blue_green",
@@ -325,6 +356,7 @@ struct Nodes {
     dbless: KongSim,
     data_plane: KongSim,
     control_plane: KongSim,
+    enterprise: KongSim,
     cassandra: CassandraNode,
 }
 
@@ -350,12 +382,20 @@ impl Nodes {
             .start()
             .unwrap();
         let dbless = KongSim::builder(FROM).database_off().start().unwrap();
+        // Same OSS migrations as FROM: the database `traditional`
+        // bootstrapped lets it start.
+        let enterprise = KongSim::builder(ENTERPRISE_FROM)
+            .postgres(&pg)
+            .vitals(true)
+            .start()
+            .unwrap();
         Nodes {
             pg,
             traditional,
             dbless,
             data_plane,
             control_plane,
+            enterprise,
             cassandra: CassandraNode::start(),
         }
     }
@@ -367,6 +407,7 @@ impl Nodes {
             X::Dbless => &self.dbless.admin_url,
             X::Cassandra => &self.cassandra.url,
             X::ControlPlane => &self.control_plane.admin_url,
+            X::EnterpriseWithVitals => &self.enterprise.admin_url,
         }
     }
 
@@ -383,7 +424,7 @@ impl Nodes {
             _ => String::new(),
         };
         let database = match row.x {
-            X::Traditional | X::Cassandra | X::ControlPlane => format!(
+            X::Traditional | X::Cassandra | X::ControlPlane | X::EnterpriseWithVitals => format!(
                 "database {{\n    host     = \"127.0.0.1\"\n    port     = {}\n    password = \"{KONG_PASSWORD}\"\n  }}",
                 self.pg.port
             ),
@@ -414,7 +455,10 @@ resource "kong_upgrade" "rule" {{
             strategy = row.strategy,
             to = row.to,
             target = row.target,
-            extra = row.extra,
+            extra = row
+                .extra
+                .replace("{pg_port}", &self.pg.port.to_string())
+                .replace("{pg_password}", KONG_PASSWORD),
             x = self.admin_url(row.x),
         )
     }

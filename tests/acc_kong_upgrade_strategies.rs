@@ -7,6 +7,10 @@
 mod support;
 
 use std::path::Path;
+use support::runbooks::{
+    blue_green_vars, cluster_vars, create_orders_service, dual_cluster_vars, phase_vars,
+    recorded_3_6_migrations, shared_database_vars, traffic_vars, version_of, FAST, NEW_DATABASE,
+};
 use support::upgrade::{
     admin, answers, example_config, flat, hcl_list, hcl_string, history_count, kong_cli, points_at,
     tfvars, Sandbox, CONFIG_TABLES, TO,
@@ -14,49 +18,8 @@ use support::upgrade::{
 use support::{Acceptance, TerraformVersion};
 use testbed::postgres::KONG_PASSWORD;
 
-/// Configuration that must survive every upgrade untouched.
-fn create_orders_service(x_admin: &str) {
-    let (status, body) = admin(
-        x_admin,
-        "POST",
-        "/services",
-        r#"{"name":"orders","url":"http://orders.internal:8080"}"#,
-    );
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = admin(
-        x_admin,
-        "POST",
-        "/services/orders/routes",
-        r#"{"name":"orders","paths":["/orders"]}"#,
-    );
-    assert_eq!(status, 201, "{body}");
-}
-
-fn version_of(admin_url: &str) -> String {
-    let (status, body) = admin(admin_url, "GET", "/", "");
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str::<serde_json::Value>(&body).unwrap()["version"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn values(acc: &Acceptance) -> serde_json::Value {
     acc.values("kong_upgrade.this")
-}
-
-fn shared_database_vars(sb: &Sandbox, database: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("pg_host", hcl_string("127.0.0.1")),
-        ("pg_port", sb.pg().port.to_string()),
-        ("pg_password", hcl_string(KONG_PASSWORD)),
-        ("pg_database", hcl_string(database)),
-        ("kong_cli", kong_cli(TO)),
-        (
-            "backup_dir",
-            hcl_string(&sb.backup_dir().display().to_string()),
-        ),
-    ]
 }
 
 // ---------------------------------------------------------------- in-place
@@ -170,59 +133,6 @@ fn in_place_upgrade_with_its_downtime_window() {
 }
 
 // ------------------------------------------------------------ dual-cluster
-
-const NEW_DATABASE: &str = "kong_y";
-
-fn traffic_vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "haproxy_runtime_api",
-            hcl_string(&sb.haproxy.admin_socket().display().to_string()),
-        ),
-        ("step_weight", "50".into()),
-        ("step_interval", hcl_string("100ms")),
-    ]
-}
-
-fn phase_vars(phase: &str, weight_y: Option<u8>) -> Vec<(&'static str, String)> {
-    vec![
-        ("target_phase", hcl_string(phase)),
-        (
-            "weight_y",
-            weight_y.map_or("null".into(), |w| w.to_string()),
-        ),
-        ("to_version", hcl_string(TO)),
-    ]
-}
-
-fn cluster_vars(sb: &Sandbox) -> Vec<(&'static str, String)> {
-    vec![
-        ("x_admin_url", hcl_string(&sb.x.admin_url)),
-        ("x_proxy_url", hcl_string(&sb.x.proxy_url)),
-        ("y_admin_url", hcl_string(&sb.y.admin_url)),
-        ("y_status_url", hcl_string(&sb.y.status_url)),
-        ("y_proxy_url", hcl_string(&sb.y.proxy_url)),
-        ("decommission_x_command", hcl_list(&sb.stop_x_hook())),
-    ]
-}
-
-fn dual_cluster_vars(sb: &Sandbox, phase: &str, weight_y: Option<u8>) -> String {
-    let mut vars = phase_vars(phase, weight_y);
-    vars.extend(cluster_vars(sb));
-    vars.extend(shared_database_vars(sb, "kong"));
-    vars.extend(traffic_vars(sb));
-    vars.extend([
-        ("new_pg_host", hcl_string("127.0.0.1")),
-        ("new_pg_port", sb.pg().port.to_string()),
-        ("new_pg_password", hcl_string(KONG_PASSWORD)),
-        ("new_pg_database", hcl_string(NEW_DATABASE)),
-        (
-            "start_y_command",
-            hcl_list(&sb.start_y_on_database(NEW_DATABASE)),
-        ),
-    ]);
-    tfvars(&vars)
-}
 
 fn dual_cluster_end_to_end(version: TerraformVersion) {
     let sb = Sandbox::traditional();
@@ -379,7 +289,7 @@ fn dual_cluster_upgrade_migrates_a_restored_copy() {
 fn rolling_vars(sb: &Sandbox, phase: &str, weight_y: Option<u8>) -> String {
     let mut vars = phase_vars(phase, weight_y);
     vars.extend(cluster_vars(sb));
-    vars.extend(traffic_vars(sb));
+    vars.extend(traffic_vars(sb, FAST));
     vars.extend([
         (
             "declarative_config_path",
@@ -394,9 +304,43 @@ fn rolling_vars(sb: &Sandbox, phase: &str, weight_y: Option<u8>) -> String {
     tfvars(&vars)
 }
 
-fn rolling_end_to_end(version: TerraformVersion) {
+/// Where a rolling upgrade's backup of the declarative configuration comes
+/// from.
+#[derive(Clone, Copy, Debug)]
+enum DeclarativeBackup {
+    /// `backup.declarative_config_path`, as the example sets it.
+    File,
+    /// No path: what X serves at `GET /config` on its Admin API.
+    AdminApi,
+}
+
+/// The rolling example, without `declarative_config_path` for
+/// [`DeclarativeBackup::AdminApi`].
+fn rolling_config(backup: DeclarativeBackup) -> String {
+    let example = example_config("upgrades/rolling");
+    match backup {
+        DeclarativeBackup::File => example,
+        DeclarativeBackup::AdminApi => {
+            let line = "    declarative_config_path = var.declarative_config_path\n";
+            assert!(example.contains(line), "the example sets the path");
+            example.replace(line, "")
+        }
+    }
+}
+
+/// The configuration X serves, as its Admin API exports it.
+fn served_config(admin_url: &str) -> String {
+    let (status, body) = admin(admin_url, "GET", "/config", "");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["config"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn rolling_end_to_end(version: TerraformVersion, backup: DeclarativeBackup) {
     let sb = Sandbox::dbless();
-    let config = example_config("upgrades/rolling");
+    let config = rolling_config(backup);
     let mut acc = Acceptance::new(version);
     let mut advance = |phase: &str, weight_y: Option<u8>| {
         acc.ws()
@@ -409,12 +353,22 @@ fn rolling_end_to_end(version: TerraformVersion) {
     };
 
     let v = advance("prepared", None);
-    let backup = v["backup_location"].as_str().unwrap().to_string();
-    assert_eq!(
-        std::fs::read_to_string(&backup).unwrap(),
-        std::fs::read_to_string(sb.declarative_config_path()).unwrap(),
-        "the declarative configuration is backed up"
-    );
+    let backed_up = std::fs::read_to_string(v["backup_location"].as_str().unwrap()).unwrap();
+    match backup {
+        DeclarativeBackup::File => assert_eq!(
+            backed_up,
+            std::fs::read_to_string(sb.declarative_config_path()).unwrap(),
+            "the declarative configuration file is backed up"
+        ),
+        DeclarativeBackup::AdminApi => {
+            assert_eq!(
+                backed_up,
+                served_config(&sb.x.admin_url),
+                "the configuration X serves is backed up"
+            );
+            assert!(backed_up.contains("orders"), "{backed_up}");
+        }
+    }
     assert!(
         v["config_fingerprint"]
             .as_str()
@@ -468,54 +422,24 @@ fn rolling_end_to_end(version: TerraformVersion) {
 #[test]
 fn rolling_upgrade_of_dbless_nodes() {
     for version in support::versions() {
-        rolling_end_to_end(version);
+        rolling_end_to_end(version, DeclarativeBackup::File);
+    }
+}
+
+/// Without `declarative_config_path`, the backup is what X's Admin API
+/// serves at `GET /config`.
+#[test]
+fn rolling_upgrade_backs_up_the_configuration_x_serves() {
+    for version in support::versions() {
+        rolling_end_to_end(version, DeclarativeBackup::AdminApi);
     }
 }
 
 // ------------------------------------------- blue-green: interrupt, freeze
 
-/// The blue-green example's variables; `cli_env` is an HCL map for the
-/// kong CLI, `step` the percent moved per traffic step and the pause after
-/// it.
-fn blue_green_vars(
-    sb: &Sandbox,
-    phase: &str,
-    weight_y: Option<u8>,
-    cli_env: &str,
-    step: (u8, &str),
-) -> String {
-    let mut vars = phase_vars(phase, weight_y);
-    vars.extend(cluster_vars(sb));
-    vars.extend(shared_database_vars(sb, "kong"));
-    vars.extend(
-        traffic_vars(sb)
-            .into_iter()
-            .filter(|(name, _)| !name.starts_with("step_")),
-    );
-    vars.extend([
-        ("step_weight", step.0.to_string()),
-        ("step_interval", hcl_string(step.1)),
-        ("start_y_command", hcl_list(&sb.start_y_on_database("kong"))),
-        ("kong_cli_env", cli_env.to_string()),
-    ]);
-    tfvars(&vars)
-}
-
-/// Traffic moves 0 → 100 % in two steps, quickly.
-const FAST: (u8, &str) = (50, "100ms");
-
 /// Each of the four 3.5 → 3.6 migrations sleeps this long in its
 /// transaction: long enough to interrupt `up` between two of them.
 const SLOW_MIGRATIONS: &str = r#"{ KONGSIM_TEST_MIGRATION_DELAY_MS = "700" }"#;
-
-fn recorded_3_6_migrations(sb: &Sandbox) -> usize {
-    sb.query(
-        "kong",
-        "SELECT count(*) FROM schema_meta, unnest(coalesce(executed, '{}') || coalesce(pending, '{}')) AS name WHERE name LIKE '%_350_to_360'",
-    )
-    .parse()
-    .unwrap()
-}
 
 fn interrupted_and_resumed(version: TerraformVersion) {
     let sb = Sandbox::traditional();
@@ -540,14 +464,14 @@ fn interrupted_and_resumed(version: TerraformVersion) {
         .unwrap();
     let run = acc.ws().spawn_apply_in_new_process_group().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while recorded_3_6_migrations(&sb) == 0 {
+    while recorded_3_6_migrations(&sb, "kong") == 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "migrations up never started"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let recorded_at_interrupt = recorded_3_6_migrations(&sb);
+    let recorded_at_interrupt = recorded_3_6_migrations(&sb, "kong");
     run.send_sigint_to_group().unwrap();
     assert!(
         recorded_at_interrupt < 4,
@@ -568,7 +492,7 @@ fn interrupted_and_resumed(version: TerraformVersion) {
         "{interrupted}"
     );
     assert_eq!(
-        recorded_3_6_migrations(&sb),
+        recorded_3_6_migrations(&sb, "kong"),
         4,
         "{}",
         sb.schema_meta("kong")
@@ -633,7 +557,7 @@ fn interrupted_and_resumed(version: TerraformVersion) {
         sb.schema_meta("kong")
     );
     assert_eq!(
-        recorded_3_6_migrations(&sb),
+        recorded_3_6_migrations(&sb, "kong"),
         4,
         "{}",
         sb.schema_meta("kong")

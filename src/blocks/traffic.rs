@@ -3,20 +3,28 @@
 //! (explicit `steps`, or `step_weight` with `interval`), the gates, and what
 //! happens when a gate fails. Shared by `kong_traffic_split` (whose top level
 //! is this block's content), `kong_upgrade` and the actions.
+//!
+//! Also `kong_upgrade.traffic_split_id`, the block's alternative: the id of a
+//! `kong_traffic_split` ([`split_locator`]), read but never written through a
+//! [`SplitReader`] ([`split_reader`], [`live_weights`]).
 
 use crate::gates::{
     AnalysisPolicy, CommandCheck, GateCheck, GateSpec, HttpCheck, InconclusivePolicy, JsonPath,
     PrometheusCheck,
 };
+use crate::kong::AdminSettings;
 use crate::traffic::{
-    Driver, ExternalDriver, HaproxyDriver, KongUpstreamDriver, NginxDriver, OnFailure, Progression,
-    RuntimeApiAddress, StepSpec, TrafficWeight, Weights,
+    Driver, DriverError, ExternalDriver, HaproxyDriver, KongUpstreamDriver, LocatorError,
+    NginxDriver, OnFailure, Progression, RuntimeApiAddress, SplitLocator, SplitReader, StepSpec,
+    TrafficDriver, TrafficWeight, Weights,
 };
 use std::path::PathBuf;
 use std::time::Duration;
 use tfplug::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Type, Value};
 
 pub const BLOCK_NAME: &str = "traffic";
+/// `kong_upgrade`'s alternative to the block: the id of a `kong_traffic_split`.
+pub const SPLIT_ID: &str = "traffic_split_id";
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 pub struct TrafficSettings {
@@ -171,6 +179,81 @@ fn strings(v: &Value) -> Vec<String> {
         .iter()
         .filter_map(|s| s.as_str().map(str::to_string))
         .collect()
+}
+
+/// The `traffic_split_id` attribute of `config` (`None` when unset), which
+/// may not be combined with a `traffic` block. Needs no I/O, so validation
+/// and plan report a malformed id, or one that cannot be read (the external
+/// driver), on the attribute.
+pub fn split_locator(config: &Value) -> Result<Option<SplitLocator>, Diagnostics> {
+    let Some(id) = config.attr(SPLIT_ID).as_str() else {
+        return Ok(None);
+    };
+    let mut diags = Diagnostics::new();
+    let at = AttrPath::root(SPLIT_ID);
+    if !super::first(config.attr(BLOCK_NAME)).is_null() {
+        diags.error_at(
+            at.clone(),
+            "Conflicting traffic settings",
+            "Set either a traffic block (this upgrade moves traffic itself) or traffic_split_id (a kong_traffic_split \
+             moves it and this upgrade only verifies the weights), not both.",
+        );
+        return Err(diags);
+    }
+    match id.parse::<SplitLocator>() {
+        Ok(SplitLocator::External) => {
+            diags.error_at(
+                at,
+                "Traffic split cannot be verified",
+                LocatorError::External.to_string(),
+            );
+            Err(diags)
+        }
+        Ok(locator) => Ok(Some(locator)),
+        Err(e) => {
+            diags.error_at(at, "Invalid traffic_split_id", e.to_string());
+            Err(diags)
+        }
+    }
+}
+
+/// A read-only view of the split `traffic_split_id` refers to. A
+/// `kong_upstream` split is read with the provider's Admin API token: the id
+/// carries no secret.
+pub fn split_reader(
+    config: &Value,
+    provider: &AdminSettings,
+) -> Result<Option<SplitReader>, Diagnostics> {
+    let Some(locator) = split_locator(config)? else {
+        return Ok(None);
+    };
+    let token = provider.token.as_ref().map(|t| t.expose().to_string());
+    locator.reader(token).map(Some).map_err(|e| {
+        let mut diags = Diagnostics::new();
+        diags.error_at(
+            AttrPath::root(SPLIT_ID),
+            "Traffic split cannot be read",
+            e.to_string(),
+        );
+        diags
+    })
+}
+
+/// The split the load balancer applies now, for drift, from the inline block
+/// or from `traffic_split_id`; `None` when neither configures a load balancer
+/// (no traffic, or the external driver, whose split lives in state).
+pub async fn live_weights(
+    state: &Value,
+    provider: &AdminSettings,
+) -> Option<Result<Weights, DriverError>> {
+    if let Ok(Some(reader)) = split_reader(state, provider) {
+        return Some(reader.read_weights().await);
+    }
+    let inline = parse(state.attr(BLOCK_NAME), AttrPath::root(BLOCK_NAME)).ok()??;
+    match inline.driver {
+        Driver::External(_) => None,
+        driver => Some(driver.read_weights().await),
+    }
 }
 
 /// `None` when the block is absent. `block` may be the block's object or, for
@@ -415,12 +498,7 @@ fn parse_driver(
     let s = |k: &str| d.attr(k).as_str().unwrap_or_default().to_string();
     let built = match *name {
         "haproxy" => {
-            let api = s("runtime_api");
-            let socket = if api.starts_with('/') {
-                RuntimeApiAddress::Unix(api.into())
-            } else {
-                RuntimeApiAddress::Tcp(api)
-            };
+            let socket = RuntimeApiAddress::from_setting(&s("runtime_api"));
             HaproxyDriver::new(socket, &s("backend"), &s("server_x"), &s("server_y"))
                 .map(Driver::Haproxy)
         }
@@ -469,4 +547,89 @@ fn parse_driver(
     built
         .map_err(|e| diags.error_at(at, format!("Invalid {name} driver"), e.to_string()))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upgrade_config(split_id: &str, with_block: bool) -> Value {
+        let traffic = if with_block {
+            Value::object([("external", Value::object(Vec::<(&str, Value)>::new()))])
+        } else {
+            Value::Null
+        };
+        Value::object([(SPLIT_ID, Value::from(split_id)), (BLOCK_NAME, traffic)])
+    }
+
+    /// `(on traffic_split_id, summary, detail)` of the single error.
+    fn only_error(diags: Diagnostics) -> (bool, String, String) {
+        let all: Vec<_> = diags.iter().collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        let d = all[0];
+        let on_attribute = d.path == Some(AttrPath::root(SPLIT_ID));
+        (on_attribute, d.summary.clone(), d.detail.clone())
+    }
+
+    const HAPROXY_ID: &str =
+        "haproxy?runtime_api=%2Frun%2Fhaproxy.sock&backend=kong&server_x=x&server_y=y";
+
+    #[test]
+    fn a_split_id_parses_into_its_locator_and_is_optional() {
+        let locator = split_locator(&upgrade_config(HAPROXY_ID, false))
+            .unwrap()
+            .unwrap();
+        assert_eq!(locator.kind(), "haproxy");
+        assert!(split_locator(&Value::object([(SPLIT_ID, Value::Null)]))
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn a_split_id_and_a_traffic_block_conflict_on_the_attribute() {
+        let (at, summary, _) =
+            only_error(split_locator(&upgrade_config(HAPROXY_ID, true)).unwrap_err());
+        assert!(at);
+        assert_eq!(summary, "Conflicting traffic settings");
+    }
+
+    #[test]
+    fn an_external_or_malformed_split_id_is_refused_on_the_attribute() {
+        let (at, summary, detail) =
+            only_error(split_locator(&upgrade_config("external", false)).unwrap_err());
+        assert!(at);
+        assert_eq!(summary, "Traffic split cannot be verified");
+        assert!(detail.contains("external driver"), "{detail}");
+
+        let (_, summary, detail) = only_error(
+            split_locator(&upgrade_config("haproxy:/run/haproxy.sock", false)).unwrap_err(),
+        );
+        assert_eq!(summary, "Invalid traffic_split_id");
+        assert!(
+            detail.contains("earlier version of the provider"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn a_kong_upstream_split_is_read_with_the_provider_token_not_one_from_the_id() {
+        let id = "kong_upstream?admin_url=http%3A%2F%2F127.0.0.1%3A1%2F&upstream=u&target_x=a%3A1&target_y=b%3A1";
+        let provider = AdminSettings {
+            token: Some(crate::kong::Secret::new("from-the-provider")),
+            ..AdminSettings::default()
+        };
+        let reader = split_reader(&upgrade_config(id, false), &provider)
+            .unwrap()
+            .unwrap();
+        let shown = format!("{reader:?}");
+        assert!(
+            shown.contains("<redacted>"),
+            "the provider token is used: {shown}"
+        );
+        assert!(!shown.contains("from-the-provider"), "{shown}");
+        let anonymous = split_reader(&upgrade_config(id, false), &AdminSettings::default())
+            .unwrap()
+            .unwrap();
+        assert!(format!("{anonymous:?}").contains("admin_token: None"));
+    }
 }

@@ -99,6 +99,24 @@ impl KongClient {
         decode_response(&url, status, &text)
     }
 
+    /// Kong's own clock, in Unix seconds: the `Date` header of `GET /`
+    /// (`None` when a proxy in front strips it or it does not parse).
+    /// The Admin API stamps `updated_at` from the same clock.
+    pub async fn server_time(&self) -> Result<Option<i64>, KongError> {
+        let url = self.url("/")?;
+        let resp = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
+        Ok(resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|d| d.to_str().ok())
+            .and_then(parse_http_date))
+    }
+
     /// All items of a paginated collection (`data` + `next`), following
     /// `next` until it is null.
     pub async fn paginate(&self, path: &str) -> Result<Vec<serde_json::Value>, KongError> {
@@ -400,5 +418,25 @@ mod tests {
             KongClient::new("https://k", &s),
             Err(KongError::Settings(_))
         ));
+    }
+}
+
+/// An HTTP `Date` (`Wed, 25 Nov 2026 03:05:00 GMT`) in Unix seconds.
+fn parse_http_date(text: &str) -> Option<i64> {
+    let rfc2822 = text.trim().replace(" GMT", " +0000");
+    time::OffsetDateTime::parse(&rfc2822, &time::format_description::well_known::Rfc2822)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+#[cfg(test)]
+mod http_date_tests {
+    #[test]
+    fn parses_the_date_header() {
+        assert_eq!(
+            super::parse_http_date("Wed, 25 Nov 2026 03:05:00 GMT"),
+            Some(1_795_575_900)
+        );
+        assert_eq!(super::parse_http_date("yesterday"), None);
     }
 }

@@ -1,8 +1,9 @@
 //! The Kong Admin API client (edge): HTTP with the provider's TLS, token and
-//! header settings, Kong's pagination, and the shapes of `GET /` and
-//! `GET /status` across 2.8 and 3.x.
+//! header settings, Kong's pagination, the shapes of `GET /` and
+//! `GET /status` across 2.8 and 3.x, and a DB-less node's `GET /config`.
 
 mod client;
+mod declarative;
 mod node;
 mod settings;
 

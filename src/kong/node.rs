@@ -37,6 +37,9 @@ pub struct NodeInfo {
     pub database_reachable: Option<bool>,
     /// DB-less nodes and data planes: hash of the loaded configuration.
     pub configuration_hash: Option<String>,
+    /// Kong Enterprise's `vitals` setting: Vitals keeps its metrics in the
+    /// database. Community nodes have no such setting (false).
+    pub vitals_enabled: bool,
 }
 
 impl KongClient {
@@ -94,7 +97,19 @@ pub fn parse_node_info(url: &str, root: &Json, status: &Json) -> Result<NodeInfo
             .get("configuration_hash")
             .and_then(Json::as_str)
             .map(str::to_string),
+        vitals_enabled: config.get("vitals").is_some_and(is_on),
     })
+}
+
+/// Kong renders boolean settings as JSON booleans in `GET /`; the spellings
+/// kong.conf accepts are tolerated in case a proxy or old node passes the
+/// raw text through.
+fn is_on(value: &Json) -> bool {
+    match value {
+        Json::Bool(on) => *on,
+        Json::String(text) => matches!(text.as_str(), "on" | "true"),
+        _ => false,
+    }
 }
 
 /// `edition` exists from 3.6; before, the version string is the only hint.
@@ -166,6 +181,25 @@ mod tests {
         assert_eq!(n.plugins_enabled, vec!["key-auth"]);
         assert_eq!(n.database_reachable, Some(true));
         assert_eq!(n.configuration_hash, None);
+        assert!(!n.vitals_enabled, "a community node has no Vitals");
+    }
+
+    #[test]
+    fn reads_vitals_from_an_enterprise_configuration() {
+        let status = json!({"database": {"reachable": true}});
+        let mut root = root_3x();
+        root["edition"] = json!("enterprise");
+        root["version"] = json!("3.4.3.5");
+        root["configuration"]["vitals"] = json!(true);
+        let on = parse_node_info("u", &root, &status).unwrap();
+        assert_eq!(on.edition, Edition::Enterprise);
+        assert!(on.vitals_enabled);
+        root["configuration"]["vitals"] = json!(false);
+        assert!(!parse_node_info("u", &root, &status).unwrap().vitals_enabled);
+        root["configuration"]["vitals"] = json!("on");
+        assert!(parse_node_info("u", &root, &status).unwrap().vitals_enabled);
+        root["configuration"]["vitals"] = json!("off");
+        assert!(!parse_node_info("u", &root, &status).unwrap().vitals_enabled);
     }
 
     #[test]
@@ -190,6 +224,7 @@ mod tests {
             n.configuration_hash.as_deref(),
             Some("0123456789abcdef0123456789abcdef")
         );
+        assert!(!n.vitals_enabled, "no `vitals` key: off");
     }
 
     #[test]

@@ -156,7 +156,7 @@ codes! {
             "traffic steps are percentages of traffic to Y, each 1..=100, strictly increasing",
             "provider rule"),
         TrafficNotConfigured = "traffic_not_configured" => (Traffic,
-            "the plan moves traffic between X and Y but no traffic block is configured",
+            "the plan moves traffic between X and Y but neither a traffic block nor traffic_split_id is configured",
             "provider rule"),
         UnknownHook = "unknown_hook" => (Hooks,
             "a hook is named after a step this strategy does not have",

@@ -332,6 +332,10 @@ pub struct Options {
     pub traffic_configured: bool,
     /// Intermediate weights for Y, e.g. `[10, 50, 100]`; empty means one step.
     pub traffic_steps: Vec<i64>,
+    /// A `kong_traffic_split` owns the weights (`traffic_split_id`): traffic
+    /// steps verify the split's weight instead of moving it.
+    #[serde(default)]
+    pub traffic_owned_by_split: bool,
     /// Names of configured hooks: `stop_x`, `start_x`, `start_y`,
     /// `decommission_x` perform those steps; `before_<step id>` and
     /// `after_<step id>` run around any once-only step.
@@ -347,6 +351,7 @@ impl Default for Options {
             staging_tests_configured: false,
             traffic_configured: false,
             traffic_steps: Vec::new(),
+            traffic_owned_by_split: false,
             hooks: BTreeSet::new(),
         }
     }

@@ -443,7 +443,7 @@ pub(crate) fn check_steps(input: &PlanInput, steps: &[PlannedStep], f: &mut Find
     if moves_traffic && !input.options.traffic_configured {
         f.error(
             ErrorCode::TrafficNotConfigured,
-            "this plan moves traffic between X and Y, but no traffic block (or kong_traffic_split id) is configured",
+            "this plan moves traffic between X and Y, but no traffic block (or traffic_split_id) is configured",
         );
     }
     let cutover = steps.iter().any(|step| {

@@ -65,7 +65,7 @@ pub(crate) fn steps_towards(input: &PlanInput, entries: &[Entry], goal: Goal) ->
     }
     kinds
         .into_iter()
-        .map(|kind| PlannedStep::new(kind, input.strategy))
+        .map(|kind| PlannedStep::new(kind, input))
         .collect()
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::input::{Strategy, WeightY};
+use super::input::{PlanInput, Strategy, WeightY};
 
 /// Stable name of a step, e.g. `migrations_finish` or `shift_traffic_to_50`.
 /// Stored in Terraform state: never rename an existing id.
@@ -272,21 +272,36 @@ fn by_hook_or_wait(hook: &Option<String>, action: &str, wait: &str) -> String {
     }
 }
 
-/// A step in a plan, with the reason it is there.
+/// A step in a plan, with what it does and the reason it is there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedStep {
     pub id: StepId,
     pub kind: StepKind,
+    /// One human line for the plan output: [`StepKind::describe`], unless
+    /// the input changes what the step does (a traffic step verifies a
+    /// `kong_traffic_split` it does not own).
+    pub action: String,
     pub why: String,
     pub destructive: bool,
     pub reversible: bool,
 }
 
 impl PlannedStep {
-    pub(crate) fn new(kind: StepKind, strategy: Strategy) -> Self {
+    pub(crate) fn new(kind: StepKind, input: &PlanInput) -> Self {
+        let (action, why) = match (
+            input.options.traffic_owned_by_split,
+            verified_split_weight(&kind),
+        ) {
+            (true, Some(weight)) => split_verification(weight),
+            (true, None) if guards_first_traffic(&kind) => {
+                (kind.describe(), split_first_traffic_why(&kind))
+            }
+            _ => (kind.describe(), why(&kind, input.strategy)),
+        };
         PlannedStep {
             id: kind.id(),
-            why: why(&kind, strategy),
+            action,
+            why,
             destructive: kind.destructive(),
             reversible: kind.reversible(),
             kind,
@@ -294,8 +309,56 @@ impl PlannedStep {
     }
 
     pub fn describe(&self) -> String {
-        self.kind.describe()
+        self.action.clone()
     }
+}
+
+/// The weight a traffic step checks when a `kong_traffic_split` owns the
+/// weights.
+fn verified_split_weight(kind: &StepKind) -> Option<WeightY> {
+    match kind {
+        StepKind::ShiftTraffic { to_weight } => Some(*to_weight),
+        StepKind::TrafficBackToX => Some(WeightY::ZERO),
+        _ => None,
+    }
+}
+
+fn guards_first_traffic(kind: &StepKind) -> bool {
+    matches!(
+        kind,
+        StepKind::StagingTests
+            | StepKind::VerifyFreeze {
+                before: FreezeGate::Cutover
+            }
+    )
+}
+
+/// Terraform applies a referenced `kong_traffic_split` before the upgrade,
+/// so the checks that guard Y's first traffic run once the split sent it.
+fn split_first_traffic_why(kind: &StepKind) -> String {
+    let check = match kind {
+        StepKind::StagingTests => "the staging tests run",
+        _ => "the freeze is verified",
+    };
+    format!(
+        "{check} before the upgrade goes on, but the kong_traffic_split (applied first) has already sent Y its first traffic: \
+         a failure stops the upgrade before finish, and only setting the split's weight_y = 0 moves traffic back to X"
+    )
+}
+
+fn split_verification(weight: WeightY) -> (String, String) {
+    if weight == WeightY::ZERO {
+        return (
+            "verify that the kong_traffic_split (traffic_split_id) sends all traffic back to X (rollback)".into(),
+            "rollback: X takes all traffic again; the upgrade does not write weights it does not own, so set the split's weight_y = 0".into(),
+        );
+    }
+    (
+        format!("verify that the kong_traffic_split (traffic_split_id) gives Y {weight} of traffic"),
+        format!(
+            "the kong_traffic_split owns the weights and Terraform applies it first: the upgrade moves no traffic and goes on only once Y has {weight}"
+        ),
+    )
 }
 
 impl fmt::Display for PlannedStep {

@@ -6,7 +6,7 @@
 //! (or halt) on failure; going down is a fast path without gates. read: the
 //! live split, so a hand edit on the load balancer shows as drift.
 
-use crate::blocks::traffic::{content, parse_content};
+use crate::blocks::traffic::{content, parse_content, TrafficSettings};
 use crate::gates::now_rfc3339;
 use crate::traffic::{
     plan_shift, shift, ShiftEnd, StepRecord, TrafficDriver, TrafficWeight, Weights,
@@ -38,7 +38,12 @@ fn schema() -> Schema {
              balancer as it is.",
         )
         .attr(Attribute::number("weight_y").required().describe("The share of traffic cluster Y should get, 0–100."))
-        .attr(Attribute::string("id").computed().describe("Identifier of the split (the driver and its target)."))
+        .attr(Attribute::string("id").computed().describe(
+            "Where the split lives: the driver and the non-secret settings that reach its load balancer, percent-encoded \
+             (e.g. `haproxy?runtime_api=%2Frun%2Fhaproxy.sock&backend=kong&server_x=x&server_y=y`). Pass it to \
+             `kong_upgrade.traffic_split_id` so the upgrade verifies this split instead of moving traffic itself. Never holds \
+             the `admin_token`.",
+        ))
         .attr(Attribute::number("current_weight_y").computed().describe("Y's share as last applied or read from the load balancer."))
         .attr(Attribute::number("weight_x").computed().describe("X's share (100 − `current_weight_y`), for other resources (`external` driver)."))
         .attr(Attribute::list_of("planned_weights", Type::Number).computed().describe("The weights the next apply walks through, in order."))
@@ -68,18 +73,10 @@ fn recorded_weight(state: &Value) -> TrafficWeight {
         .unwrap_or(TrafficWeight::ZERO)
 }
 
-fn split_id(config: &Value) -> String {
-    for (driver, key) in [
-        ("haproxy", "runtime_api"),
-        ("nginx", "upstream_file"),
-        ("kong_upstream", "admin_url"),
-    ] {
-        let d = crate::blocks::first(config.attr(driver));
-        if let Some(target) = d.attr(key).as_str() {
-            return format!("{driver}:{target}");
-        }
-    }
-    "external".to_string()
+/// The id is the split's locator: what `kong_upgrade.traffic_split_id` needs
+/// to find the same load balancer and read its weights (never a secret).
+fn split_id(settings: &TrafficSettings) -> Value {
+    settings.driver.locator().to_string().into()
 }
 
 fn record_value(r: &StepRecord) -> Value {
@@ -200,7 +197,7 @@ impl Resource for KongTrafficSplit {
                 return resp;
             }
         };
-        planned.set_attr("id", split_id(&req.config).into());
+        planned.set_attr("id", split_id(&settings));
         let unchanged = from == to && !req.prior.is_null();
         if unchanged {
             for keep in ["planned_weights", "history"] {
@@ -292,7 +289,7 @@ impl Resource for KongTrafficSplit {
         .await;
         timer.abort();
         let mut state = req.planned.clone();
-        state.set_attr("id", split_id(&req.config).into());
+        state.set_attr("id", split_id(&settings));
         let (reached, history) = match outcome {
             Ok(o) => {
                 if o.end == ShiftEnd::Cancelled {
@@ -330,6 +327,14 @@ impl Resource for KongTrafficSplit {
         let recorded = recorded_weight(&state);
         if let Ok(settings) = parse_content(&state, &AttrPath::default(), Weights::with_y(recorded))
         {
+            // Ids written by earlier versions of the provider did not say how
+            // to read the split; the current form replaces them here, so the
+            // next plan stays empty.
+            let id = split_id(&settings);
+            if state.attr("id") != &id {
+                tracing::info!(from = ?state.attr("id").as_str(), to = ?id.as_str(), "kong_traffic_split id updated to the current form");
+                state.set_attr("id", id);
+            }
             match settings.driver.read_weights().await {
                 Ok(w) if w.y != recorded => {
                     tracing::info!(

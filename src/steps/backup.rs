@@ -219,27 +219,70 @@ async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {
     Ok(())
 }
 
-/// Writes a DB-less node's declarative configuration (as read from its Admin
-/// API) to `dir`.
+/// Whether `target` holds a Kong database (a `schema_meta` table with rows):
+/// what a completed restore leaves. `pg_restore --single-transaction` either
+/// restores everything or nothing, so after an interrupted restore step this
+/// tells which of the two happened.
+pub async fn holds_kong_database(target: &DatabaseConfig) -> Result<bool, BackupError> {
+    let failed = |detail: String| BackupError::ToolFailed {
+        tool: "pg_restore",
+        detail,
+    };
+    let client = crate::migrations::database::connect(target)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let row = client
+        .query_one("SELECT to_regclass('schema_meta') IS NOT NULL", &[])
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !row.get::<_, bool>(0) {
+        return Ok(false);
+    }
+    let rows = client
+        .query_one("SELECT count(*) FROM schema_meta", &[])
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(rows.get::<_, i64>(0) > 0)
+}
+
+/// Writes a DB-less node's declarative configuration (from its file, or as
+/// its Admin API serves it at `GET /config`) to `dir`. The file appears
+/// whole or not at all: it is written beside its final name, synced, then
+/// renamed, so an interrupted backup never passes for a complete one.
 pub fn write_declarative(
     dir: &Path,
     file_name: &str,
     config: &str,
 ) -> Result<BackupRecord, BackupError> {
+    let path = dir.join(file_name);
+    if config.trim().is_empty() {
+        return Err(BackupError::EmptyBackup {
+            path,
+            tool: "declarative config",
+        });
+    }
     std::fs::create_dir_all(dir).map_err(|source| BackupError::Directory {
         path: dir.to_path_buf(),
         source,
     })?;
-    let path = dir.join(file_name);
-    std::fs::write(&path, config).map_err(|source| BackupError::WriteConfig {
-        path: path.clone(),
-        source,
-    })?;
+    let partial = dir.join(format!("{file_name}.partial"));
+    let written = write_synced(&partial, config).and_then(|()| std::fs::rename(&partial, &path));
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(BackupError::WriteConfig { path, source });
+    }
     Ok(BackupRecord {
         location: path.display().to_string(),
         bytes: config.len() as u64,
         tool: "declarative config".into(),
     })
+}
+
+fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 #[cfg(test)]
@@ -256,5 +299,40 @@ mod tests {
             backup_file_name("a/b c", "3.4.2", 1, "yml"),
             "kong-a_b_c-3.4.2-1.yml"
         );
+    }
+
+    #[test]
+    fn a_declarative_backup_holds_the_configuration_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let backups = dir.path().join("nested").join("backups");
+        let yaml = "_format_version: \"3.0\"\nservices:\n- name: orders\n";
+        let record = write_declarative(&backups, "kong-x.yml", yaml).unwrap();
+        assert_eq!(std::fs::read_to_string(&record.location).unwrap(), yaml);
+        assert_eq!(record.bytes, yaml.len() as u64);
+        let names: Vec<_> = std::fs::read_dir(&backups)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["kong-x.yml"], "no partial file is left");
+    }
+
+    #[test]
+    fn an_empty_declarative_configuration_is_no_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_declarative(dir.path(), "kong-x.yml", " \n").unwrap_err();
+        assert!(matches!(err, BackupError::EmptyBackup { .. }), "{err}");
+        assert!(!dir.path().join("kong-x.yml").exists());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the backup file should go: the rename fails.
+        std::fs::create_dir(dir.path().join("kong-x.yml")).unwrap();
+        std::fs::write(dir.path().join("kong-x.yml").join("keep"), "x").unwrap();
+        let err =
+            write_declarative(dir.path(), "kong-x.yml", "_format_version: \"3.0\"\n").unwrap_err();
+        assert!(matches!(err, BackupError::WriteConfig { .. }), "{err}");
+        assert!(!dir.path().join("kong-x.yml.partial").exists());
     }
 }

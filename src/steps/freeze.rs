@@ -2,6 +2,16 @@
 //! upgrade, but it can detect them. At freeze time the provider records a
 //! fingerprint of every core entity collection; before cutover and before
 //! `migrations finish` it reads them again and fails with what changed.
+//!
+//! A write is recognised by the entity's `updated_at`, which Kong sets on
+//! every Admin API write, not by its content alone: `kong migrations up`
+//! rewrites rows X still serves (3.6's rate-limiting `up` adds a `redis`
+//! object to every rate-limiting plugin), and that is not a configuration
+//! change. Timestamps have one-second resolution, so the freeze settles:
+//! it is taken once Kong's clock (the Admin API's `Date`) has passed every
+//! recorded `updated_at`, and any later write then carries a newer one.
+//! Content decides for entities without `updated_at` (2.8) and when Kong's
+//! clock cannot be read.
 
 use crate::kong::{KongClient, KongError};
 use serde::{Deserialize, Serialize};
@@ -24,11 +34,51 @@ pub const COLLECTIONS: &[&str] = &[
     "keys",
 ];
 
-/// Per collection: item id → short content hash; `None` when the node has
-/// no such collection.
+pub type Collections = BTreeMap<String, Option<BTreeMap<String, String>>>;
+
+/// Per collection: item id → `UPDATED_AT:HASH` (or `HASH` for entities
+/// without `updated_at`); `None` when the node has no such collection.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
-    pub collections: BTreeMap<String, Option<BTreeMap<String, String>>>,
+    pub collections: Collections,
+    /// Kong's clock had passed every recorded `updated_at` when the
+    /// fingerprint was taken: a later write must carry a newer one.
+    #[serde(default)]
+    pub settled: bool,
+}
+
+/// One entity's fingerprint entry, split.
+struct Entry<'a> {
+    updated_at: Option<i64>,
+    hash: &'a str,
+}
+
+impl<'a> Entry<'a> {
+    fn parse(text: &'a str) -> Entry<'a> {
+        match text.split_once(':') {
+            Some((at, hash)) => Entry {
+                updated_at: at.parse().ok(),
+                hash,
+            },
+            None => Entry {
+                updated_at: None,
+                hash: text,
+            },
+        }
+    }
+}
+
+/// Whether an entity changed through a write since the freeze. Same
+/// timestamp, new content, settled freeze: a migration rewrote the row.
+fn written_since(frozen: &str, now: &str, settled: bool) -> bool {
+    let (before, after) = (Entry::parse(frozen), Entry::parse(now));
+    if before.hash == after.hash {
+        return false;
+    }
+    match (before.updated_at, after.updated_at) {
+        (Some(b), Some(a)) if settled => a != b,
+        _ => true,
+    }
 }
 
 impl Fingerprint {
@@ -101,10 +151,12 @@ pub fn compare(frozen: &Fingerprint, now: &Fingerprint) -> FreezeViolation {
             .get(name)
             .and_then(Option::as_ref)
             .unwrap_or(&empty);
-        for (id, hash) in after {
+        for (id, entry) in after {
             match before.get(id) {
                 None => v.added.push(format!("{name}/{id}")),
-                Some(h) if h != hash => v.changed.push(format!("{name}/{id}")),
+                Some(frozen_entry) if written_since(frozen_entry, entry, frozen.settled) => {
+                    v.changed.push(format!("{name}/{id}"))
+                }
                 Some(_) => {}
             }
         }
@@ -115,9 +167,43 @@ pub fn compare(frozen: &Fingerprint, now: &Fingerprint) -> FreezeViolation {
     v
 }
 
-/// Reads every collection (paginated) and fingerprints it.
+/// How often the freeze waits for Kong's clock to pass the newest write
+/// before settling for content comparison.
+const SETTLE_ATTEMPTS: usize = 3;
+
+/// Reads every collection (paginated) and fingerprints it, settled when
+/// Kong's clock allows (see the module comment).
 pub async fn take(client: &KongClient) -> Result<Fingerprint, KongError> {
+    for _ in 0..SETTLE_ATTEMPTS {
+        let (collections, newest_write) = read_all(client).await?;
+        let settled = match newest_write {
+            None => Some(true),
+            Some(newest) => match client.server_time().await? {
+                Some(now) if newest < now => Some(true),
+                Some(_) => None,
+                None => Some(false),
+            },
+        };
+        if let Some(settled) = settled {
+            return Ok(Fingerprint {
+                collections,
+                settled,
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    // Writes keep landing in Kong's current second: let content decide.
+    let (collections, _) = read_all(client).await?;
+    Ok(Fingerprint {
+        collections,
+        settled: false,
+    })
+}
+
+/// Every collection's fingerprint entries, and the newest `updated_at`.
+async fn read_all(client: &KongClient) -> Result<(Collections, Option<i64>), KongError> {
     let mut collections = BTreeMap::new();
+    let mut newest_write = None;
     for name in COLLECTIONS {
         let items = match client.paginate(&format!("/{name}?size=1000")).await {
             Ok(items) => items,
@@ -127,6 +213,7 @@ pub async fn take(client: &KongClient) -> Result<Fingerprint, KongError> {
             }
             Err(e) => return Err(e),
         };
+        newest_write = newest_write.max(newest_updated_at(&items));
         let mut hashes = fingerprint_items(&items);
         // Targets hang off upstreams and are not a top-level collection.
         if *name == "upstreams" {
@@ -137,6 +224,7 @@ pub async fn take(client: &KongClient) -> Result<Fingerprint, KongError> {
                 let targets = client
                     .paginate(&format!("/upstreams/{upstream}/targets?size=1000"))
                     .await?;
+                newest_write = newest_write.max(newest_updated_at(&targets));
                 for (id, h) in fingerprint_items(&targets) {
                     hashes.insert(format!("{upstream}/targets/{id}"), h);
                 }
@@ -144,7 +232,16 @@ pub async fn take(client: &KongClient) -> Result<Fingerprint, KongError> {
         }
         collections.insert(name.to_string(), Some(hashes));
     }
-    Ok(Fingerprint { collections })
+    Ok((collections, newest_write))
+}
+
+fn updated_at(item: &serde_json::Value) -> Option<i64> {
+    let at = item.get("updated_at")?;
+    at.as_i64().or_else(|| at.as_f64().map(|f| f as i64))
+}
+
+fn newest_updated_at(items: &[serde_json::Value]) -> Option<i64> {
+    items.iter().filter_map(updated_at).max()
 }
 
 fn fingerprint_items(items: &[serde_json::Value]) -> BTreeMap<String, String> {
@@ -157,7 +254,11 @@ fn fingerprint_items(items: &[serde_json::Value]) -> BTreeMap<String, String> {
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("#{i}"));
-            (id, item_hash(item))
+            let entry = match updated_at(item) {
+                Some(at) => format!("{at}:{}", item_hash(item)),
+                None => item_hash(item),
+            };
+            (id, entry)
         })
         .collect()
 }
@@ -206,7 +307,46 @@ mod tests {
                 .iter()
                 .map(|(n, v)| (n.to_string(), Some(fingerprint_items(v))))
                 .collect(),
+            settled: true,
         }
+    }
+
+    /// `kong migrations up` adding a field to a row X serves is not a write.
+    #[test]
+    fn a_migration_rewriting_a_row_is_not_a_write() {
+        let plugin = json!({"id": "p1", "updated_at": 100, "config": {"redis_host": "r"}});
+        let newer = json!({"id": "s1", "updated_at": 200});
+        let before = fp(&[
+            ("plugins", &[plugin]),
+            ("services", std::slice::from_ref(&newer)),
+        ]);
+        let migrated = json!({"id": "p1", "updated_at": 100, "config": {"redis_host": "r", "redis": {"host": "r"}}});
+        let after = fp(&[("plugins", &[migrated]), ("services", &[newer])]);
+        assert!(compare(&before, &after).is_empty());
+    }
+
+    #[test]
+    fn a_write_moves_updated_at() {
+        let before = fp(&[(
+            "plugins",
+            &[json!({"id": "p1", "updated_at": 100, "enabled": true})],
+        )]);
+        let after = fp(&[(
+            "plugins",
+            &[json!({"id": "p1", "updated_at": 160, "enabled": false})],
+        )]);
+        assert_eq!(compare(&before, &after).changed, vec!["plugins/p1"]);
+    }
+
+    /// Unsettled (Kong's clock unknown): a write in the freeze's own second
+    /// may keep `updated_at`, so content decides.
+    #[test]
+    fn an_unsettled_freeze_compares_content() {
+        let service = |host: &str| json!({"id": "s1", "updated_at": 100, "host": host});
+        let mut before = fp(&[("services", &[service("a")])]);
+        before.settled = false;
+        let after = fp(&[("services", &[service("b")])]);
+        assert_eq!(compare(&before, &after).changed, vec!["services/s1"]);
     }
 
     #[test]

@@ -142,6 +142,25 @@ pub async fn run_phase(
     }
 }
 
+/// How many migrations await `finish` when `up` has already run for the
+/// target (nothing new, some pending); `None` when `up` still has work.
+///
+/// An upgrade resumed after `up` completed but before the step was recorded
+/// lands here. Kong's own `up` would refuse ("Database has pending
+/// migrations"), so the step is done rather than failed.
+pub async fn up_already_ran(
+    db: &DatabaseConfig,
+    known: &KnownMigrations,
+) -> Result<Option<usize>, MigrateError> {
+    let meta = read_schema_state(db).await?;
+    let state = classify(&meta, known);
+    if state.needs_bootstrap || !state.new_migrations().is_empty() {
+        return Ok(None);
+    }
+    let pending: usize = state.pending().iter().map(|s| s.migrations.len()).sum();
+    Ok((pending > 0).then_some(pending))
+}
+
 /// Runs the kong CLI without passing Terraform's cancellation on to it.
 ///
 /// Killing `kong migrations` halfway is what Kong warns against: a step

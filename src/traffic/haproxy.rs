@@ -46,6 +46,29 @@ impl RuntimeApiAddress {
     }
 }
 
+impl RuntimeApiAddress {
+    /// The `runtime_api` setting of a driver block: a path starting with `/`
+    /// (or prefixed `unix@`) is a unix socket; anything else is `host:port`.
+    pub fn from_setting(text: &str) -> RuntimeApiAddress {
+        match text.strip_prefix("unix@") {
+            Some(path) => RuntimeApiAddress::Unix(PathBuf::from(path)),
+            None if text.starts_with('/') => RuntimeApiAddress::Unix(PathBuf::from(text)),
+            None => RuntimeApiAddress::Tcp(text.to_string()),
+        }
+    }
+
+    /// The inverse of [`RuntimeApiAddress::from_setting`].
+    pub fn setting(&self) -> String {
+        match self {
+            RuntimeApiAddress::Unix(path) if path.is_absolute() => {
+                path.to_string_lossy().into_owned()
+            }
+            RuntimeApiAddress::Unix(path) => format!("unix@{}", path.to_string_lossy()),
+            RuntimeApiAddress::Tcp(address) => address.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for RuntimeApiAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -93,6 +116,16 @@ impl HaproxyDriver {
             server_y: server_y.to_string(),
             timeout: Self::DEFAULT_TIMEOUT,
         })
+    }
+
+    /// Where this split lives, without anything secret (see [`super::SplitLocator`]).
+    pub fn locator(&self) -> super::SplitLocator {
+        super::SplitLocator::Haproxy {
+            runtime_api: self.socket.clone(),
+            backend: self.backend.clone(),
+            server_x: self.server_x.clone(),
+            server_y: self.server_y.clone(),
+        }
     }
 
     /// Bound on one runtime API exchange (default 5 s).

@@ -111,6 +111,17 @@ impl KongUpstreamDriver {
         })
     }
 
+    /// Where this split lives, never with the admin token (see
+    /// [`super::SplitLocator`]).
+    pub fn locator(&self) -> super::SplitLocator {
+        super::SplitLocator::KongUpstream {
+            admin_url: self.admin_url.to_string(),
+            upstream: self.upstream.clone(),
+            target_x: self.target_x.clone(),
+            target_y: self.target_y.clone(),
+        }
+    }
+
     /// Sends `Kong-Admin-Token` with every request (Kong Enterprise RBAC).
     pub fn with_admin_token(mut self, token: String) -> KongUpstreamDriver {
         self.admin_token = Some(token);
@@ -478,6 +489,31 @@ mod against_kongsim {
             .collect();
         weights.sort();
         assert_eq!(weights, vec![(X.to_string(), 0), (Y.to_string(), 100)]);
+    }
+
+    #[tokio::test]
+    async fn its_locator_reads_the_split_with_the_token_the_reader_is_given() {
+        let pg = Postgres::start().unwrap();
+        let kong = edge_kong(&pg, &[(X, 40), (Y, 60)]).await;
+        let id = driver(&kong, "clusters").locator().to_string();
+        assert!(
+            !id.contains("s3cret"),
+            "the id never carries the token: {id}"
+        );
+        let locator: crate::traffic::SplitLocator = id.parse().unwrap();
+
+        let reader = locator.reader(Some("s3cret".into())).unwrap();
+        assert_eq!(
+            reader.read_weights().await.unwrap(),
+            Weights::with_y(TrafficWeight::new(60).unwrap())
+        );
+        let e = locator
+            .reader(None)
+            .unwrap()
+            .read_weights()
+            .await
+            .unwrap_err();
+        assert_eq!(e.attribute(), "admin_token", "{e}");
     }
 
     #[tokio::test]

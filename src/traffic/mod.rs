@@ -4,6 +4,8 @@
 //! - [`TrafficDriver`]: reads and sets the split on one load balancer
 //!   ([`HaproxyDriver`], [`NginxDriver`], [`KongUpstreamDriver`],
 //!   [`ExternalDriver`]; [`Driver`] picks one at run time).
+//! - [`SplitLocator`]: a split's id, enough to find its load balancer again
+//!   and read it through a [`SplitReader`] (which cannot set weights).
 //! - [`plan_shift`]: the pure part. Which weights an apply walks through,
 //!   computable at plan time.
 //! - [`shift`]: the executor. Walks a [`ShiftPlan`], runs the gates at each
@@ -20,6 +22,7 @@ mod executor;
 mod external;
 mod haproxy;
 mod kong_upstream;
+mod locator;
 mod nginx;
 mod progression;
 #[cfg(test)]
@@ -36,6 +39,7 @@ pub use executor::{
 pub use external::ExternalDriver;
 pub use haproxy::{HaproxyDriver, RuntimeApiAddress};
 pub use kong_upstream::KongUpstreamDriver;
+pub use locator::{LocatorError, SplitCheckError, SplitLocator, SplitReader};
 pub use nginx::NginxDriver;
 pub use progression::{
     plan_shift, OnFailure, PlannedStep, Progression, ProgressionError, ShiftPlan, StepSpec,
@@ -65,6 +69,18 @@ pub enum Driver {
     Nginx(NginxDriver),
     KongUpstream(KongUpstreamDriver),
     External(ExternalDriver),
+}
+
+impl Driver {
+    /// Where this split lives (its `kong_traffic_split` id).
+    pub fn locator(&self) -> SplitLocator {
+        match self {
+            Driver::Haproxy(d) => d.locator(),
+            Driver::Nginx(d) => d.locator(),
+            Driver::KongUpstream(d) => d.locator(),
+            Driver::External(_) => SplitLocator::External,
+        }
+    }
 }
 
 impl TrafficDriver for Driver {

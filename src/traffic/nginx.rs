@@ -92,6 +92,17 @@ impl NginxDriver {
         self
     }
 
+    /// Where this split lives: what reading it needs, not the commands that
+    /// change it (see [`super::SplitLocator`]).
+    pub fn locator(&self) -> super::SplitLocator {
+        super::SplitLocator::Nginx {
+            upstream_file: self.file.clone(),
+            upstream: self.upstream.clone(),
+            server_x: self.server_x.clone(),
+            server_y: self.server_y.clone(),
+        }
+    }
+
     /// Bound on each validate/reload command (default 30 s).
     pub fn with_command_timeout(mut self, timeout: Duration) -> NginxDriver {
         self.command_timeout = timeout;

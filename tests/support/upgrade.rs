@@ -362,3 +362,45 @@ pub fn kong_cli(version: &str) -> String {
         version.into(),
     ])
 }
+
+/// The planned values of `address` (`change.after` of `terraform show -json`
+/// on a saved plan): what `planned_steps`, `phase` and `current_weight_y`
+/// say the next apply will do. Values known only after apply are absent.
+pub fn planned_values(ws: &testbed::terraform::Workspace, address: &str) -> serde_json::Value {
+    let planned = ws
+        .run(&["plan", "-input=false", "-no-color", "-out=planned.tfplan"])
+        .unwrap();
+    assert!(planned.success(), "{planned}");
+    let shown = ws
+        .run(&["show", "-json", "-no-color", "planned.tfplan"])
+        .unwrap();
+    assert!(shown.success(), "{shown}");
+    let plan: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["address"] == address))
+        .map(|c| c["change"]["after"].clone())
+        .unwrap_or_else(|| panic!("{address} has no planned change\n{planned}"))
+}
+
+/// The ids of a `planned_steps` list, in order.
+pub fn step_ids(planned: &serde_json::Value) -> Vec<String> {
+    planned["planned_steps"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|s| s["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Percent of HAProxy's weight on Y.
+pub fn haproxy_share_y(sb: &Sandbox) -> u32 {
+    let (x, y) = (sb.haproxy_weight("x"), sb.haproxy_weight("y"));
+    if x + y == 0 {
+        return 0;
+    }
+    y * 100 / (x + y)
+}

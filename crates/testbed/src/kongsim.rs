@@ -94,6 +94,12 @@ impl KongSimBuilder {
         self
     }
 
+    /// Kong Enterprise's `vitals` setting, as Kong reads it (`KONG_VITALS`).
+    /// Only an enterprise node reports it in `GET /` (`configuration.vitals`).
+    pub fn vitals(self, on: bool) -> Self {
+        self.env("KONG_VITALS", if on { "on" } else { "off" })
+    }
+
     /// DB-less (`database = off`); the default.
     pub fn database_off(mut self) -> Self {
         self.pg_env = None;

@@ -842,27 +842,40 @@ impl BackgroundRun {
     /// `"kong_upgrade.this: Creating..."`); fails at once if Terraform exits
     /// without printing it.
     pub fn wait_for_output(&self, needle: &str, timeout: Duration) -> Result<(), TerraformError> {
+        self.wait_until(&format!("{needle:?}"), timeout, || {
+            self.pipes.contains(needle)
+        })
+    }
+
+    /// Waits until `done()` holds (checked again once Terraform exited, as
+    /// the last output may still be in the pipes); fails at once if
+    /// Terraform exits first. `what` names the awaited event in the error.
+    pub fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut done: impl FnMut() -> bool,
+    ) -> Result<(), TerraformError> {
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(1);
         loop {
-            if self.pipes.contains(needle) {
+            if done() {
                 return Ok(());
             }
             if let Some(status) = self.exit_status() {
-                // The last output may still be in the pipes.
                 self.pipes.wait_for_readers(Duration::from_secs(2));
-                if self.pipes.contains(needle) {
+                if done() {
                     return Ok(());
                 }
                 return Err(TerraformError::OutputNotSeen {
-                    what: format!("{needle:?}"),
+                    what: what.to_owned(),
                     when: "before terraform exited".to_owned(),
                     partial: self.pipes.render(&self.command, &status.to_string()),
                 });
             }
             if Instant::now() >= deadline {
                 return Err(TerraformError::OutputNotSeen {
-                    what: format!("{needle:?}"),
+                    what: what.to_owned(),
                     when: format!("within {timeout:?}"),
                     partial: self.pipes.render(&self.command, "still running"),
                 });

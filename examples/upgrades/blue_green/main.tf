@@ -10,14 +10,17 @@
 #   terraform apply -var target_phase=completed               # X decommissioned
 #
 # Until `finished`, lowering weight_y or target_phase sends traffic back to
-# X. After it there is no way back but the backup. Keep Admin API writes
-# frozen from `prepared` to `completed`: the apply checks the configuration
-# did not change before Y takes traffic and before finishing.
+# X (and so does `terraform destroy` with on_destroy = "rollback"; by
+# default destroying an unfinished upgrade is refused). After it there is
+# no way back but the backup. Keep Admin API writes frozen from `prepared`
+# to `completed`: the apply checks the configuration did not change before
+# Y takes traffic and before finishing.
 resource "kong_upgrade" "this" {
   strategy     = "blue_green"
   to_version   = var.to_version
   target_phase = var.target_phase
   weight_y     = var.weight_y
+  on_destroy   = var.on_destroy
 
   cluster_x {
     admin_url = var.x_admin_url

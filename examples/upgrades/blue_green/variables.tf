@@ -15,6 +15,12 @@ variable "weight_y" {
   default     = null
 }
 
+variable "on_destroy" {
+  type        = string
+  description = "What `terraform destroy` does to an unfinished upgrade: \"refuse\" (the default when null) or \"rollback\" (all traffic back to X, its database left usable; possible only before `finished`)."
+  default     = null
+}
+
 variable "to_version" {
   type        = string
   description = "The Kong version cluster Y runs (a patch, or at most the next minor, of X's)."

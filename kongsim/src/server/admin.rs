@@ -70,6 +70,7 @@ async fn route(
         (&Method::GET, ["metrics"]) => super::status::metrics_response(node).await,
         (&Method::GET, ["clustering", "data-planes"]) => data_planes(node, &query).await,
         (&Method::GET, ["clustering", "status"]) => clustering_status(node).await,
+        (&Method::GET, ["config"]) => get_config(node),
         (&Method::POST, ["config"]) => post_config(node, body),
         (
             _,
@@ -77,6 +78,7 @@ async fn route(
             | ["metrics"]
             | ["clustering", "data-planes"]
             | ["clustering", "status"]
+            | ["config"]
             | [],
         ) => node.message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
         _ => entity_route(node, method, &segments, &query, headers, body).await,
@@ -98,13 +100,36 @@ async fn root(node: &Node) -> Response {
     node.json(StatusCode::OK, &node.root_info(enabled))
 }
 
-/// `POST /config` of a DB-less node: the body becomes the node's
-/// configuration; kongsim keeps only its hash.
+/// Kong's answer to `/config` on a node with a database
+/// (`kong/api/routes/config.lua`).
+const CONFIG_NEEDS_DBLESS: &str =
+    "this endpoint is only available when Kong is configured to not use a database";
+
+/// `GET /config` of a DB-less node or data plane: `{"config": "<yaml>"}`.
+/// Kong exports its in-memory entities; kongsim serves the text it loaded.
+fn get_config(node: &Node) -> Response {
+    if !node.is_dbless() {
+        return node.message(StatusCode::BAD_REQUEST, CONFIG_NEEDS_DBLESS);
+    }
+    node.json(StatusCode::OK, &json!({ "config": node.served_config() }))
+}
+
+/// `POST /config` of a DB-less node: the body (or its `config` string, as
+/// Kong accepts both) becomes the node's configuration.
 fn post_config(node: &Node, body: &Bytes) -> Response {
-    if !node.is_dbless() || node.role == Role::DataPlane {
+    if !node.is_dbless() {
+        return node.message(StatusCode::BAD_REQUEST, CONFIG_NEEDS_DBLESS);
+    }
+    if node.role == Role::DataPlane {
         return node.message(StatusCode::NOT_FOUND, "Not found");
     }
-    node.set_config_hash(super::config_hash(body));
+    let wrapped = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("config").and_then(Value::as_str).map(str::to_string));
+    match wrapped {
+        Some(text) => node.load_config(&text),
+        None => node.load_config(&String::from_utf8_lossy(body)),
+    }
     node.json(StatusCode::CREATED, &json!({}))
 }
 

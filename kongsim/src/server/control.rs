@@ -5,7 +5,8 @@
 //! - `POST /data-planes {...}`: register a data plane row on a control plane,
 //!   as a connecting data plane would.
 //! - `POST /config` (any body): a data plane or DB-less node receives a
-//!   configuration; its hash becomes the node's `configuration_hash`.
+//!   configuration; its hash becomes the node's `configuration_hash` and
+//!   the Admin API's `GET /config` serves it.
 //! - `GET /health`: identity and request counters.
 
 use super::clustering::{self, DataPlaneRegistration};
@@ -118,7 +119,10 @@ fn receive_config(node: &Node, body: &Bytes) -> Response {
             "only DB-less and data plane nodes receive configurations",
         );
     }
-    let hash = super::config_hash(body);
-    node.set_config_hash(hash.clone());
-    node.json(StatusCode::CREATED, &json!({ "configuration_hash": hash }))
+    let text = String::from_utf8_lossy(body);
+    node.load_config(&text);
+    node.json(
+        StatusCode::CREATED,
+        &json!({ "configuration_hash": node.config_hash() }),
+    )
 }

@@ -81,9 +81,9 @@ async fn start(
     node.admin_token = options.admin_token.clone();
     if node.is_dbless() && role == Role::Traditional {
         if let Some(path) = conf.get("declarative_config") {
-            let body = std::fs::read(path)
+            let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("error parsing declarative config file {path}:\n{e}"))?;
-            node.set_config_hash(config_hash(&body));
+            node.load_config(&text);
         }
     }
     let node = Arc::new(node);

@@ -34,6 +34,10 @@ impl Role {
 /// MD5 of an empty configuration as Kong reports it: all zeros.
 pub const EMPTY_CONFIG_HASH: &str = "00000000000000000000000000000000";
 
+/// What 3.x's `GET /config` exports for a node with no entities
+/// (`kong/db/declarative/export.lua` emits these two keys first).
+pub const EMPTY_EXPORT: &str = "_format_version: \"3.0\"\n_transform: false\n";
+
 /// The test-only fault switch of the proxy.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FaultSettings {
@@ -146,6 +150,9 @@ pub struct Node {
     pub faults: Faults,
     pub metrics: Metrics,
     pub config_hash: RwLock<String>,
+    /// The declarative configuration a DB-less node serves, as it was
+    /// loaded (kongsim keeps the text; it does not parse it).
+    pub declarative_config: RwLock<Option<String>>,
     pub draining: AtomicBool,
     pub last_datastore_reachable: AtomicBool,
 }
@@ -190,6 +197,7 @@ impl Node {
             faults: Faults::default(),
             metrics: Metrics::default(),
             config_hash: RwLock::new(EMPTY_CONFIG_HASH.to_string()),
+            declarative_config: RwLock::new(None),
             draining: AtomicBool::new(false),
             last_datastore_reachable: AtomicBool::new(true),
         }
@@ -210,6 +218,25 @@ impl Node {
         if let Ok(mut h) = self.config_hash.write() {
             *h = hash;
         }
+    }
+
+    /// A DB-less node takes `text` as its configuration: it is served by
+    /// `GET /config` and its MD5 becomes `configuration_hash`.
+    pub fn load_config(&self, text: &str) {
+        self.set_config_hash(super::config_hash(text.as_bytes()));
+        if let Ok(mut config) = self.declarative_config.write() {
+            *config = Some(text.to_string());
+        }
+    }
+
+    /// `config` of `GET /config`: what was loaded, or Kong's export of an
+    /// empty configuration.
+    pub fn served_config(&self) -> String {
+        self.declarative_config
+            .read()
+            .ok()
+            .and_then(|c| c.clone())
+            .unwrap_or_else(|| EMPTY_EXPORT.to_string())
     }
 
     /// A JSON response carrying Kong's own headers (`Server: kong/X`).
@@ -267,6 +294,16 @@ impl Node {
                 json!(value)
             };
             out.insert(key.to_string(), rendered);
+        }
+        // `vitals` is an Enterprise setting (off unless configured): a
+        // community node has no such key, whatever its environment says.
+        match self.edition {
+            Edition::Enterprise => {
+                out.entry("vitals").or_insert(json!(false));
+            }
+            Edition::Community => {
+                out.remove("vitals");
+            }
         }
         let loaded: serde_json::Map<String, Value> = super::plugins::available(&self.version)
             .map(|p| (p.name.to_string(), json!(true)))

@@ -128,6 +128,79 @@ fn data_plane_becomes_ready_when_it_receives_a_configuration() {
 }
 
 #[test]
+fn dbless_node_serves_its_declarative_configuration_at_get_config() {
+    // testbed starts a DB-less node on this file.
+    let loaded = "_format_version: \"3.0\"\nservices: []\n";
+    let dbless = node("3.6.1").start().expect("starts");
+    let url = format!("{}/config", dbless.admin_url);
+    assert_eq!(get_json(&url), (200, json!({ "config": loaded })));
+
+    let pushed =
+        "_format_version: \"3.0\"\nservices:\n- name: orders\n  url: http://orders.internal\n";
+    let (status, _) = send(reqwest::Method::POST, &url, json!({ "config": pushed }));
+    assert_eq!(status, 201);
+    assert_eq!(get_json(&url), (200, json!({ "config": pushed })));
+    let (_, body) = get_json(&format!("{}/status", dbless.admin_url));
+    assert_ne!(body["configuration_hash"], "0".repeat(32));
+    assert_eq!(
+        send(reqwest::Method::DELETE, &url, json!({})).0,
+        405,
+        "only GET and POST"
+    );
+
+    let empty = node("3.6.1").empty_config().start().expect("starts");
+    assert_eq!(
+        get_json(&format!("{}/config", empty.admin_url)),
+        (
+            200,
+            json!({ "config": "_format_version: \"3.0\"\n_transform: false\n" })
+        ),
+        "Kong's export of an empty configuration"
+    );
+}
+
+#[test]
+fn config_endpoint_refuses_a_node_with_a_database() {
+    let pg = postgres();
+    let traditional = node("3.6.1")
+        .postgres(&pg)
+        .bootstrap()
+        .start()
+        .expect("starts");
+    let refusal = json!({ "message": "this endpoint is only available when Kong is configured to not use a database" });
+    let url = format!("{}/config", traditional.admin_url);
+    assert_eq!(get_json(&url), (400, refusal.clone()));
+    assert_eq!(
+        send(
+            reqwest::Method::POST,
+            &url,
+            json!({ "config": "_format_version: \"3.0\"" })
+        ),
+        (400, refusal)
+    );
+}
+
+#[test]
+fn vitals_is_an_enterprise_setting_in_the_root_configuration() {
+    let vitals = |builder: testbed::kongsim::KongSimBuilder| {
+        let kong = builder.start().expect("starts");
+        let (_, body) = get_json(&format!("{}/", kong.admin_url));
+        body["configuration"].get("vitals").cloned()
+    };
+    assert_eq!(vitals(node("3.4.3.5").vitals(true)), Some(json!(true)));
+    assert_eq!(
+        vitals(node("3.4.3.5")),
+        Some(json!(false)),
+        "off unless configured"
+    );
+    assert_eq!(
+        vitals(node("3.6.1").vitals(true)),
+        None,
+        "a community node has no such setting"
+    );
+}
+
+#[test]
 fn proxy_via_header_changed_form_in_3_8() {
     let v37 = node("3.7.1").cluster_name("blue").start().expect("starts");
     let response = http()

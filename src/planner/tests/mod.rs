@@ -98,6 +98,12 @@ pub(super) fn given(tokens: &str) -> (Result<PlanInput, PlanError>, Call) {
             "no_backup" => input.options.backup_enabled = false,
             "no_staging" => input.options.staging_tests_configured = false,
             "no_traffic" => input.options.traffic_configured = false,
+            // A kong_traffic_split owns the weights: no traffic block, so no
+            // intermediate steps either.
+            "split" => {
+                input.options.traffic_owned_by_split = true;
+                input.options.traffic_steps = Vec::new();
+            }
             "steps" => {
                 input.options.traffic_steps = value.split(',').map(|s| s.parse().unwrap()).collect()
             }

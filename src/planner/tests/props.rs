@@ -102,6 +102,7 @@ fn any_options() -> impl Strategy<Value = Options> {
             staging_tests_configured: flags[3],
             traffic_configured: flags[4] || flags[5],
             traffic_steps,
+            traffic_owned_by_split: flags[5] && !flags[4],
             hooks: hooks.into_iter().collect(),
         })
 }

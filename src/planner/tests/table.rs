@@ -5,6 +5,8 @@
 //! - `error FIELD CODE`: the errors, all of them (order-free);
 //! - `warn CODE` / `nowarn CODE`: a warning is / is not present;
 //! - `steps a,b,c`: exactly these step ids, in order; `first a,b`: a prefix;
+//! - `action ID TEXT` / `why ID TEXT`: the planned step ID's one-line
+//!   description / reason contains TEXT;
 //! - `says TEXT`: some error or warning message contains TEXT;
 //! - `downtime START..END`: the downtime window (`-` for none);
 //! - `phase NAME`: the phase the upgrade stands at before the plan.
@@ -180,6 +182,22 @@ const CASES: &[Case] = &[
     Case { rule: "moving traffic needs a traffic block",
         given: "no_traffic target=serving:10",
         expect: "error traffic traffic_not_configured" },
+    Case { rule: "with traffic_split_id, first traffic is a verification of the split, gates run after it moved",
+        given: "split done=@bg_migrated target=serving:50",
+        expect: "steps verify_freeze_before_cutover,staging_tests,shift_traffic_to_50; \
+                 action shift_traffic_to_50 verify that the kong_traffic_split (traffic_split_id) gives Y 50% of traffic; \
+                 why staging_tests has already sent Y its first traffic; why verify_freeze_before_cutover only setting the split's weight_y = 0" },
+    Case { rule: "with traffic_split_id, finishing verifies 100 % on Y first",
+        given: "split done=@bg_migrated weight=50 target=finished",
+        expect: "steps shift_traffic_to_100,verify_freeze_before_finish,migrations_finish; \
+                 action shift_traffic_to_100 gives Y 100%; why verify_freeze_before_finish no way back to X" },
+    Case { rule: "with traffic_split_id, a rollback waits for the split to be set to 0",
+        given: "split done=@bg_migrated weight=50 target=migrated",
+        expect: "steps traffic_back_to_x; warn rollback_keeps_migrations; \
+                 action traffic_back_to_x verify that the kong_traffic_split (traffic_split_id) sends all traffic back to X" },
+    Case { rule: "the upgrade's own traffic block moves traffic",
+        given: "done=@bg_migrated target=serving:50",
+        expect: "action shift_traffic_to_50 send 50% of traffic to Y; why staging_tests exercise Y with the same requests" },
     Case { rule: "phases without traffic need no traffic block",
         given: "no_traffic target=migrated",
         expect: "steps freeze,backup,migrations_up,start_y,wait_ready_y" },
@@ -364,6 +382,23 @@ fn check_clause(
             (got == rest)
                 .then_some(())
                 .ok_or_else(|| format!("downtime {got}, wanted {rest}"))
+        }
+        "action" | "why" => {
+            let plan = needs_plan()?;
+            let (id, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            let step = plan
+                .steps
+                .iter()
+                .find(|step| step.id.as_str() == id)
+                .ok_or_else(|| format!("{verb}: no step {id} in {:?}", ids(&plan.steps)))?;
+            let said = if verb == "action" {
+                step.describe()
+            } else {
+                step.why.clone()
+            };
+            said.contains(text)
+                .then_some(())
+                .ok_or_else(|| format!("{verb} of {id} is {said:?}, wanted {text:?}"))
         }
         "phase" => {
             let plan = needs_plan()?;

@@ -11,6 +11,7 @@ use crate::migrations::DatabaseConfig;
 use crate::planner::{OnDestroy, Strategy, TargetPhase};
 use crate::steps::readiness::NodeEndpoints;
 use crate::steps::staging::StagingRequest;
+use crate::traffic::SplitReader;
 use crate::version::KongVersion;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -43,6 +44,10 @@ pub struct Intent {
     pub staging: Vec<StagingRequest>,
     pub backup: Option<Backup>,
     pub traffic_configured: bool,
+    /// A `kong_traffic_split` owns the weights (`traffic_split_id`).
+    pub traffic_owned_by_split: bool,
+    /// The weights Y passes through on its way up (see [`traffic_steps`]).
+    pub traffic_steps: Vec<i64>,
     pub new_database_configured: bool,
 }
 
@@ -60,6 +65,8 @@ pub struct Settings {
     pub new_database: Option<DatabaseConfig>,
     pub runner: Option<RunnerSettings>,
     pub traffic: Option<TrafficSettings>,
+    /// `traffic_split_id`: the split this upgrade verifies but never moves.
+    pub traffic_split: Option<SplitReader>,
 }
 
 fn named<T: std::str::FromStr>(
@@ -111,6 +118,9 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
     let hooks = parse_hooks(config.attr("hooks"), &mut diags);
     let staging = parse_staging(config.attr("staging_test"));
     let backup = parse_backup(config.attr("backup"));
+    let split_by_id = blocks::traffic::split_locator(config)
+        .map_err(|d| diags.extend(d))
+        .is_ok_and(|locator| locator.is_some());
     let (Some(strategy), Some(to_version), Some(target), Some(on_destroy)) =
         (strategy, to_version, target, on_destroy)
     else {
@@ -139,9 +149,43 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
         hooks,
         staging,
         backup,
-        traffic_configured: !config.attr("traffic").is_null(),
+        traffic_configured: !config.attr("traffic").is_null() || split_by_id,
+        traffic_owned_by_split: split_by_id,
+        traffic_steps: traffic_steps(config.attr("traffic")),
         new_database_configured: !config.attr("new_database").is_null(),
     })
+}
+
+/// The weights Y passes through on its way up, each planned as its own
+/// step (so the plan shows them and every one is checkpointed): explicit
+/// `steps` as written (the planner checks them), or every multiple of
+/// `step_weight` below 100, then 100. The multiples count from 0 whatever
+/// the current weight, so the plan does not depend on where an earlier
+/// apply stopped. The planner keeps those between the current weight and
+/// the target.
+fn traffic_steps(traffic: &Value) -> Vec<i64> {
+    let block = blocks::first(traffic);
+    if block.is_null() {
+        return Vec::new();
+    }
+    let explicit: Vec<i64> = block
+        .attr("steps")
+        .elements()
+        .iter()
+        .filter_map(|step| step.attr("weight").as_i64())
+        .collect();
+    if !explicit.is_empty() {
+        return explicit;
+    }
+    match block.attr("step_weight").as_i64() {
+        // Zero or negative: the traffic block itself refuses it.
+        Some(step) if step >= 1 => (1..)
+            .map(|k: i64| k.saturating_mul(step))
+            .take_while(|weight| *weight < 100)
+            .chain([100])
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn parse_hooks(v: &Value, diags: &mut Diagnostics) -> BTreeMap<String, Vec<String>> {
@@ -281,6 +325,7 @@ pub fn parse_settings(config: &Value, provider: &AdminSettings) -> Result<Settin
         blocks::traffic::parse(config.attr("traffic"), AttrPath::root("traffic")),
         &mut diags,
     );
+    let traffic_split = collect(blocks::traffic::split_reader(config, provider), &mut diags);
     match (
         cluster_x,
         cluster_y,
@@ -303,7 +348,72 @@ pub fn parse_settings(config: &Value, provider: &AdminSettings) -> Result<Settin
             new_database,
             runner,
             traffic,
+            traffic_split: traffic_split.flatten(),
         }),
         _ => Err(diags),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traffic(attrs: Vec<(&str, Value)>) -> Value {
+        Value::object(attrs)
+    }
+
+    fn steps(weights: &[i64]) -> Value {
+        Value::List(
+            weights
+                .iter()
+                .map(|w| Value::object([("weight", Value::from(*w))]))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn traffic_steps_come_from_the_traffic_block() {
+        let cases: Vec<(&str, Value, Vec<i64>)> = vec![
+            ("no traffic block", Value::Null, vec![]),
+            ("one step to the target", traffic(vec![]), vec![]),
+            (
+                "explicit steps, as written",
+                traffic(vec![("steps", steps(&[10, 50]))]),
+                vec![10, 50],
+            ),
+            (
+                "explicit steps the planner will refuse are passed on",
+                traffic(vec![("steps", steps(&[0, 100]))]),
+                vec![0, 100],
+            ),
+            (
+                "step_weight: its multiples, then 100",
+                traffic(vec![("step_weight", Value::from(30))]),
+                vec![30, 60, 90, 100],
+            ),
+            (
+                "step_weight dividing 100",
+                traffic(vec![("step_weight", Value::from(25))]),
+                vec![25, 50, 75, 100],
+            ),
+            (
+                "step_weight above 100",
+                traffic(vec![("step_weight", Value::from(150))]),
+                vec![100],
+            ),
+            (
+                "step_weight 0 is the block's error, not a step list",
+                traffic(vec![("step_weight", Value::from(0))]),
+                vec![],
+            ),
+            (
+                "as a one-element list (block nesting)",
+                Value::List(vec![traffic(vec![("step_weight", Value::from(50))])]),
+                vec![50, 100],
+            ),
+        ];
+        for (case, block, expected) in cases {
+            assert_eq!(traffic_steps(&block), expected, "{case}");
+        }
     }
 }

@@ -3,16 +3,19 @@
 //! execute: every decision was the planner's.
 
 use super::config::{Intent, Settings};
+use super::failpoint;
 use super::state::{HistoryEntry, Private};
 use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
 use crate::migrations::{DatabaseConfig, KnownMigrations, MigrationPhase};
 use crate::planner::{
-    BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind,
+    BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepId, StepKind,
 };
 use crate::runner::MigrationCommand;
 use crate::steps::{backup, freeze, hooks, migrate, readiness, staging};
-use crate::traffic::{plan_shift, shift, TrafficDriver, TrafficWeight};
+use crate::traffic::{
+    plan_shift, shift, SplitCheckError, SplitReader, TrafficDriver, TrafficWeight,
+};
 use crate::version::KongVersion;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -88,40 +91,60 @@ impl Executor<'_> {
             tracing::info!(
                 step = step.id.as_str(),
                 "upgrade step starting: {}",
-                step.kind.describe()
+                step.describe()
             );
-            let outcome = self.run_step(step, private).await;
+            let resumed = private.in_flight.as_deref() == Some(step.id.as_str());
+            private.in_flight = Some(step.id.as_str().to_string());
+            let mut outcome = self.run_step(step, resumed, private).await;
+            if outcome.is_ok() && failpoint::interrupted_after(&step.id, self.cancel).await {
+                outcome = Err(StepFailure::new(
+                    None,
+                    "interrupted",
+                    "Terraform asked the provider to stop after this step's effect and before it was recorded (test fault injection).",
+                ));
+            }
             let (result, detail) = match &outcome {
                 Ok(detail) => ("ok", detail.clone()),
                 Err(f) => ("failed", format!("{}: {}", f.summary, f.detail)),
             };
             history.push(HistoryEntry {
                 step: step.id.as_str().to_string(),
-                action: step.kind.describe(),
+                action: step.describe(),
                 started_at,
                 finished_at: now_rfc3339(),
                 result: result.to_string(),
                 detail,
             });
             match outcome {
-                Ok(_) => private.checkpoint.record(step),
+                Ok(_) => {
+                    private.checkpoint.record(step);
+                    private.in_flight = None;
+                }
                 Err(f) => return Some((step.clone(), f)),
             }
         }
         None
     }
 
-    async fn run_step(&self, step: &PlannedStep, private: &mut Private) -> StepResult {
+    /// Runs one step. `resumed`: the previous apply stopped inside this
+    /// step, so its effect may already have happened.
+    async fn run_step(
+        &self,
+        step: &PlannedStep,
+        resumed: bool,
+        private: &mut Private,
+    ) -> StepResult {
         match &step.kind {
             StepKind::RecordFreeze { scope } => self.record_freeze(*scope, private).await,
             StepKind::VerifyFreeze { before } => self.verify_freeze(*before, private).await,
             StepKind::Backup { source } => self.backup(*source, private).await,
-            StepKind::RestoreIntoNewDatabase => self.restore(private).await,
-            StepKind::RunHook { name } => self.hook(name, step).await,
+            StepKind::RestoreIntoNewDatabase => self.restore(resumed, private).await,
+            StepKind::RunHook { name } => self.hook(name, step, resumed).await,
             StepKind::StopClusterX { hook } => {
                 self.by_hook_or_wait(
                     hook,
                     step,
+                    resumed,
                     &self.settings.cluster_x.admin_url,
                     Expect::Gone(self.from),
                 )
@@ -131,6 +154,7 @@ impl Executor<'_> {
                 self.by_hook_or_wait(
                     hook,
                     step,
+                    resumed,
                     &self.settings.cluster_x.admin_url,
                     Expect::Running(self.from),
                 )
@@ -140,6 +164,7 @@ impl Executor<'_> {
                 self.by_hook_or_wait(
                     hook,
                     step,
+                    resumed,
                     &self.settings.cluster_y.admin_url,
                     Expect::Running(self.intent.to_version),
                 )
@@ -149,6 +174,7 @@ impl Executor<'_> {
                 self.by_hook_or_wait(
                     hook,
                     step,
+                    resumed,
                     &self.settings.cluster_x.admin_url,
                     Expect::Gone(self.from),
                 )
@@ -198,7 +224,10 @@ impl Executor<'_> {
                     "declarative_config".to_string(),
                     Some(BTreeMap::from([("hash".to_string(), hash)])),
                 );
-                Ok(freeze::Fingerprint { collections })
+                Ok(freeze::Fingerprint {
+                    collections,
+                    settled: false,
+                })
             }
         }
     }
@@ -275,20 +304,32 @@ impl Executor<'_> {
                 })?
             }
             BackupSource::DeclarativeConfig => {
-                let Some(path) = &settings.declarative_config_path else {
-                    return Err(StepFailure::new(
-                        Some("backup.declarative_config_path"),
-                        "no declarative configuration to back up",
-                        "DB-less nodes keep their configuration in a declarative file: set backup.declarative_config_path to it.",
-                    ));
+                let text = match &settings.declarative_config_path {
+                    Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                        StepFailure::new(
+                            Some("backup.declarative_config_path"),
+                            "cannot read the declarative configuration",
+                            format!("{}: {e}", path.display()),
+                        )
+                    })?,
+                    // No file named: back up what X serves, as Kong exports
+                    // it from memory (`GET /config`).
+                    None => {
+                        let x = &self.settings.cluster_x;
+                        let unreadable = |e: KongError| {
+                            StepFailure::new(
+                                Some("cluster_x.admin_url"),
+                                "cannot read the declarative configuration from X",
+                                format!("{e}. To back up the configuration file instead, set backup.declarative_config_path."),
+                            )
+                        };
+                        KongClient::new(&x.admin_url, &x.admin)
+                            .map_err(unreadable)?
+                            .declarative_config()
+                            .await
+                            .map_err(unreadable)?
+                    }
                 };
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    StepFailure::new(
-                        Some("backup.declarative_config_path"),
-                        "cannot read the declarative configuration",
-                        format!("{}: {e}", path.display()),
-                    )
-                })?;
                 let name =
                     backup::backup_file_name("declarative", &self.from.to_string(), now, "yml");
                 backup::write_declarative(&settings.directory, &name, &text).map_err(|e| {
@@ -303,7 +344,7 @@ impl Executor<'_> {
         ))
     }
 
-    async fn restore(&self, private: &Private) -> StepResult {
+    async fn restore(&self, resumed: bool, private: &Private) -> StepResult {
         let Some(location) = &private.checkpoint.backup_location else {
             return Err(StepFailure::new(
                 Some("backup"),
@@ -312,6 +353,18 @@ impl Executor<'_> {
             ));
         };
         let target = self.database(MigrationDatabase::New)?;
+        // The restore is one transaction: after an interrupted restore step
+        // the new database holds all of the backup or nothing.
+        if resumed
+            && backup::holds_kong_database(target).await.map_err(|e| {
+                StepFailure::new(Some("new_database"), "restore failed", e.to_string())
+            })?
+        {
+            return Ok(format!(
+                "resumed: the interrupted apply already restored {location} into {}",
+                target.address()
+            ));
+        }
         backup::restore_into(
             target,
             std::path::Path::new(location),
@@ -338,7 +391,7 @@ impl Executor<'_> {
         ])
     }
 
-    async fn hook(&self, name: &str, step: &PlannedStep) -> StepResult {
+    async fn hook(&self, name: &str, step: &PlannedStep, resumed: bool) -> StepResult {
         let Some(argv) = self.intent.hooks.get(name) else {
             return Err(StepFailure::new(
                 Some("hooks"),
@@ -346,21 +399,21 @@ impl Executor<'_> {
                 format!("hooks.{name} is not set"),
             ));
         };
-        let out = hooks::run_hook(
-            name,
-            argv,
-            &self.hook_env(step),
-            self.remaining(),
-            self.cancel,
-        )
-        .await
-        .map_err(|e| {
-            StepFailure::new(
-                Some(&format!("hooks[\"{name}\"]")),
-                "hook failed",
-                e.to_string(),
-            )
-        })?;
+        let mut env = self.hook_env(step);
+        if resumed {
+            // The previous apply stopped while this hook's step ran: a hook
+            // that is not idempotent can tell.
+            env.insert("KONG_UPGRADE_RESUMED".to_string(), "1".to_string());
+        }
+        let out = hooks::run_hook(name, argv, &env, self.remaining(), self.cancel)
+            .await
+            .map_err(|e| {
+                StepFailure::new(
+                    Some(&format!("hooks[\"{name}\"]")),
+                    "hook failed",
+                    e.to_string(),
+                )
+            })?;
         let tail = out
             .lines
             .iter()
@@ -383,29 +436,28 @@ impl Executor<'_> {
 
     /// Runs the hook that performs a start/stop, or waits until the cluster
     /// answers (or stops answering) when someone else does it.
+    /// (A resumed step whose hook already did its work never gets here:
+    /// [`reconcile_in_flight`] recorded it before planning.)
     async fn by_hook_or_wait(
         &self,
         hook: &Option<String>,
         step: &PlannedStep,
+        resumed: bool,
         admin_url: &str,
         expect: Expect,
     ) -> StepResult {
+        let settings = &self.settings.cluster_x.admin;
         let mut detail = String::new();
         if let Some(name) = hook {
-            detail = self.hook(name, step).await?;
+            detail = self.hook(name, step, resumed).await?;
         }
-        let settings = &self.settings.cluster_x.admin;
         // A cluster that has not started (or stopped) ten minutes after its
         // hook returned will not: fail instead of waiting out a long timeout.
         let deadline = self.deadline.min(Instant::now() + START_STOP_WAIT);
         loop {
             // Judged by version, not by "something answers": in-place, Y
             // often takes over X's address.
-            let running = match KongClient::new(admin_url, settings) {
-                Ok(c) => c.node_info().await.ok().map(|n| n.version),
-                Err(_) => None,
-            };
-            if expect.met(running) {
+            if expect.met(running_version(admin_url, settings).await) {
                 let sep = if detail.is_empty() { "" } else { "; " };
                 return Ok(format!("{detail}{sep}{admin_url}: {}", expect.describe()));
             }
@@ -427,9 +479,10 @@ impl Executor<'_> {
     }
 
     fn database(&self, which: MigrationDatabase) -> Result<&DatabaseConfig, StepFailure> {
-        let (db, attr) = match which {
-            MigrationDatabase::Shared => (self.settings.database.as_ref(), "database"),
-            MigrationDatabase::New => (self.settings.new_database.as_ref(), "new_database"),
+        let attr = database_attribute(which);
+        let db = match which {
+            MigrationDatabase::Shared => self.settings.database.as_ref(),
+            MigrationDatabase::New => self.settings.new_database.as_ref(),
         };
         db.ok_or_else(|| {
             StepFailure::new(
@@ -449,6 +502,20 @@ impl Executor<'_> {
             KnownMigrations::from_catalog(&self.intent.to_version.to_string()).map_err(|e| {
                 StepFailure::new(Some("to_version"), "unknown migrations", e.to_string())
             })?;
+        if phase == MigrationPhase::Up {
+            let already = migrate::up_already_ran(db, &known).await.map_err(|e| {
+                StepFailure::new(
+                    Some(database_attribute(which)),
+                    "cannot read schema_meta",
+                    e.to_string(),
+                )
+            })?;
+            if let Some(pending) = already {
+                return Ok(format!(
+                    "kong migrations up already ran: {pending} migration(s) await finish"
+                ));
+            }
+        }
         let command = MigrationCommand {
             phase,
             force: false,
@@ -467,11 +534,7 @@ impl Executor<'_> {
         .await
         .map_err(|e| {
             StepFailure::new(
-                Some(if which == MigrationDatabase::New {
-                    "new_database"
-                } else {
-                    "database"
-                }),
+                Some(database_attribute(which)),
                 &format!("kong migrations {phase} failed"),
                 e.to_string(),
             )
@@ -540,6 +603,9 @@ impl Executor<'_> {
     }
 
     async fn shift_traffic(&self, to: i64, private: &mut Private) -> StepResult {
+        if let Some(split) = &self.settings.traffic_split {
+            return self.verify_split(split, to, private).await;
+        }
         let Some(traffic) = &self.settings.traffic else {
             return Err(StepFailure::new(
                 Some("traffic"),
@@ -600,6 +666,39 @@ impl Executor<'_> {
         }
     }
 
+    /// With `traffic_split_id` a kong_traffic_split owns the weights: a
+    /// traffic step (rollback included) only checks that the split gives Y
+    /// the share the phase needs, waiting briefly for an owner still moving
+    /// it. The checkpoint records the split seen, as a refresh would.
+    async fn verify_split(
+        &self,
+        split: &SplitReader,
+        to: i64,
+        private: &mut Private,
+    ) -> StepResult {
+        let wanted = TrafficWeight::new(to)
+            .map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
+        let bound = self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .min(SPLIT_WAIT);
+        match split.wait_for(wanted, bound, SPLIT_POLL, self.cancel).await {
+            Ok(live) => {
+                set_checkpoint_weight(private, live.y);
+                Ok(format!(
+                    "verified: the kong_traffic_split ({}) is at {live}; the upgrade moved no traffic",
+                    split.kind()
+                ))
+            }
+            Err(e) => {
+                if let Some(live) = e.last_seen() {
+                    set_checkpoint_weight(private, live.y);
+                }
+                Err(split_failure(&e, wanted, bound))
+            }
+        }
+    }
+
     async fn confirm_cutover(&self, private: &Private) -> StepResult {
         if private.checkpoint.weight_y.percent() != 100 {
             return Err(StepFailure::new(
@@ -615,8 +714,115 @@ impl Executor<'_> {
     }
 }
 
+fn database_attribute(which: MigrationDatabase) -> &'static str {
+    match which {
+        MigrationDatabase::Shared => "database",
+        MigrationDatabase::New => "new_database",
+    }
+}
+
+/// Records the step an interrupted apply was inside when the world shows it
+/// took effect: a start or stop whose cluster already is where the step
+/// aimed. Runs before planning, so the plan neither repeats the step (its
+/// hook would start Y twice or kill a gone X) nor the gates in front of it
+/// (a decommissioned X cannot answer a freeze check).
+pub async fn reconcile_in_flight(
+    private: &mut Private,
+    settings: &Settings,
+    from: KongVersion,
+    to: KongVersion,
+) {
+    let Some(id) = private.in_flight.clone() else {
+        return;
+    };
+    let start_y = StepKind::StartClusterY { hook: None }.id();
+    let stops_x = [
+        StepKind::StopClusterX { hook: None }.id(),
+        StepKind::DecommissionX { hook: None }.id(),
+    ];
+    let (admin_url, expect) = if id == start_y.as_str() {
+        (&settings.cluster_y.admin_url, Expect::Running(to))
+    } else if stops_x.iter().any(|s| s.as_str() == id) {
+        (&settings.cluster_x.admin_url, Expect::Gone(from))
+    } else {
+        return;
+    };
+    if expect.met(running_version(admin_url, &settings.cluster_x.admin).await) {
+        tracing::info!(
+            step = id,
+            "the interrupted apply's step took effect: {}",
+            expect.describe()
+        );
+        private.checkpoint.completed.insert(StepId::new(id));
+        private.in_flight = None;
+    }
+}
+
+/// The version a cluster's Admin API reports, if it answers.
+async fn running_version(
+    admin_url: &str,
+    settings: &crate::kong::AdminSettings,
+) -> Option<KongVersion> {
+    let client = KongClient::new(admin_url, settings).ok()?;
+    client.node_info().await.ok().map(|n| n.version)
+}
+
 /// Longest wait for a cluster to start or stop once its hook returned.
 const START_STOP_WAIT: Duration = Duration::from_secs(600);
+
+/// Longest wait for a kong_traffic_split (`traffic_split_id`) to reach the
+/// weight a step needs. Terraform applies a referenced split before the
+/// upgrade, so it is normally there at once; the wait covers an owner
+/// applying it elsewhere at the same moment, not a forgotten apply.
+const SPLIT_WAIT: Duration = Duration::from_secs(30);
+const SPLIT_POLL: Duration = Duration::from_millis(500);
+
+/// What to do about a kong_traffic_split that is not where the step needs
+/// it; on `traffic_split_id`, since that split is what must change.
+fn split_failure(e: &SplitCheckError, wanted: TrafficWeight, waited: Duration) -> StepFailure {
+    let at = Some(crate::blocks::traffic::SPLIT_ID);
+    match e {
+        SplitCheckError::Mismatch { live, .. } if wanted == TrafficWeight::ZERO => StepFailure::new(
+            at,
+            "the traffic split still sends traffic to Y",
+            format!(
+                "The kong_traffic_split named by traffic_split_id is at {live}. A rollback needs all traffic on X, and this \
+                 upgrade does not write weights it does not own: set that split's weight_y = 0 and apply (going down is \
+                 immediate, without gates), then apply this upgrade again."
+            ),
+        ),
+        SplitCheckError::Mismatch { live, .. } => {
+            let fix = if live.y < wanted {
+                format!(
+                    "raise that split's weight_y to {} and apply it (with traffic_split_id = kong_traffic_split.NAME.id in \
+                     the same configuration, Terraform applies it before this upgrade)",
+                    wanted.percent()
+                )
+            } else {
+                format!("lower that split's weight_y to {}", wanted.percent())
+            };
+            StepFailure::new(
+                at,
+                "the traffic split is not at this phase's weight",
+                format!(
+                    "The kong_traffic_split named by traffic_split_id is at {live} (after waiting {}s for it), and this phase \
+                     needs {}% on Y. This upgrade does not move traffic it does not own: {fix}, or set this upgrade's \
+                     target_phase and weight_y to where the split stands.",
+                    waited.as_secs(),
+                    wanted.percent()
+                ),
+            )
+        }
+        SplitCheckError::Unreadable(d) => {
+            StepFailure::new(at, "cannot read the traffic split", d.to_string())
+        }
+        SplitCheckError::Cancelled { .. } => StepFailure::new(
+            None,
+            "interrupted",
+            "Terraform asked the provider to stop while it waited for the traffic split.",
+        ),
+    }
+}
 
 /// What a start or stop step waits for at a cluster's Admin API.
 #[derive(Clone, Copy)]

@@ -1,6 +1,7 @@
 //! Facts the planner needs, read from the clusters: X's role, database,
-//! edition and version, plugins whose counters live in the database, and
-//! the versions on the other side of a hybrid deployment.
+//! edition and version, plugins whose counters live in the database,
+//! whether Vitals is on, and the versions on the other side of a hybrid
+//! deployment.
 
 use super::config::Cluster;
 use crate::kong::{AdminSettings, KongClient, KongError, NodeInfo, Role as NodeRole};
@@ -67,7 +68,9 @@ pub async fn read(
         },
         edition: Some(node.edition),
         database_backed_counters: counters,
-        vitals_enabled: false,
+        // Vitals writes its metrics to the database: like the counters
+        // above, they split between two databases in a dual-cluster window.
+        vitals_enabled: node.vitals_enabled,
         control_plane_version: None,
         data_plane_versions: Vec::new(),
         second_database_configured,

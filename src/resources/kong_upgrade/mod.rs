@@ -11,6 +11,7 @@
 mod config;
 mod execute;
 mod facts;
+mod failpoint;
 mod import;
 mod schema;
 mod state;
@@ -45,12 +46,32 @@ impl KongUpgrade {
 }
 
 fn plan_errors(errors: Vec<PlanError>) -> Diagnostics {
+    refusals(errors, None)
+}
+
+/// Why a tainted upgrade should be untainted rather than replaced: Terraform
+/// taints a resource whose first apply failed, and replacing it means
+/// destroying the upgrade in progress.
+const UNTAINT_HINT: &str = "If Terraform plans this because kong_upgrade is tainted (its first apply was interrupted or failed), do not replace it: run `terraform untaint` on it, and the next apply resumes the upgrade from its last completed step.";
+
+/// Refusals to destroy, with the way out of the tainted-replace case.
+fn destroy_refused(errors: Vec<PlanError>) -> Diagnostics {
+    refusals(errors, Some(UNTAINT_HINT))
+}
+
+/// The planner's errors as diagnostics on their attributes, each followed by
+/// `hint` when given.
+fn refusals(errors: Vec<PlanError>, hint: Option<&str>) -> Diagnostics {
     let mut d = Diagnostics::new();
     for e in errors {
+        let detail = match hint {
+            Some(h) => format!("{}\n\n{h}", e.message),
+            None => e.message,
+        };
         d.error_at(
             AttrPath::parse(e.field.attribute()),
             "Upgrade refused",
-            e.message,
+            detail,
         );
     }
     d
@@ -73,7 +94,8 @@ fn options(intent: &Intent) -> Options {
         backup_enabled: intent.backup.as_ref().is_some_and(|b| b.enabled),
         staging_tests_configured: !intent.staging.is_empty(),
         traffic_configured: intent.traffic_configured,
-        traffic_steps: Vec::new(),
+        traffic_owned_by_split: intent.traffic_owned_by_split,
+        traffic_steps: intent.traffic_steps.clone(),
         hooks: intent.hook_names(),
     }
 }
@@ -130,6 +152,42 @@ async fn gather(
     }
 }
 
+/// A new kong_upgrade whose upgrade the world shows already past
+/// `prepared`. Most often this is the replacement Terraform plans for a
+/// tainted upgrade (its first apply was interrupted): starting over would
+/// lose the checkpoint and the freeze, so it is refused with the ways out.
+async fn refuse_if_under_way(
+    intent: &Intent,
+    settings: &Settings,
+    from: KongVersion,
+    facts: &DeploymentFacts,
+) -> Option<Diagnostics> {
+    let mut seen = Private::default();
+    import::infer_checkpoint(intent, settings, &mut seen)
+        .await
+        .ok()?;
+    let input = plan_input(intent, from, facts.clone(), seen.checkpoint);
+    if !planner::beyond_prepared(&input) {
+        return None;
+    }
+    let mut d = Diagnostics::new();
+    d.error_at(
+        AttrPath::root("to_version"),
+        "Upgrade already under way",
+        format!(
+            "The upgrade to {} is already partly done here (schema_meta, cluster Y or the load balancer show it), but this kong_upgrade has no record of it.\n\n\
+             If Terraform plans to replace kong_upgrade because it is tainted (its first apply was interrupted or failed), run `terraform untaint` on it: the next apply resumes from the last completed step.\n\n\
+             To take over an upgrade started elsewhere, import it: terraform import ADDRESS '{},{},{},{}'.",
+            intent.to_version,
+            intent.strategy,
+            intent.to_version,
+            settings.cluster_x.admin_url,
+            settings.cluster_y.admin_url,
+        ),
+    );
+    Some(d)
+}
+
 fn upgrade_id(config: &Value, prior: &Value) -> String {
     if let Some(id) = prior.attr("id").as_str() {
         return id.to_string();
@@ -152,24 +210,24 @@ fn planned_state(
     prior: &Value,
     from: KongVersion,
     plan: &Plan,
-    checkpoint: &Checkpoint,
+    private: &Private,
     id: String,
 ) -> Value {
+    let checkpoint = &private.checkpoint;
     let mut s = proposed.clone();
     s.set_attr("id", id.into());
     s.set_attr("from_version", from.to_string().into());
     s.set_attr("warnings", warnings_value(&plan.warnings));
     if plan.is_empty() {
-        for keep in [
-            "phase",
-            "current_weight_y",
-            "planned_steps",
-            "history",
-            "backup_location",
-            "config_fingerprint",
-        ] {
+        // Warnings about steps run earlier (a rollback's) stay until the
+        // next change: dropping them would make the plan after apply non-empty.
+        if !prior.is_null() {
+            s.set_attr("warnings", prior.attr("warnings").clone());
+        }
+        for keep in ["phase", "current_weight_y", "planned_steps", "history"] {
             s.set_attr(keep, prior.attr(keep).clone());
         }
+        set_recorded_artifacts(&mut s, private);
         if prior.is_null() || prior.attr("phase").is_null() {
             s.set_attr("phase", plan.current_phase.name().into());
             s.set_attr(
@@ -188,20 +246,30 @@ fn planned_state(
     );
     s.set_attr("planned_steps", steps_value(&plan.steps));
     s.set_attr("history", Value::Unknown);
+    // What apply will report (`fill_progress`): the private state's record,
+    // unknown where this apply takes a new backup or freeze.
+    set_recorded_artifacts(&mut s, private);
     let runs = |pred: fn(&planner::StepKind) -> bool| plan.steps.iter().any(|st| pred(&st.kind));
-    let backup = if runs(|k| matches!(k, planner::StepKind::Backup { .. })) {
-        Value::Unknown
-    } else {
-        prior.attr("backup_location").clone()
-    };
-    let fingerprint = if runs(|k| matches!(k, planner::StepKind::RecordFreeze { .. })) {
-        Value::Unknown
-    } else {
-        prior.attr("config_fingerprint").clone()
-    };
-    s.set_attr("backup_location", backup);
-    s.set_attr("config_fingerprint", fingerprint);
+    if runs(|k| matches!(k, planner::StepKind::Backup { .. })) {
+        s.set_attr("backup_location", Value::Unknown);
+    }
+    if runs(|k| matches!(k, planner::StepKind::RecordFreeze { .. })) {
+        s.set_attr("config_fingerprint", Value::Unknown);
+    }
     s
+}
+
+/// `backup_location` and `config_fingerprint` as the private state records
+/// them.
+fn set_recorded_artifacts(state: &mut Value, private: &Private) {
+    state.set_attr(
+        "backup_location",
+        private.checkpoint.backup_location.clone().into(),
+    );
+    state.set_attr(
+        "config_fingerprint",
+        private.fingerprint.as_ref().map(|f| f.digest()).into(),
+    );
 }
 
 fn timeout_for(config: &Value, op: &str, diags: &mut Diagnostics) -> Duration {
@@ -238,6 +306,7 @@ impl Resource for KongUpgrade {
         };
         let mut private = Private::decode(&req.prior_private);
         if req.proposed.is_null() {
+            let private = private.or_from_attributes(&req.prior);
             return self.plan_destroy(req, private).await;
         }
         if !req.config.is_wholly_known() {
@@ -274,8 +343,13 @@ impl Resource for KongUpgrade {
             Ok(g) => g,
             Err(d) => return PlanResponse { diags: d, ..resp },
         };
+        execute::reconcile_in_flight(&mut private, &settings, from, intent.to_version).await;
         if private.infer {
             if let Err(d) = import::infer_checkpoint(&intent, &settings, &mut private).await {
+                return PlanResponse { diags: d, ..resp };
+            }
+        } else if req.prior.is_null() {
+            if let Some(d) = refuse_if_under_way(&intent, &settings, from, &facts).await {
                 return PlanResponse { diags: d, ..resp };
             }
         }
@@ -295,14 +369,7 @@ impl Resource for KongUpgrade {
                 .warning_at(AttrPath::root("allow_downtime"), "Downtime", d.describe());
         }
         let id = upgrade_id(&req.config, &req.prior);
-        resp.planned = planned_state(
-            &req.proposed,
-            &req.prior,
-            from,
-            &plan,
-            &private.checkpoint,
-            id,
-        );
+        resp.planned = planned_state(&req.proposed, &req.prior, from, &plan, &private, id);
         if !req.prior.is_null() && req.prior.attr("to_version") != req.proposed.attr("to_version") {
             resp.requires_replace.push(AttrPath::root("to_version"));
         }
@@ -318,6 +385,7 @@ impl Resource for KongUpgrade {
     async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         let private = Private::decode(&req.private);
         if req.planned.is_null() {
+            let private = private.or_from_attributes(&req.prior);
             return self.apply_destroy(ctx, req, private).await;
         }
         let mut diags = Diagnostics::new();
@@ -354,6 +422,7 @@ impl Resource for KongUpgrade {
             Ok(g) => g,
             Err(d) => return failed(d),
         };
+        execute::reconcile_in_flight(&mut private, &settings, from, intent.to_version).await;
         let input = plan_input(&intent, from, facts, private.checkpoint.clone());
         let plan = match planner::plan(&input) {
             Ok(p) => p,
@@ -388,7 +457,11 @@ impl Resource for KongUpgrade {
         let mut state = req.planned.clone();
         self.fill_progress(&mut state, &private, &history, from, &input, &id);
         if let Some((step, f)) = failure {
-            diags.push(f.diagnostic(&step));
+            let mut d = f.diagnostic(&step);
+            if req.prior.is_null() {
+                d.detail.push_str("\n\nThis was the upgrade's first apply, so Terraform marks kong_upgrade as tainted and would plan to replace it. Run `terraform untaint` on it first: the next apply then resumes from the last completed step.");
+            }
+            diags.push(d);
         }
         ApplyResponse {
             new_state: state,
@@ -400,30 +473,25 @@ impl Resource for KongUpgrade {
     async fn read(&self, _ctx: &Ctx, req: ReadRequest) -> ReadResponse {
         let mut private = Private::decode(&req.private);
         let mut state = req.current.clone();
-        // Drift: the load balancer's live split wins over the checkpoint.
-        if let Ok(Some(traffic)) =
-            crate::blocks::traffic::parse(state.attr("traffic"), AttrPath::root("traffic"))
-        {
-            use crate::traffic::TrafficDriver;
-            if traffic.driver.kind() != "external" {
-                match traffic.driver.read_weights().await {
-                    Ok(w) => {
-                        if let Ok(weight) = planner::WeightY::new(i64::from(w.y.percent())) {
-                            if weight != private.checkpoint.weight_y {
-                                tracing::info!(live = %weight, recorded = %private.checkpoint.weight_y, "traffic split drifted");
-                                private.checkpoint.weight_y = weight;
-                                state.set_attr(
-                                    "current_weight_y",
-                                    Value::from(i64::from(weight.percent())),
-                                );
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the load balancer's weights during refresh")
+        // Drift: the load balancer's live split wins over the checkpoint,
+        // whether the traffic block moves it or a kong_traffic_split does
+        // (traffic_split_id).
+        let provider = self.state.admin_settings().unwrap_or_default();
+        match crate::blocks::traffic::live_weights(&state, &provider).await {
+            Some(Ok(w)) => {
+                if let Ok(weight) = planner::WeightY::new(i64::from(w.y.percent())) {
+                    if weight != private.checkpoint.weight_y {
+                        tracing::info!(live = %weight, recorded = %private.checkpoint.weight_y, "traffic split drifted");
+                        private.checkpoint.weight_y = weight;
+                        state
+                            .set_attr("current_weight_y", Value::from(i64::from(weight.percent())));
                     }
                 }
             }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read the load balancer's weights during refresh")
+            }
+            None => {}
         }
         ReadResponse {
             new_state: state,
@@ -457,14 +525,7 @@ impl KongUpgrade {
             Value::from(i64::from(private.checkpoint.weight_y.percent())),
         );
         state.set_attr("history", history_value(history));
-        state.set_attr(
-            "backup_location",
-            private.checkpoint.backup_location.clone().into(),
-        );
-        state.set_attr(
-            "config_fingerprint",
-            private.fingerprint.as_ref().map(|f| f.digest()).into(),
-        );
+        set_recorded_artifacts(state, private);
     }
 
     async fn plan_destroy(&self, req: PlanRequest, private: Private) -> PlanResponse {
@@ -481,10 +542,10 @@ impl KongUpgrade {
                 plan_warnings(&plan.warnings, &mut resp.diags);
                 for s in &plan.steps {
                     resp.diags
-                        .warning("Destroy runs a rollback step", s.kind.describe());
+                        .warning("Destroy runs a rollback step", s.describe());
                 }
             }
-            Err(errors) => resp.diags = plan_errors(errors),
+            Err(errors) => resp.diags = destroy_refused(errors),
         }
         resp
     }
@@ -522,7 +583,7 @@ impl KongUpgrade {
         };
         let plan = match planner::plan_destroy(&input, on_destroy) {
             Ok(p) => p,
-            Err(errors) => return keep(plan_errors(errors), &private),
+            Err(errors) => return keep(destroy_refused(errors), &private),
         };
         if plan.is_empty() {
             return ApplyResponse::default();

@@ -29,6 +29,15 @@ fn optional_database(name: &str, describe: &str) -> NestedBlock {
     b
 }
 
+fn traffic_block() -> NestedBlock {
+    let mut b = blocks::traffic::block();
+    b.block.description = format!(
+        "{} The upgrade moves traffic itself through this block; use `traffic_split_id` instead when a `kong_traffic_split` owns the weights.",
+        b.block.description
+    );
+    b
+}
+
 fn step_type() -> Type {
     Type::object([
         ("id", Type::String),
@@ -61,7 +70,10 @@ pub fn schema() -> Schema {
             "A Kong Gateway version upgrade, run as Kong's runbooks describe it (in-place, blue-green, dual-cluster or rolling). \
              Advance `target_phase` one apply at a time (`prepared` → `migrated` → `serving` with a `weight_y` → `finished` → `completed`): \
              `terraform plan` lists the steps the next apply will run (`planned_steps`) and refuses unsafe ones; `terraform apply` runs them, \
-             checkpointing after every step so an interrupted or failed apply resumes where it stopped and never repeats a destructive step.",
+             checkpointing after every step so an interrupted or failed apply resumes where it stopped and never repeats a destructive step. \
+             If the *first* apply is interrupted or fails, Terraform marks the upgrade tainted and plans to replace it; once the upgrade is past `prepared` \
+             the plan refuses that (a new object would start over) and asks for `terraform untaint`, after which the next apply resumes. \
+             Hooks (`hooks`) should be idempotent: a hook whose step was interrupted runs again with `KONG_UPGRADE_RESUMED=1`.",
         )
         .attr(Attribute::string("id").computed().describe("Identifier of the upgrade."))
         .attr(Attribute::string("strategy").required().describe("`in_place`, `blue_green`, `dual_cluster` or `rolling`."))
@@ -84,6 +96,15 @@ pub fn schema() -> Schema {
         .attr(Attribute::map_of("hooks", Type::list(Type::String)).optional().describe(
             "Commands (argv lists) for steps the provider cannot do itself: `stop_x`, `start_x`, `start_y`, `decommission_x`, and `before_<step id>` / `after_<step id>` around any once-only step. \
              They run on the machine running Terraform, with `KONG_UPGRADE_STEP`, `KONG_UPGRADE_FROM` and `KONG_UPGRADE_TO` in their environment.",
+        ))
+        .attr(Attribute::string(blocks::traffic::SPLIT_ID).optional().describe(
+            "The `id` of a `kong_traffic_split` that moves the traffic, instead of a `traffic` block (the two conflict). \
+             The split's own steps, gates and `on_failure` govern the weights; the upgrade never writes them: each traffic step \
+             of its plan verifies that the split gives Y the share the phase needs (waiting up to 30 s for it) and fails on this \
+             attribute otherwise, before anything irreversible. A rollback likewise needs the split at 0. Refer to it as \
+             `kong_traffic_split.NAME.id`: Terraform then applies the split first, so one apply can move the split and advance \
+             `target_phase` together. The split must use the `haproxy`, `nginx` or `kong_upstream` driver (an `external` one \
+             cannot be read); a `kong_upstream` split is read with the provider's `admin_token`, as its id holds no secret.",
         ))
         .attr(Attribute::string("control_plane_admin_url").optional().describe(
             "Hybrid mode, upgrading data planes: Admin API of their control plane, whose version bounds Y's (a data plane may not be newer than its control plane's minor).",
@@ -108,15 +129,15 @@ pub fn schema() -> Schema {
             "Dual-cluster only: the new, empty database the backup is restored into and Y's migrations run on.",
         ))
         .block(runner)
-        .block(crate::blocks::traffic::block())
+        .block(traffic_block())
         .block(NestedBlock::single(
             "backup",
             Block::new()
-                .describe("The backup taken before anything irreversible: `pg_dump` (custom format) of the database, or the declarative configuration of DB-less nodes.")
+                .describe("The backup taken before anything irreversible: `pg_dump` (custom format) of the database, or, for DB-less nodes and data planes, the declarative configuration (from `declarative_config_path`, or else as cluster X's Admin API serves it at `GET /config`).")
                 .attr(Attribute::string("directory").required().describe("Directory on the machine running Terraform where the backup is written."))
                 .attr(Attribute::bool("enabled").optional().describe("Default `true`. Disabling it is allowed only with the planner's consent (it warns)."))
                 .attr(Attribute::string("declarative_config_path").optional().describe(
-                    "DB-less nodes: the declarative configuration file to back up (copied into `directory`).",
+                    "DB-less nodes: the declarative configuration file to back up (copied into `directory`). When not set, the configuration X is serving is read from its Admin API (`GET /config`, the YAML Kong exports from memory) and written into `directory`.",
                 )),
         ))
         .block(NestedBlock::list(

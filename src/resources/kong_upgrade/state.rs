@@ -3,7 +3,9 @@
 //! not show), and the human-readable attributes derived from them.
 
 use super::schema::history_type;
-use crate::planner::{Checkpoint, DeploymentFacts, Plan, PlannedStep, StepKind, Warning};
+use crate::planner::{
+    Checkpoint, DeploymentFacts, Plan, PlannedStep, StepId, StepKind, Warning, WeightY,
+};
 use crate::steps::freeze::Fingerprint;
 use crate::version::KongVersion;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,11 @@ pub struct Private {
     /// Set by import: the next plan infers the checkpoint from the world.
     #[serde(default)]
     pub infer: bool,
+    /// The step that had started but was not recorded complete when the
+    /// last apply stopped (Ctrl-C, failure). Its effect may have happened:
+    /// the step's executor checks the world before doing it again.
+    #[serde(default)]
+    pub in_flight: Option<String>,
 }
 
 impl Private {
@@ -38,6 +45,33 @@ impl Private {
 
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// This private state, or — when it holds no progress although `state`
+    /// shows some — the checkpoint as `history` and `current_weight_y` tell
+    /// it. Terraform hands the destroy half of replacing a tainted upgrade
+    /// the *new* object's empty private state; judging the destroy by it
+    /// would let an upgrade in progress be destroyed unchecked.
+    pub fn or_from_attributes(mut self, state: &Value) -> Private {
+        let progressed =
+            !self.checkpoint.completed.is_empty() || self.checkpoint.weight_y != WeightY::ZERO;
+        if progressed {
+            return self;
+        }
+        for entry in history_from_state(state)
+            .iter()
+            .filter(|e| e.result == "ok")
+        {
+            self.checkpoint.completed.insert(StepId::new(&entry.step));
+        }
+        if let Some(weight) = state
+            .attr("current_weight_y")
+            .as_i64()
+            .and_then(|w| WeightY::new(w).ok())
+        {
+            self.checkpoint.weight_y = weight;
+        }
+        self
     }
 }
 
@@ -81,7 +115,7 @@ pub fn steps_value(steps: &[PlannedStep]) -> Value {
             .map(|s| {
                 Value::object([
                     ("id", Value::from(s.id.as_str())),
-                    ("action", Value::from(s.kind.describe())),
+                    ("action", Value::from(s.describe())),
                     ("why", Value::from(s.why.as_str())),
                     ("destructive", Value::from(s.destructive)),
                 ])
