@@ -142,12 +142,6 @@ pub fn plan_destroy(input: &PlanInput, on_destroy: OnDestroy) -> Result<Plan, Ve
     }
 }
 
-/// Whether the checkpoint shows the upgrade past `prepared`: a step beyond
-/// the freeze and the backup done, or traffic on Y.
-pub fn beyond_prepared(input: &PlanInput) -> bool {
-    checkpoint::beyond_prepared(input, &runbook::runbook(input))
-}
-
 /// `data "kong_upgrade_path"` with a strategy: Kong's path answer, narrowed
 /// by what the strategy allows for a typical (traditional-mode) deployment:
 /// blue-green only between patches, and from 2.8.2+ before 3.x.

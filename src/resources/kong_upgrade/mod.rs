@@ -17,7 +17,8 @@ mod schema;
 mod state;
 
 use crate::planner::{
-    self, Checkpoint, DeploymentFacts, Options, Plan, PlanError, PlanInput, Warning,
+    self, Checkpoint, DeploymentFacts, MigrationDatabase, Options, Plan, PlanError, PlanInput,
+    Warning,
 };
 use crate::provider::ProviderState;
 use crate::version::KongVersion;
@@ -152,22 +153,16 @@ async fn gather(
     }
 }
 
-/// A new kong_upgrade whose upgrade the world shows already past
-/// `prepared`. Most often this is the replacement Terraform plans for a
-/// tainted upgrade (its first apply was interrupted): starting over would
-/// lose the checkpoint and the freeze, so it is refused with the ways out.
-async fn refuse_if_under_way(
-    intent: &Intent,
-    settings: &Settings,
-    from: KongVersion,
-    facts: &DeploymentFacts,
-) -> Option<Diagnostics> {
+/// A new kong_upgrade whose upgrade the world shows already in progress.
+/// Most often this is the replacement Terraform plans for a tainted upgrade
+/// (its first apply was interrupted): starting over would lose the
+/// checkpoint and the freeze, so it is refused with the ways out.
+async fn refuse_if_under_way(intent: &Intent, settings: &Settings) -> Option<Diagnostics> {
     let mut seen = Private::default();
     import::infer_checkpoint(intent, settings, &mut seen)
         .await
         .ok()?;
-    let input = plan_input(intent, from, facts.clone(), seen.checkpoint);
-    if !planner::beyond_prepared(&input) {
+    if !shows_upgrade_in_progress(&seen.checkpoint) {
         return None;
     }
     let mut d = Diagnostics::new();
@@ -186,6 +181,23 @@ async fn refuse_if_under_way(
         ),
     );
     Some(d)
+}
+
+/// Signs only an upgrade in progress leaves: Y on the target version, a
+/// restored new database, `up` run but not finished, traffic on Y. (A
+/// database with nothing new to run is not one: it may just be ahead.)
+fn shows_upgrade_in_progress(seen: &Checkpoint) -> bool {
+    let done = |kind: planner::StepKind| seen.is_done(&kind.id());
+    let up_pending_finish = [MigrationDatabase::Shared, MigrationDatabase::New]
+        .into_iter()
+        .any(|database| {
+            done(planner::StepKind::MigrationsUp { database })
+                && !done(planner::StepKind::MigrationsFinish { database })
+        });
+    done(planner::StepKind::StartClusterY { hook: None })
+        || done(planner::StepKind::RestoreIntoNewDatabase)
+        || up_pending_finish
+        || seen.weight_y != planner::WeightY::ZERO
 }
 
 fn upgrade_id(config: &Value, prior: &Value) -> String {
@@ -348,10 +360,6 @@ impl Resource for KongUpgrade {
             if let Err(d) = import::infer_checkpoint(&intent, &settings, &mut private).await {
                 return PlanResponse { diags: d, ..resp };
             }
-        } else if req.prior.is_null() {
-            if let Some(d) = refuse_if_under_way(&intent, &settings, from, &facts).await {
-                return PlanResponse { diags: d, ..resp };
-            }
         }
         let input = plan_input(&intent, from, facts.clone(), private.checkpoint.clone());
         let plan = match planner::plan(&input) {
@@ -363,6 +371,12 @@ impl Resource for KongUpgrade {
                 }
             }
         };
+        // After the planner, whose refusals of the configuration come first.
+        if req.prior.is_null() && !private.infer {
+            if let Some(d) = refuse_if_under_way(&intent, &settings).await {
+                return PlanResponse { diags: d, ..resp };
+            }
+        }
         plan_warnings(&plan.warnings, &mut resp.diags);
         if let Some(d) = &plan.downtime {
             resp.diags
