@@ -645,3 +645,38 @@ impl KongUpgrade {
         ApplyResponse::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use planner::StepKind;
+
+    fn seen(kinds: &[StepKind], weight_y: u8) -> Checkpoint {
+        Checkpoint {
+            completed: kinds.iter().map(StepKind::id).collect(),
+            weight_y: planner::WeightY::new(i64::from(weight_y)).unwrap(),
+            backup_location: None,
+        }
+    }
+
+    #[test]
+    fn only_signs_of_an_upgrade_in_progress_count() {
+        let shared = MigrationDatabase::Shared;
+        let up = StepKind::MigrationsUp { database: shared };
+        let finish = StepKind::MigrationsFinish { database: shared };
+        // Nothing, or a database with nothing new to run (it may be ahead).
+        assert!(!shows_upgrade_in_progress(&seen(&[], 0)));
+        assert!(!shows_upgrade_in_progress(&seen(&[up.clone(), finish], 0)));
+        // `up` ran and awaits finish; Y runs the target; traffic on Y.
+        assert!(shows_upgrade_in_progress(&seen(&[up], 0)));
+        assert!(shows_upgrade_in_progress(&seen(
+            &[StepKind::StartClusterY { hook: None }],
+            0
+        )));
+        assert!(shows_upgrade_in_progress(&seen(&[], 10)));
+        assert!(shows_upgrade_in_progress(&seen(
+            &[StepKind::RestoreIntoNewDatabase],
+            0
+        )));
+    }
+}

@@ -145,3 +145,58 @@ pub fn weight_after(plan: &Plan, checkpoint: &Checkpoint) -> i64 {
         })
         .unwrap_or_else(|| i64::from(checkpoint.weight_y.percent()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_with_history(entries: &[(&str, &str)], weight_y: i64) -> Value {
+        let history: Vec<HistoryEntry> = entries
+            .iter()
+            .map(|(step, result)| HistoryEntry {
+                step: step.to_string(),
+                action: String::new(),
+                started_at: String::new(),
+                finished_at: String::new(),
+                result: result.to_string(),
+                detail: String::new(),
+            })
+            .collect();
+        Value::object([
+            ("history", history_value(&history)),
+            ("current_weight_y", Value::from(weight_y)),
+        ])
+    }
+
+    /// The destroy half of replacing a tainted upgrade gets an empty private
+    /// state: the attributes tell what was done.
+    #[test]
+    fn an_empty_private_state_is_rebuilt_from_the_history() {
+        let state = state_with_history(
+            &[
+                ("freeze", "ok"),
+                ("migrations_up", "ok"),
+                ("start_y", "failed"),
+            ],
+            25,
+        );
+        let private = Private::default().or_from_attributes(&state);
+        let done: Vec<&str> = private
+            .checkpoint
+            .completed
+            .iter()
+            .map(StepId::as_str)
+            .collect();
+        assert_eq!(done, ["freeze", "migrations_up"]);
+        assert_eq!(private.checkpoint.weight_y.percent(), 25);
+    }
+
+    #[test]
+    fn a_private_state_with_progress_is_kept() {
+        let state = state_with_history(&[("freeze", "ok"), ("migrations_up", "ok")], 0);
+        let mut recorded = Private::default();
+        recorded.checkpoint.completed.insert(StepId::new("freeze"));
+        let private = recorded.or_from_attributes(&state);
+        assert_eq!(private.checkpoint.completed.len(), 1);
+    }
+}
