@@ -174,12 +174,14 @@ impl Run {
             .set_env("TF_KONG_TEST_INTERRUPT_AFTER", step);
         self.target("completed");
         let run = self.acc.ws().spawn_apply_in_new_process_group().unwrap();
-        run.wait_until(
+        let paused = run.wait_until(
             &format!("the pause after {step}"),
             Duration::from_secs(90),
             || self.marker.exists(),
-        )
-        .unwrap();
+        );
+        if let Err(e) = paused {
+            panic!("{e}\n--- cluster Y's log ---\n{}", self.sb.y.log());
+        }
         run.send_sigint_to_group().unwrap();
         let interrupted = run.wait_with_timeout(Duration::from_secs(60)).unwrap();
         assert!(!interrupted.success(), "{interrupted}");

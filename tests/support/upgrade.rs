@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use testbed::haproxy::Haproxy;
 use testbed::kongsim::{kong_pg_env, kongsim_bin, KongSim};
 use testbed::postgres::KONG_PASSWORD;
-use testbed::{free_port, Postgres};
+use testbed::{reserved_port, Postgres};
 
 /// The versions most tests upgrade between: an adjacent minor whose
 /// migrations include teardowns, so `finish` has work to do.
@@ -79,7 +79,7 @@ pub struct ClusterY {
 
 impl ClusterY {
     fn new(dir: &Path) -> ClusterY {
-        let ports = [free_port(), free_port(), free_port()];
+        let ports = [reserved_port(), reserved_port(), reserved_port()];
         ClusterY {
             admin_url: format!("http://127.0.0.1:{}", ports[0]),
             status_url: format!("http://127.0.0.1:{}", ports[1]),

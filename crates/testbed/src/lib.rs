@@ -8,7 +8,7 @@ pub mod postgres;
 pub mod process;
 
 pub use postgres::Postgres;
-pub use process::{find_program, free_port, wait_for_tcp};
+pub use process::{find_program, free_port, reserved_port, wait_for_tcp};
 pub mod haproxy;
 pub mod kongsim;
 pub mod nginx;
