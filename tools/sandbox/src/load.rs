@@ -188,21 +188,7 @@ async fn generate(
 }
 
 async fn send_one(client: &reqwest::Client, url: &str) -> Outcome {
-    let response = match client.get(url).send().await {
-        Ok(response) => response,
-        Err(e) => {
-            return Outcome::Failed {
-                reason: reason_of(&e),
-            }
-        }
-    };
-    let status = response.status();
-    if status != reqwest::StatusCode::OK {
-        return Outcome::Failed {
-            reason: format!("HTTP {}", status.as_u16()),
-        };
-    }
-    match response.json::<serde_json::Value>().await {
+    match get_ok_json(client, url).await {
         Ok(body) => Outcome::Served {
             cluster: body
                 .get("cluster")
@@ -210,13 +196,28 @@ async fn send_one(client: &reqwest::Client, url: &str) -> Outcome {
                 .unwrap_or("unknown")
                 .to_string(),
         },
-        Err(e) => Outcome::Failed {
-            reason: reason_of(&e),
-        },
+        Err(reason) => Outcome::Failed { reason },
     }
 }
 
-pub(crate) fn reason_of(error: &reqwest::Error) -> String {
+/// GETs `url` and decodes the JSON body of a 200 answer; otherwise the
+/// short reason it failed (`timeout`, `connect`, `HTTP 503`, ...).
+pub(crate) async fn get_ok_json(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<serde_json::Value, String> {
+    let response = client.get(url).send().await.map_err(|e| reason_of(&e))?;
+    let status = response.status();
+    if status != reqwest::StatusCode::OK {
+        return Err(format!("HTTP {}", status.as_u16()));
+    }
+    response
+        .json::<serde_json::Value>()
+        .await
+        .map_err(|e| reason_of(&e))
+}
+
+fn reason_of(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         "timeout".into()
     } else if error.is_connect() {

@@ -13,7 +13,7 @@
 use crate::cli::ProbeOptions;
 use crate::env::write_atomically;
 use crate::error::SandboxError;
-use crate::load::reason_of;
+use crate::load::get_ok_json;
 use crate::signals::StopSignals;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -191,27 +191,11 @@ pub async fn run(options: ProbeOptions) -> Result<(), SandboxError> {
 }
 
 async fn probe_once(client: &reqwest::Client, url: &str) -> Outcome {
-    let response = match client.get(url).send().await {
-        Ok(response) => response,
-        Err(e) => {
-            return Outcome::Failed {
-                reason: reason_of(&e),
-            }
-        }
-    };
-    let status = response.status();
-    if status != reqwest::StatusCode::OK {
-        return Outcome::Failed {
-            reason: format!("HTTP {}", status.as_u16()),
-        };
-    }
-    match response.json::<serde_json::Value>().await {
+    match get_ok_json(client, url).await {
         Ok(body) => Outcome::Served {
             by: answered_by(&body),
         },
-        Err(e) => Outcome::Failed {
-            reason: reason_of(&e),
-        },
+        Err(reason) => Outcome::Failed { reason },
     }
 }
 
