@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::input::{Phase, PlanInput, WeightY};
 use super::runbook::{Entry, Milestone};
-use super::step::{PlannedStep, Recurrence, StepId, StepKind};
+use super::step::{Recurrence, StepId, StepKind};
 
 /// The checkpoint: once-only steps completed, where traffic stands, and
 /// where the backup went.
@@ -23,10 +23,11 @@ impl Checkpoint {
         self.completed.contains(id)
     }
 
-    /// Records that `step` ran to completion. The executor calls this after
-    /// every step and persists the result before running the next one.
-    pub fn record(&mut self, step: &PlannedStep) {
-        match &step.kind {
+    /// Records that a step of this kind ran to completion. The executor
+    /// calls this after every step and persists the result before running
+    /// the next one.
+    pub fn record(&mut self, kind: &StepKind) {
+        match kind {
             StepKind::ShiftTraffic { to_weight } => {
                 self.weight_y = *to_weight;
                 if *to_weight < WeightY::ALL {
@@ -42,7 +43,7 @@ impl Checkpoint {
             }
             kind if kind.recurrence() == Recurrence::Gate => {}
             _ => {
-                self.completed.insert(step.id.clone());
+                self.completed.insert(kind.id());
             }
         }
     }

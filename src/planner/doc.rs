@@ -164,7 +164,7 @@ fn render_walkthrough(out: &mut String, strategy: Strategy) {
                 yes_no(step.destructive),
                 yes_no(step.reversible)
             );
-            input.checkpoint.record(step);
+            input.checkpoint.record(&step.kind);
         }
     }
     out.push('\n');

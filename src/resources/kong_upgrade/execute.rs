@@ -9,7 +9,7 @@ use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
 use crate::migrations::{DatabaseConfig, KnownMigrations, MigrationPhase};
 use crate::planner::{
-    BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepId, StepKind,
+    BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind,
 };
 use crate::runner::MigrationCommand;
 use crate::steps::{backup, freeze, hooks, migrate, readiness, staging};
@@ -93,8 +93,8 @@ impl Executor<'_> {
                 "upgrade step starting: {}",
                 step.describe()
             );
-            let resumed = private.in_flight.as_deref() == Some(step.id.as_str());
-            private.in_flight = Some(step.id.as_str().to_string());
+            let resumed = private.in_flight.as_ref() == Some(&step.kind);
+            private.in_flight = Some(step.kind.clone());
             let mut outcome = self.run_step(step, resumed, private).await;
             if outcome.is_ok() && failpoint::interrupted_after(&step.id, self.cancel).await {
                 outcome = Err(StepFailure::new(
@@ -117,7 +117,7 @@ impl Executor<'_> {
             });
             match outcome {
                 Ok(_) => {
-                    private.checkpoint.record(step);
+                    private.checkpoint.record(&step.kind);
                     private.in_flight = None;
                 }
                 Err(f) => return Some((step.clone(), f)),
@@ -140,46 +140,10 @@ impl Executor<'_> {
             StepKind::Backup { source } => self.backup(*source, private).await,
             StepKind::RestoreIntoNewDatabase => self.restore(resumed, private).await,
             StepKind::RunHook { name } => self.hook(name, step, resumed).await,
-            StepKind::StopClusterX { hook } => {
-                self.by_hook_or_wait(
-                    hook,
-                    step,
-                    resumed,
-                    &self.settings.cluster_x.admin_url,
-                    Expect::Gone(self.from),
-                )
-                .await
-            }
-            StepKind::StartClusterX { hook } => {
-                self.by_hook_or_wait(
-                    hook,
-                    step,
-                    resumed,
-                    &self.settings.cluster_x.admin_url,
-                    Expect::Running(self.from),
-                )
-                .await
-            }
-            StepKind::StartClusterY { hook } => {
-                self.by_hook_or_wait(
-                    hook,
-                    step,
-                    resumed,
-                    &self.settings.cluster_y.admin_url,
-                    Expect::Running(self.intent.to_version),
-                )
-                .await
-            }
-            StepKind::DecommissionX { hook } => {
-                self.by_hook_or_wait(
-                    hook,
-                    step,
-                    resumed,
-                    &self.settings.cluster_x.admin_url,
-                    Expect::Gone(self.from),
-                )
-                .await
-            }
+            StepKind::StopClusterX { hook }
+            | StepKind::StartClusterX { hook }
+            | StepKind::StartClusterY { hook }
+            | StepKind::DecommissionX { hook } => self.by_hook_or_wait(hook, step, resumed).await,
             StepKind::MigrationsUp { database } => {
                 self.migrations(MigrationPhase::Up, *database).await
             }
@@ -443,9 +407,16 @@ impl Executor<'_> {
         hook: &Option<String>,
         step: &PlannedStep,
         resumed: bool,
-        admin_url: &str,
-        expect: Expect,
     ) -> StepResult {
+        let Some((admin_url, expect)) =
+            cluster_goal(&step.kind, self.settings, self.from, self.intent.to_version)
+        else {
+            return Err(StepFailure::new(
+                None,
+                "not a start or stop step",
+                format!("{:?} has no cluster to wait for", step.id.as_str()),
+            ));
+        };
         let settings = &self.settings.cluster_x.admin;
         let mut detail = String::new();
         if let Some(name) = hook {
@@ -732,29 +703,41 @@ pub async fn reconcile_in_flight(
     from: KongVersion,
     to: KongVersion,
 ) {
-    let Some(id) = private.in_flight.clone() else {
+    let Some(kind) = private.in_flight.clone() else {
         return;
     };
-    let start_y = StepKind::StartClusterY { hook: None }.id();
-    let stops_x = [
-        StepKind::StopClusterX { hook: None }.id(),
-        StepKind::DecommissionX { hook: None }.id(),
-    ];
-    let (admin_url, expect) = if id == start_y.as_str() {
-        (&settings.cluster_y.admin_url, Expect::Running(to))
-    } else if stops_x.iter().any(|s| s.as_str() == id) {
-        (&settings.cluster_x.admin_url, Expect::Gone(from))
-    } else {
+    let Some((admin_url, expect)) = cluster_goal(&kind, settings, from, to) else {
         return;
     };
     if expect.met(running_version(admin_url, &settings.cluster_x.admin).await) {
         tracing::info!(
-            step = id,
+            step = kind.id().as_str(),
             "the interrupted apply's step took effect: {}",
             expect.describe()
         );
-        private.checkpoint.completed.insert(StepId::new(id));
+        private.checkpoint.record(&kind);
         private.in_flight = None;
+    }
+}
+
+/// Where a start or stop step's cluster answers, and what it must report
+/// there once the step took effect; `None` for other steps.
+fn cluster_goal<'a>(
+    kind: &StepKind,
+    settings: &'a Settings,
+    from: KongVersion,
+    to: KongVersion,
+) -> Option<(&'a str, Expect)> {
+    let x = settings.cluster_x.admin_url.as_str();
+    match kind {
+        StepKind::StopClusterX { .. } | StepKind::DecommissionX { .. } => {
+            Some((x, Expect::Gone(from)))
+        }
+        StepKind::StartClusterX { .. } => Some((x, Expect::Running(from))),
+        StepKind::StartClusterY { .. } => {
+            Some((settings.cluster_y.admin_url.as_str(), Expect::Running(to)))
+        }
+        _ => None,
     }
 }
 

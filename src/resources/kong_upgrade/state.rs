@@ -29,7 +29,7 @@ pub struct Private {
     /// last apply stopped (Ctrl-C, failure). Its effect may have happened:
     /// the step's executor checks the world before doing it again.
     #[serde(default)]
-    pub in_flight: Option<String>,
+    pub in_flight: Option<StepKind>,
 }
 
 impl Private {
