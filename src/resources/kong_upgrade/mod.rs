@@ -53,7 +53,7 @@ fn plan_errors(errors: Vec<PlanError>) -> Diagnostics {
 /// Why a tainted upgrade should be untainted rather than replaced: Terraform
 /// taints a resource whose first apply failed, and replacing it means
 /// destroying the upgrade in progress.
-const UNTAINT_HINT: &str = "If Terraform plans this because kong_upgrade is tainted (its first apply was interrupted or failed), do not replace it: run `terraform untaint` on it, and the next apply resumes the upgrade from its last completed step.";
+const UNTAINT_HINT: &str = "If Terraform plans to replace kong_upgrade because it is tainted (its first apply was interrupted or failed), do not let it start over: run `terraform untaint` on it, and the next apply resumes the upgrade from its last completed step.";
 
 /// Refusals to destroy, with the way out of the tainted-replace case.
 fn destroy_refused(errors: Vec<PlanError>) -> Diagnostics {
@@ -171,7 +171,7 @@ async fn refuse_if_under_way(intent: &Intent, settings: &Settings) -> Option<Dia
         "Upgrade already under way",
         format!(
             "The upgrade to {} is already partly done here (schema_meta, cluster Y or the load balancer show it), but this kong_upgrade has no record of it.\n\n\
-             If Terraform plans to replace kong_upgrade because it is tainted (its first apply was interrupted or failed), run `terraform untaint` on it: the next apply resumes from the last completed step.\n\n\
+             {UNTAINT_HINT}\n\n\
              To take over an upgrade started elsewhere, import it: terraform import ADDRESS '{},{},{},{}'.",
             intent.to_version,
             intent.strategy,
@@ -473,7 +473,9 @@ impl Resource for KongUpgrade {
         if let Some((step, f)) = failure {
             let mut d = f.diagnostic(&step);
             if req.prior.is_null() {
-                d.detail.push_str("\n\nThis was the upgrade's first apply, so Terraform marks kong_upgrade as tainted and would plan to replace it. Run `terraform untaint` on it first: the next apply then resumes from the last completed step.");
+                d.detail.push_str(&format!(
+                    "\n\nThis was the upgrade's first apply, so Terraform marks kong_upgrade as tainted. {UNTAINT_HINT}"
+                ));
             }
             diags.push(d);
         }
