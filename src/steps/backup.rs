@@ -219,32 +219,6 @@ async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {
     Ok(())
 }
 
-/// Whether `target` holds a Kong database (a `schema_meta` table with rows):
-/// what a completed restore leaves. `pg_restore --single-transaction` either
-/// restores everything or nothing, so after an interrupted restore step this
-/// tells which of the two happened.
-pub async fn holds_kong_database(target: &DatabaseConfig) -> Result<bool, BackupError> {
-    let failed = |detail: String| BackupError::ToolFailed {
-        tool: "pg_restore",
-        detail,
-    };
-    let client = crate::migrations::database::connect(target)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    let row = client
-        .query_one("SELECT to_regclass('schema_meta') IS NOT NULL", &[])
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    if !row.get::<_, bool>(0) {
-        return Ok(false);
-    }
-    let rows = client
-        .query_one("SELECT count(*) FROM schema_meta", &[])
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    Ok(rows.get::<_, i64>(0) > 0)
-}
-
 /// Writes a DB-less node's declarative configuration (from its file, or as
 /// its Admin API serves it at `GET /config`) to `dir`. The file appears
 /// whole or not at all: it is written beside its final name, synced, then

@@ -7,7 +7,7 @@ use super::failpoint;
 use super::state::{HistoryEntry, Private};
 use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
-use crate::migrations::{DatabaseConfig, KnownMigrations, MigrationPhase};
+use crate::migrations::{read_schema_state, DatabaseConfig, KnownMigrations, MigrationPhase};
 use crate::planner::{
     BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind,
 };
@@ -318,11 +318,15 @@ impl Executor<'_> {
         };
         let target = self.database(MigrationDatabase::New)?;
         // The restore is one transaction: after an interrupted restore step
-        // the new database holds all of the backup or nothing.
+        // the new database holds all of the backup (schema_meta included,
+        // as import's inference reads it) or nothing.
         if resumed
-            && backup::holds_kong_database(target).await.map_err(|e| {
-                StepFailure::new(Some("new_database"), "restore failed", e.to_string())
-            })?
+            && !read_schema_state(target)
+                .await
+                .map_err(|e| {
+                    StepFailure::new(Some("new_database"), "restore failed", e.to_string())
+                })?
+                .needs_bootstrap
         {
             return Ok(format!(
                 "resumed: the interrupted apply already restored {location} into {}",
