@@ -13,5 +13,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    runtime.block_on(tfplug::serve("kong", KongProvider::new()))
+    let name = tfplug::ProviderName {
+        module: "kong",
+        display: "Kong",
+        log_target: env!("CARGO_CRATE_NAME"),
+    };
+    runtime.block_on(tfplug::serve(name, KongProvider::new()))
 }

@@ -15,6 +15,7 @@ pub mod serve;
 mod server;
 pub mod timeouts;
 mod tls;
+pub mod validate;
 pub mod value;
 
 pub use async_trait::async_trait;
@@ -22,11 +23,12 @@ pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity};
 pub use provider::{
     default_plan, Action, ApplyRequest, ApplyResponse, ClientCapabilities, Ctx, DataSource,
     Function, FunctionError, FunctionParam, FunctionSignature, ImportId, ImportResponse,
-    PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse, Resource,
+    PlanRequest, PlanResponse, Provider, ProviderName, ReadRequest, ReadResponse, Resource,
 };
 pub use schema::{
     Attribute, Block, BlockNesting, IdentitySchema, NestedBlock, Nesting, Presence, Schema,
 };
 pub use serve::serve;
 pub use tokio_util::sync::CancellationToken;
+pub use validate::{Check, Constraint, PemKind};
 pub use value::{Type, Value};

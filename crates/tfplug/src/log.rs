@@ -2,6 +2,7 @@
 //! go-plugin parses and Terraform shows under `TF_LOG` / `TF_LOG_PROVIDER` /
 //! `TF_LOG_PATH`. Nothing is ever written to stdout except the handshake.
 
+use crate::provider::ProviderName;
 use std::io::Write;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -31,11 +32,17 @@ pub fn level_from_env() -> Option<Level> {
 pub struct HclogLayer {
     max: Option<Level>,
     module: &'static str,
+    /// The provider crate's target prefix (see `ProviderName::log_target`).
+    own_target: &'static str,
 }
 
 impl HclogLayer {
-    pub fn new(module: &'static str, max: Option<Level>) -> Self {
-        HclogLayer { max, module }
+    pub fn new(name: ProviderName, max: Option<Level>) -> Self {
+        HclogLayer {
+            max,
+            module: name.module,
+            own_target: name.log_target,
+        }
     }
 }
 
@@ -113,7 +120,7 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         let Some(max) = self.max else { return false };
         // Library internals (h2 frames, hyper, rustls) drown the provider's own
         // lines; they show only at TRACE, and their warnings always.
-        let ours = metadata.target().starts_with("terraform_provider_kong")
+        let ours = metadata.target().starts_with(self.own_target)
             || metadata.target().starts_with("tfplug");
         let max = if ours || max == Level::TRACE {
             max
@@ -135,9 +142,9 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
 
 /// Installs the hclog layer as the global subscriber, and a panic hook that
 /// logs the panic (without a backtrace) instead of printing it raw.
-pub fn init(module: &'static str) {
+pub fn init(name: ProviderName) {
     let max = level_from_env();
-    let subscriber = tracing_subscriber::registry().with(HclogLayer::new(module, max));
+    let subscriber = tracing_subscriber::registry().with(HclogLayer::new(name, max));
     let _ = tracing::subscriber::set_global_default(subscriber);
     std::panic::set_hook(Box::new(|info| {
         let location = info
@@ -162,13 +169,13 @@ mod tests {
     fn lines_carry_hclog_keys_and_go_timestamp_layout() {
         let mut fields = serde_json::Map::new();
         fields.insert("@message".into(), "hello".into());
-        fields.insert("resource".into(), "kong_node".into());
-        let line = format_line("kong", &Level::DEBUG, "t", fields);
+        fields.insert("resource".into(), "demo_thing".into());
+        let line = format_line("demo", &Level::DEBUG, "t", fields);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["@level"], "debug");
         assert_eq!(v["@message"], "hello");
-        assert_eq!(v["@module"], "kong");
-        assert_eq!(v["resource"], "kong_node");
+        assert_eq!(v["@module"], "demo");
+        assert_eq!(v["resource"], "demo_thing");
         let ts = v["@timestamp"].as_str().unwrap();
         // e.g. 2026-11-24T23:59:01.123456Z
         assert_eq!(ts.len(), 27, "{ts}");

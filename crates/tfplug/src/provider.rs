@@ -9,6 +9,20 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// How the framework names the provider it serves, given to `serve`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderName {
+    /// hclog's `@module` on every log line, usually the provider's type name.
+    pub module: &'static str,
+    /// The name in "Internal error in the … provider" diagnostics.
+    pub display: &'static str,
+    /// The prefix of the provider crate's `tracing` targets (its crate name,
+    /// e.g. `env!("CARGO_CRATE_NAME")`): its events show at every level,
+    /// while library internals show only at TRACE (and always their
+    /// warnings).
+    pub log_target: &'static str,
+}
+
 /// Per-call context.
 #[derive(Clone, Debug)]
 pub struct Ctx {

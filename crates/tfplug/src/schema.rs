@@ -1,6 +1,8 @@
 //! A typed schema builder. Descriptions are Markdown; the docs generator
 //! renders them through `terraform providers schema -json`.
 
+use crate::diag::{AttrPath, Diagnostics};
+use crate::validate::{Check, Constraint};
 use crate::value::{Type, Value};
 use magma_protocol::tfplugin6 as pb;
 
@@ -36,6 +38,11 @@ pub struct Attribute {
     pub write_only: bool,
     pub description: String,
     pub deprecated: Option<String>,
+    /// Validators, run at validate time on the attribute's known value.
+    pub checks: Vec<Check>,
+    /// A change of this attribute replaces the resource (plan modifier
+    /// "requires replace").
+    pub requires_replace: bool,
 }
 
 impl Attribute {
@@ -48,6 +55,8 @@ impl Attribute {
             write_only: false,
             description: String::new(),
             deprecated: None,
+            checks: Vec::new(),
+            requires_replace: false,
         }
     }
 
@@ -107,6 +116,28 @@ impl Attribute {
         self.deprecated = Some(message.to_string());
         self
     }
+    /// Adds a validator; its sentence joins the description.
+    pub fn check(mut self, check: Check) -> Self {
+        self.checks.push(check);
+        self
+    }
+    /// Marks the attribute "requires replace": when its planned value
+    /// differs from the prior state, Terraform replaces the resource.
+    pub fn requires_replace(mut self) -> Self {
+        self.requires_replace = true;
+        self
+    }
+
+    /// The description Terraform and the docs show: the author's text, then
+    /// one sentence per validator and plan modifier.
+    pub fn full_description(&self) -> String {
+        let mut parts = vec![self.description.clone()];
+        parts.extend(self.checks.iter().map(Check::describe));
+        if self.requires_replace {
+            parts.push("Changing it replaces the resource.".to_string());
+        }
+        join_sentences(parts)
+    }
 
     pub fn is_computed(&self) -> bool {
         matches!(
@@ -151,7 +182,7 @@ impl Attribute {
             name: self.name.clone(),
             r#type: ty,
             nested_type: nested,
-            description: self.description.clone(),
+            description: self.full_description(),
             required: self.presence == Presence::Required,
             optional: matches!(
                 self.presence,
@@ -227,6 +258,8 @@ pub struct Block {
     pub blocks: Vec<NestedBlock>,
     pub description: String,
     pub deprecated: Option<String>,
+    /// Rules between this block's attributes.
+    pub constraints: Vec<Constraint>,
 }
 
 impl Block {
@@ -244,6 +277,19 @@ impl Block {
     pub fn block(mut self, b: NestedBlock) -> Self {
         self.blocks.push(b);
         self
+    }
+    /// Adds a rule between attributes; its sentence joins the description.
+    pub fn constraint(mut self, c: Constraint) -> Self {
+        self.constraints.push(c);
+        self
+    }
+
+    /// The description Terraform and the docs show: the author's text, then
+    /// one sentence per constraint.
+    pub fn full_description(&self) -> String {
+        let mut parts = vec![self.description.clone()];
+        parts.extend(self.constraints.iter().map(Constraint::describe));
+        join_sentences(parts)
     }
 
     /// The object type of a value conforming to this block.
@@ -289,7 +335,7 @@ impl Block {
             version,
             attributes,
             block_types,
-            description: self.description.clone(),
+            description: self.full_description(),
             description_kind: pb::StringKind::Markdown as i32,
             deprecated: self.deprecated.is_some(),
             deprecation_message: self.deprecated.clone().unwrap_or_default(),
@@ -355,6 +401,28 @@ impl Schema {
         self.block.value_type()
     }
 
+    /// Runs every declared check on `config`, each diagnostic on the path
+    /// of the value at fault.
+    pub fn validate(&self, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        if !config.is_null() {
+            self.block
+                .validate(config, &AttrPath::default(), &mut diags);
+        }
+        diags
+    }
+
+    /// The paths of `requires_replace` attributes whose planned value
+    /// differs from a prior state (none when creating or destroying).
+    pub fn replaced_paths(&self, prior: &Value, planned: &Value) -> Vec<AttrPath> {
+        let mut out = Vec::new();
+        if !prior.is_null() && !planned.is_null() {
+            self.block
+                .replaced_paths(prior, planned, &AttrPath::default(), &mut out);
+        }
+        out
+    }
+
     pub(crate) fn to_proto(&self) -> pb::Schema {
         pb::Schema {
             version: self.version,
@@ -397,6 +465,100 @@ impl IdentitySchema {
                     }
                 })
                 .collect(),
+        }
+    }
+}
+
+/// Joins the non-empty parts of a description with a space.
+fn join_sentences(parts: Vec<String>) -> String {
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The objects of a nested value, each with its path: one for single
+/// nesting, one per element (by index, or key for maps) otherwise. Set
+/// elements have no stable index, so their faults are pinned on the set.
+fn nested_objects<'v>(
+    value: &'v Value,
+    path: &AttrPath,
+    indexed: bool,
+) -> Vec<(&'v Value, AttrPath)> {
+    match value {
+        Value::Object(_) => vec![(value, path.clone())],
+        Value::List(items) | Value::Tuple(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v, path.clone().index(i as i64)))
+            .collect(),
+        Value::Set(items) => items.iter().map(|v| (v, path.clone())).collect(),
+        Value::Map(m) if indexed => m.iter().map(|(k, v)| (v, path.clone().key(k))).collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Block {
+    /// Checks `value` (an object of this block) found at `path`.
+    fn validate(&self, value: &Value, path: &AttrPath, diags: &mut Diagnostics) {
+        if !value.is_known() || value.is_null() {
+            return;
+        }
+        for a in &self.attributes {
+            let v = value.attr(&a.name);
+            if !v.is_known() || v.is_null() {
+                continue;
+            }
+            let at = path.clone().attr(&a.name);
+            for check in &a.checks {
+                check.check(v, &at, diags);
+            }
+            if let AttrType::Nested(_, attrs) = &a.ty {
+                let inner = Block {
+                    attributes: attrs.clone(),
+                    ..Block::default()
+                };
+                for (obj, obj_path) in nested_objects(v, &at, true) {
+                    inner.validate(obj, &obj_path, diags);
+                }
+            }
+        }
+        for b in &self.blocks {
+            let v = value.attr(&b.name);
+            for (obj, obj_path) in nested_objects(v, &path.clone().attr(&b.name), true) {
+                b.block.validate(obj, &obj_path, diags);
+            }
+        }
+        for c in &self.constraints {
+            c.check(value, path, diags);
+        }
+    }
+
+    /// Collects the paths of `requires_replace` attributes that changed,
+    /// looking into single nested blocks.
+    fn replaced_paths(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        path: &AttrPath,
+        out: &mut Vec<AttrPath>,
+    ) {
+        for a in &self.attributes {
+            let (before, after) = (prior.attr(&a.name), planned.attr(&a.name));
+            if a.requires_replace && before != after {
+                out.push(path.clone().attr(&a.name));
+            }
+        }
+        for b in self
+            .blocks
+            .iter()
+            .filter(|b| b.nesting == BlockNesting::Single)
+        {
+            let at = path.clone().attr(&b.name);
+            b.block
+                .replaced_paths(prior.attr(&b.name), planned.attr(&b.name), &at, out);
         }
     }
 }

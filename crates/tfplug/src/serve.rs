@@ -4,7 +4,7 @@
 
 use crate::log;
 use crate::plugin;
-use crate::provider::Provider;
+use crate::provider::{Provider, ProviderName};
 use crate::server::ProviderServer;
 use crate::tls::AutoMtls;
 use base64::Engine;
@@ -47,10 +47,11 @@ pub enum ServeError {
 }
 
 /// Serves `provider` until Terraform shuts it down. Call from `main` inside a
-/// tokio runtime; returns the process exit code.
-pub async fn serve<P: Provider>(module: &'static str, provider: P) -> std::process::ExitCode {
-    log::init(module);
-    match run(provider).await {
+/// tokio runtime; returns the process exit code. `name` says how logs and
+/// internal-error diagnostics name the provider.
+pub async fn serve<P: Provider>(name: ProviderName, provider: P) -> std::process::ExitCode {
+    log::init(name);
+    match run(name, provider).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // Before the handshake Terraform shows stderr to the user.
@@ -106,7 +107,7 @@ fn rand_nonce() -> u64 {
     h.finish()
 }
 
-async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
+async fn run<P: Provider>(name: ProviderName, provider: P) -> Result<(), ServeError> {
     check_launched_by_terraform()?;
     stop_inherited_fds_leaking();
     let version = negotiate_protocol(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?;
@@ -131,9 +132,10 @@ async fn run<P: Provider>(provider: P) -> Result<(), ServeError> {
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
 
-    let provider_service = GrpcProviderServer::new(ProviderServer::new(provider, stop.clone()))
-        .max_decoding_message_size(256 * 1024 * 1024)
-        .max_encoding_message_size(256 * 1024 * 1024);
+    let provider_service =
+        GrpcProviderServer::new(ProviderServer::new(provider, name.display, stop.clone()))
+            .max_decoding_message_size(256 * 1024 * 1024)
+            .max_encoding_message_size(256 * 1024 * 1024);
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(plugin::controller(shutdown.clone()))
