@@ -4,7 +4,7 @@
 use crate::kong::{AdminSettings, Secret, TlsSettings};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tfplug::{AttrPath, Attribute, Block, Diagnostic, NestedBlock, Type, Value};
+use tfplug::{AttrPath, Attribute, Block, Check, Diagnostic, NestedBlock, PemKind, Type, Value};
 
 pub const ENV_TOKEN: &str = "KONG_ADMIN_TOKEN";
 pub const ENV_HEADERS: &str = "KONG_ADMIN_HEADERS";
@@ -28,20 +28,20 @@ pub fn provider_block() -> Block {
         .attr(headers_attribute().describe(&format!(
             "Extra HTTP headers sent with every Admin API request. Environment: `{ENV_HEADERS}` as a JSON object."
         )))
-        .attr(Attribute::string("request_timeout").optional().describe(&format!(
+        .attr(Attribute::string("request_timeout").optional().check(Check::Duration).describe(&format!(
             "Time limit of one Admin API request, as a Go duration. Default `30s`. Environment: `{ENV_TIMEOUT}`."
         )))
         .block(NestedBlock::single(
             "tls",
             Block::new()
                 .describe("TLS settings for `https://` Admin API URLs.")
-                .attr(Attribute::string("ca_cert_pem").optional().describe(&format!(
+                .attr(Attribute::string("ca_cert_pem").optional().check(Check::Pem(PemKind::Certificate)).describe(&format!(
                     "PEM CA certificate that signs the Admin API's certificate. Environment: `{ENV_CA_CERT}`."
                 )))
-                .attr(Attribute::string("client_cert_pem").optional().describe(&format!(
+                .attr(Attribute::string("client_cert_pem").optional().check(Check::Pem(PemKind::Certificate)).describe(&format!(
                     "PEM client certificate for mutual TLS. Environment: `{ENV_CLIENT_CERT}`."
                 )))
-                .attr(Attribute::string("client_key_pem").optional().sensitive().describe(&format!(
+                .attr(Attribute::string("client_key_pem").optional().sensitive().check(Check::Pem(PemKind::PrivateKey)).describe(&format!(
                     "PEM private key of `client_cert_pem`. Environment: `{ENV_CLIENT_KEY}`."
                 )))
                 .attr(Attribute::bool("insecure_skip_verify").optional().describe(&format!(
@@ -55,7 +55,9 @@ fn token_attribute() -> Attribute {
 }
 
 fn headers_attribute() -> Attribute {
-    Attribute::map_of("headers", Type::String).optional()
+    Attribute::map_of("headers", Type::String)
+        .optional()
+        .check(Check::HttpHeaders)
 }
 
 /// `admin_token` and `headers` on a resource, overriding the provider's.

@@ -7,7 +7,9 @@ use crate::admin_api;
 use crate::kong::KongClient;
 use crate::provider::ProviderState;
 use std::sync::Arc;
-use tfplug::{async_trait, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Type, Value};
+use tfplug::{
+    async_trait, Attribute, Block, Check, Ctx, DataSource, Diagnostics, Schema, Type, Value,
+};
 
 pub struct KongDataPlanes {
     state: Arc<ProviderState>,
@@ -60,7 +62,7 @@ impl DataSource for KongDataPlanes {
                  (`GET /clustering/data-planes`, paginated): each one's Kong version, `sync_status` \
                  (`normal`, `kong_version_incompatible`, `plugin_set_incompatible`, ...) and config hash.",
             )
-            .attr(Attribute::string("admin_url").required().describe("Admin API of the control plane."));
+            .attr(Attribute::string("admin_url").required().check(Check::HttpUrl).describe("Admin API of the control plane."));
         for a in admin_api::override_attributes() {
             block = block.attr(a);
         }

@@ -5,8 +5,8 @@ use crate::kong::{KongClient, KongError, NodeInfo};
 use crate::provider::ProviderState;
 use std::sync::Arc;
 use tfplug::{
-    async_trait, AttrPath, Attribute, Block, Ctx, DataSource, Diagnostic, Diagnostics, Schema,
-    Type, Value,
+    async_trait, AttrPath, Attribute, Block, Check, Ctx, DataSource, Diagnostic, Diagnostics,
+    Schema, Type, Value,
 };
 
 pub struct KongNode {
@@ -25,7 +25,7 @@ fn schema() -> Schema {
             "Reads one Kong Gateway node through its Admin API (`GET /` and `GET /status`): its version, edition, \
              role, database mode and plugins. Works with Kong 2.8 and 3.x response shapes, open-source and Enterprise.",
         )
-        .attr(Attribute::string("admin_url").required().describe("Base URL of the node's Admin API, e.g. `http://kong-x:8001`."));
+        .attr(Attribute::string("admin_url").required().check(Check::HttpUrl).describe("Base URL of the node's Admin API, e.g. `http://kong-x:8001`."));
     for a in admin_api::override_attributes() {
         block = block.attr(a);
     }
