@@ -7,8 +7,11 @@ use std::fmt;
 /// One step of a path into a configuration value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathStep {
+    /// An object attribute by name.
     Attr(String),
+    /// A map element by key.
     Key(String),
+    /// A list element by index.
     Index(i64),
 }
 
@@ -17,6 +20,7 @@ pub enum PathStep {
 pub struct AttrPath(pub Vec<PathStep>);
 
 impl AttrPath {
+    /// A path to the top-level attribute `name`.
     pub fn root(name: &str) -> AttrPath {
         AttrPath(vec![PathStep::Attr(name.to_string())])
     }
@@ -42,16 +46,19 @@ impl AttrPath {
         AttrPath(steps)
     }
 
+    /// This path, then attribute `name`.
     pub fn attr(mut self, name: &str) -> AttrPath {
         self.0.push(PathStep::Attr(name.to_string()));
         self
     }
 
+    /// This path, then list element `i`.
     pub fn index(mut self, i: i64) -> AttrPath {
         self.0.push(PathStep::Index(i));
         self
     }
 
+    /// This path, then map element `k`.
     pub fn key(mut self, k: &str) -> AttrPath {
         self.0.push(PathStep::Key(k.to_string()));
         self
@@ -90,20 +97,29 @@ impl fmt::Display for AttrPath {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How serious a diagnostic is.
 pub enum Severity {
+    /// Terraform stops and shows the error.
     Error,
+    /// Terraform shows the warning and goes on.
     Warning,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// What Terraform shows the user: a summary, a detail, and the attribute at fault when there is one.
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
+    /// One line, shown in bold.
     pub summary: String,
+    /// The explanation and what to do.
     pub detail: String,
+    /// The attribute at fault; Terraform underlines it in the configuration.
     pub path: Option<AttrPath>,
 }
 
 impl Diagnostic {
+    /// An error without an attribute path.
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
@@ -113,6 +129,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning without an attribute path.
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
@@ -122,6 +139,7 @@ impl Diagnostic {
         }
     }
 
+    /// This diagnostic, pinned to `path`.
     pub fn at(mut self, path: AttrPath) -> Diagnostic {
         self.path = Some(path);
         self
@@ -145,18 +163,22 @@ impl Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// No diagnostics.
     pub fn new() -> Diagnostics {
         Diagnostics::default()
     }
 
+    /// Adds one diagnostic.
     pub fn push(&mut self, d: Diagnostic) {
         self.0.push(d);
     }
 
+    /// Adds an error without an attribute path.
     pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Diagnostic::error(summary, detail));
     }
 
+    /// Adds an error pinned to `path`.
     pub fn error_at(
         &mut self,
         path: AttrPath,
@@ -166,10 +188,12 @@ impl Diagnostics {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
 
+    /// Adds a warning without an attribute path.
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Diagnostic::warning(summary, detail));
     }
 
+    /// Adds a warning pinned to `path`.
     pub fn warning_at(
         &mut self,
         path: AttrPath,
@@ -179,18 +203,22 @@ impl Diagnostics {
         self.push(Diagnostic::warning(summary, detail).at(path));
     }
 
+    /// Adds every diagnostic of `other`.
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
 
+    /// True when any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
 
+    /// True when there are none.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The diagnostics in order.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }

@@ -6,6 +6,8 @@
 //! cancellation on `StopProvider`, hclog-JSON logging — and knows nothing
 //! about what the provider manages.
 
+#![warn(missing_docs)]
+
 pub mod diag;
 mod log;
 mod plugin;
@@ -15,6 +17,7 @@ pub mod serve;
 mod server;
 pub mod timeouts;
 mod tls;
+pub mod typed;
 pub mod validate;
 pub mod value;
 
@@ -30,5 +33,6 @@ pub use schema::{
 };
 pub use serve::serve;
 pub use tokio_util::sync::CancellationToken;
+pub use typed::{read, FromValue, Known};
 pub use validate::{Check, Constraint, PemKind};
 pub use value::{Type, Value};

@@ -7,36 +7,56 @@ use crate::value::{Type, Value};
 use magma_protocol::tfplugin6 as pb;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Who sets an attribute.
 pub enum Presence {
+    /// The user must set it.
     Required,
+    /// The user may set it.
     Optional,
+    /// Only the provider sets it.
     Computed,
+    /// The user may set it; otherwise the provider does.
     OptionalComputed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How the objects of a nested attribute are grouped.
 pub enum Nesting {
+    /// One object.
     Single,
+    /// An ordered list of objects.
     List,
+    /// A set of objects.
     Set,
+    /// A map of objects by key.
     Map,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// What an attribute holds.
 pub enum AttrType {
+    /// A value of a plain type.
     Plain(Type),
     /// A nested attribute (protocol 6): an object, or a collection of them.
     Nested(Nesting, Vec<Attribute>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// One attribute of a schema block, built with the methods below.
 pub struct Attribute {
+    /// The attribute's name.
     pub name: String,
+    /// Its type.
     pub ty: AttrType,
+    /// Who sets it.
     pub presence: Presence,
+    /// Hidden in plans and logs by Terraform.
     pub sensitive: bool,
+    /// Never stored in plan or state (Terraform ≥ 1.11).
     pub write_only: bool,
+    /// Markdown written by the author (see `full_description`).
     pub description: String,
+    /// Deprecation message, when deprecated.
     pub deprecated: Option<String>,
     /// Validators, run at validate time on the attribute's known value.
     pub checks: Vec<Check>,
@@ -46,6 +66,7 @@ pub struct Attribute {
 }
 
 impl Attribute {
+    /// An optional attribute of type `ty`.
     pub fn new(name: &str, ty: Type) -> Attribute {
         Attribute {
             name: name.to_string(),
@@ -60,21 +81,27 @@ impl Attribute {
         }
     }
 
+    /// An optional string attribute.
     pub fn string(name: &str) -> Attribute {
         Attribute::new(name, Type::String)
     }
+    /// An optional bool attribute.
     pub fn bool(name: &str) -> Attribute {
         Attribute::new(name, Type::Bool)
     }
+    /// An optional number attribute.
     pub fn number(name: &str) -> Attribute {
         Attribute::new(name, Type::Number)
     }
+    /// An optional list attribute of `elem`.
     pub fn list_of(name: &str, elem: Type) -> Attribute {
         Attribute::new(name, Type::list(elem))
     }
+    /// An optional map attribute of `elem`.
     pub fn map_of(name: &str, elem: Type) -> Attribute {
         Attribute::new(name, Type::map(elem))
     }
+    /// An optional nested attribute (protocol 6) of `attrs`.
     pub fn nested(name: &str, nesting: Nesting, attrs: Vec<Attribute>) -> Attribute {
         Attribute {
             ty: AttrType::Nested(nesting, attrs),
@@ -82,22 +109,27 @@ impl Attribute {
         }
     }
 
+    /// The user must set it.
     pub fn required(mut self) -> Self {
         self.presence = Presence::Required;
         self
     }
+    /// The user may set it.
     pub fn optional(mut self) -> Self {
         self.presence = Presence::Optional;
         self
     }
+    /// Only the provider sets it.
     pub fn computed(mut self) -> Self {
         self.presence = Presence::Computed;
         self
     }
+    /// The user may set it, else the provider does.
     pub fn optional_computed(mut self) -> Self {
         self.presence = Presence::OptionalComputed;
         self
     }
+    /// Terraform hides its value in plans and output.
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
         self
@@ -108,10 +140,12 @@ impl Attribute {
         self.write_only = true;
         self
     }
+    /// Sets the Markdown description.
     pub fn describe(mut self, markdown: &str) -> Self {
         self.description = markdown.to_string();
         self
     }
+    /// Marks it deprecated with `message`.
     pub fn deprecated(mut self, message: &str) -> Self {
         self.deprecated = Some(message.to_string());
         self
@@ -139,6 +173,7 @@ impl Attribute {
         join_sentences(parts)
     }
 
+    /// True when the provider may set it.
     pub fn is_computed(&self) -> bool {
         matches!(
             self.presence,
@@ -146,6 +181,7 @@ impl Attribute {
         )
     }
 
+    /// The value type of the attribute.
     pub fn value_type(&self) -> Type {
         match &self.ty {
             AttrType::Plain(t) => t.clone(),
@@ -199,22 +235,33 @@ impl Attribute {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How the objects of a nested block are grouped.
 pub enum BlockNesting {
+    /// At most one block.
     Single,
+    /// A list of blocks.
     List,
+    /// A set of blocks.
     Set,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// A block inside a block (`tls { ... }`).
 pub struct NestedBlock {
+    /// The block type name.
     pub name: String,
+    /// How many and how grouped.
     pub nesting: BlockNesting,
+    /// Its content.
     pub block: Block,
+    /// Fewest blocks required (1 makes a single block required).
     pub min_items: i64,
+    /// Most blocks allowed (0: no limit).
     pub max_items: i64,
 }
 
 impl NestedBlock {
+    /// An optional single block.
     pub fn single(name: &str, block: Block) -> NestedBlock {
         NestedBlock {
             name: name.into(),
@@ -224,6 +271,7 @@ impl NestedBlock {
             max_items: 0,
         }
     }
+    /// A list of blocks.
     pub fn list(name: &str, block: Block) -> NestedBlock {
         NestedBlock {
             name: name.into(),
@@ -233,10 +281,12 @@ impl NestedBlock {
             max_items: 0,
         }
     }
+    /// Requires at least `n` blocks.
     pub fn min_items(mut self, n: i64) -> Self {
         self.min_items = n;
         self
     }
+    /// Allows at most `n` blocks.
     pub fn max_items(mut self, n: i64) -> Self {
         self.max_items = n;
         self
@@ -253,27 +303,36 @@ impl NestedBlock {
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
+/// A schema block: attributes, nested blocks and constraints between attributes.
 pub struct Block {
+    /// The attributes.
     pub attributes: Vec<Attribute>,
+    /// The nested blocks.
     pub blocks: Vec<NestedBlock>,
+    /// Markdown written by the author (see `full_description`).
     pub description: String,
+    /// Deprecation message, when deprecated.
     pub deprecated: Option<String>,
     /// Rules between this block's attributes.
     pub constraints: Vec<Constraint>,
 }
 
 impl Block {
+    /// An empty block.
     pub fn new() -> Block {
         Block::default()
     }
+    /// Sets the Markdown description.
     pub fn describe(mut self, markdown: &str) -> Self {
         self.description = markdown.to_string();
         self
     }
+    /// Adds an attribute.
     pub fn attr(mut self, a: Attribute) -> Self {
         self.attributes.push(a);
         self
     }
+    /// Adds a nested block.
     pub fn block(mut self, b: NestedBlock) -> Self {
         self.blocks.push(b);
         self
@@ -302,6 +361,7 @@ impl Block {
         )
     }
 
+    /// The attribute `name`, when declared.
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
     }
@@ -388,15 +448,19 @@ impl Block {
 /// A versioned schema of a resource, data source, provider or action.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schema {
+    /// Bumped when the state's shape changes; `Resource::upgrade_state` migrates older states.
     pub version: i64,
+    /// The top-level block.
     pub block: Block,
 }
 
 impl Schema {
+    /// A schema of `version` with `block`.
     pub fn new(version: i64, block: Block) -> Schema {
         Schema { version, block }
     }
 
+    /// The object type of a value of this schema.
     pub fn value_type(&self) -> Type {
         self.block.value_type()
     }
@@ -435,12 +499,14 @@ impl Schema {
 /// object, for `import { identity = {...} }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdentitySchema {
+    /// Bumped when the identity's shape changes.
     pub version: i64,
     /// (name, type, required_for_import, description)
     pub attributes: Vec<(String, Type, bool, String)>,
 }
 
 impl IdentitySchema {
+    /// The object type of an identity.
     pub fn value_type(&self) -> Type {
         Type::object(
             self.attributes

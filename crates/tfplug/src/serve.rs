@@ -26,23 +26,31 @@ const CORE_PROTOCOL_VERSION: u32 = 1;
 const APP_PROTOCOL_VERSION: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
+/// Why `serve` could not serve.
 pub enum ServeError {
     #[error(
         "This binary is a plugin. These are not meant to be executed directly.\n\
          Please execute the program that consumes these plugins, which will\n\
          load any plugins automatically"
     )]
+    /// Started by hand rather than by Terraform.
     NotLaunchedByTerraform,
     #[error("this provider speaks plugin protocol 6 only; Terraform offered {0:?} (Terraform 1.0 or later is required)")]
+    /// Terraform offered no protocol version this framework speaks.
     ProtocolMismatch(String),
     #[error("cannot listen on {path}: {source}")]
+    /// The plugin socket could not be opened.
     Listen {
+        /// The socket's path.
         path: PathBuf,
+        /// Why it failed.
         source: std::io::Error,
     },
     #[error(transparent)]
+    /// The AutoMTLS certificate could not be made.
     Tls(#[from] crate::tls::TlsError),
     #[error("gRPC server failed: {0}")]
+    /// The gRPC server failed.
     Grpc(#[from] tonic::transport::Error),
 }
 
@@ -311,8 +319,11 @@ fn incoming_connections(
     tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
+/// A connection from Terraform: plain or TLS (AutoMTLS).
 pub enum Conn {
+    /// Without TLS (`PLUGIN_CLIENT_CERT` unset).
     Plain(UnixStream),
+    /// Under AutoMTLS.
     Tls(Box<tokio_rustls::server::TlsStream<UnixStream>>),
 }
 

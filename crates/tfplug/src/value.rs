@@ -10,27 +10,40 @@ use std::fmt;
 /// A Terraform type constraint, as cty encodes it in JSON.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Type {
+    /// `bool`
     Bool,
+    /// `number`
     Number,
+    /// `string`
     String,
+    /// `dynamic`: any type, told with the value.
     Dynamic,
+    /// `list(T)`
     List(Box<Type>),
+    /// `set(T)`
     Set(Box<Type>),
+    /// `map(T)`
     Map(Box<Type>),
+    /// `object({...})`
     Object(BTreeMap<String, Type>),
+    /// `tuple([...])`
     Tuple(Vec<Type>),
 }
 
 impl Type {
+    /// `list(t)`
     pub fn list(t: Type) -> Type {
         Type::List(Box::new(t))
     }
+    /// `set(t)`
     pub fn set(t: Type) -> Type {
         Type::Set(Box::new(t))
     }
+    /// `map(t)`
     pub fn map(t: Type) -> Type {
         Type::Map(Box::new(t))
     }
+    /// `object` of the given attribute types.
     pub fn object<I, K>(attrs: I) -> Type
     where
         I: IntoIterator<Item = (K, Type)>,
@@ -68,6 +81,7 @@ impl Type {
         self.to_json().to_string().into_bytes()
     }
 
+    /// Parses Terraform's JSON type notation (`"string"`, `["list","string"]`).
     pub fn from_json(v: &serde_json::Value) -> Result<Type, ValueError> {
         use serde_json::Value as J;
         let bad = || ValueError::new(format!("invalid type constraint {v}"));
@@ -117,21 +131,31 @@ impl Type {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {
     #[default]
+    /// Not set.
     Null,
     /// Not known until apply.
     Unknown,
+    /// A bool.
     Bool(bool),
+    /// A number (Terraform's numbers are arbitrary precision; here f64).
     Number(f64),
+    /// A string.
     String(String),
+    /// A list.
     List(Vec<Value>),
+    /// A set, in a deterministic order.
     Set(Vec<Value>),
+    /// A map.
     Map(BTreeMap<String, Value>),
+    /// An object.
     Object(BTreeMap<String, Value>),
+    /// A tuple.
     Tuple(Vec<Value>),
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 #[error("{0}")]
+/// A value that does not fit its type, or cannot be decoded.
 pub struct ValueError(pub String);
 
 impl ValueError {
@@ -141,10 +165,12 @@ impl ValueError {
 }
 
 impl Value {
+    /// A string value.
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
 
+    /// An object value of the given attributes.
     pub fn object<I, K>(attrs: I) -> Value
     where
         I: IntoIterator<Item = (K, Value)>,
@@ -153,14 +179,17 @@ impl Value {
         Value::Object(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// True for null.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
 
+    /// True when unknown until apply.
     pub fn is_unknown(&self) -> bool {
         matches!(self, Value::Unknown)
     }
 
+    /// True unless unknown (nested unknowns aside; see `is_wholly_known`).
     pub fn is_known(&self) -> bool {
         !self.is_unknown()
     }
@@ -190,6 +219,7 @@ impl Value {
         }
     }
 
+    /// The attribute `name` of an object, for changing it.
     pub fn attr_mut(&mut self, name: &str) -> Option<&mut Value> {
         match self {
             Value::Object(m) => m.get_mut(name),
@@ -204,6 +234,7 @@ impl Value {
         }
     }
 
+    /// The string, when this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -211,6 +242,7 @@ impl Value {
         }
     }
 
+    /// The bool, when this is one.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -218,6 +250,7 @@ impl Value {
         }
     }
 
+    /// The number, when this is one.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Number(n) => Some(*n),
@@ -233,6 +266,7 @@ impl Value {
         }
     }
 
+    /// The elements of a list, set or tuple; empty otherwise.
     pub fn elements(&self) -> &[Value] {
         match self {
             Value::List(v) | Value::Set(v) | Value::Tuple(v) => v,
@@ -240,6 +274,7 @@ impl Value {
         }
     }
 
+    /// The entries of a map or object.
     pub fn entries(&self) -> Option<&BTreeMap<String, Value>> {
         match self {
             Value::Map(m) | Value::Object(m) => Some(m),
