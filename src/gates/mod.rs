@@ -8,10 +8,10 @@
 
 mod analysis;
 mod command;
-mod decision;
+use kong_upgrade_core::gates::decision;
 mod http;
 mod json_path;
-mod measurement;
+use kong_upgrade_core::gates::measurement;
 mod prometheus;
 
 pub use analysis::{analyse, GateRecord, KEPT_MEASUREMENTS};

@@ -9,15 +9,13 @@
 
 pub(crate) mod database;
 mod error;
-mod known;
-mod phase;
+use kong_upgrade_core::migrations::{known, phase, state};
 mod schema_meta;
 mod secret;
-mod state;
 mod verify;
 
 #[cfg(test)]
-mod fixtures;
+use kong_upgrade_core::migrations::fixtures;
 #[cfg(test)]
 mod tests;
 

@@ -8,55 +8,7 @@ use super::database::{classify_query_error, connect, DatabaseConfig};
 use super::error::MigrationsError;
 use std::time::Duration;
 
-/// One `schema_meta` row (key `schema_meta`): what one subsystem ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubsystemRow {
-    pub subsystem: String,
-    pub last_executed: Option<String>,
-    /// In the order they completed.
-    pub executed: Vec<String>,
-    /// Up step done, teardown not yet.
-    pub pending: Vec<String>,
-}
-
-/// The cluster mutex Kong takes while changing the schema.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MigrationLock {
-    /// `kong.node.get_id()` of the holder: a fresh UUID per CLI run.
-    pub owner: String,
-    /// When the row expires, RFC 3339 UTC, as the database computes it.
-    pub expires_at: String,
-    /// Time left, by the database's clock (so local clock skew is moot).
-    pub expires_in: Duration,
-}
-
-/// Kong's migration bookkeeping as found in one database.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SchemaMeta {
-    /// No `schema_meta` table in the current schema: Kong's `needs_bootstrap`.
-    pub needs_bootstrap: bool,
-    /// Ordered by subsystem name.
-    pub subsystems: Vec<SubsystemRow>,
-    /// The `migrations` lock if it is held and not expired.
-    pub lock: Option<MigrationLock>,
-}
-
-impl SchemaMeta {
-    pub fn subsystem(&self, name: &str) -> Option<&SubsystemRow> {
-        self.subsystems.iter().find(|row| row.subsystem == name)
-    }
-
-    /// `core`'s last executed migration: the only trace of the Kong release
-    /// that last migrated this database (Kong stores no version).
-    pub fn core_last_executed(&self) -> Option<&str> {
-        self.subsystem("core")?.last_executed.as_deref()
-    }
-
-    /// The Kong OSS release core's `last_executed` belongs to, if known.
-    pub fn schema_level(&self) -> Option<&'static str> {
-        super::known::schema_level(self.core_last_executed()?)
-    }
-}
+pub use kong_upgrade_core::migrations::schema_meta::{MigrationLock, SchemaMeta, SubsystemRow};
 
 /// Reads `schema_meta` and the migration lock of `cfg`'s database.
 pub async fn read_schema_state(cfg: &DatabaseConfig) -> Result<SchemaMeta, MigrationsError> {

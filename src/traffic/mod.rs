@@ -24,12 +24,12 @@ mod haproxy;
 mod kong_upstream;
 mod locator;
 mod nginx;
-mod progression;
+use kong_upgrade_core::traffic::progression;
 #[cfg(test)]
 mod scenario_tests;
 #[cfg(test)]
 mod test_support;
-mod weight;
+use kong_upgrade_core::traffic::weight;
 
 pub use error::DriverError;
 pub use executor::{

@@ -111,7 +111,8 @@ pub fn decide(policy: &AnalysisPolicy, outcomes: &[Outcome], window_closed: bool
     Verdict::Passed
 }
 
-pub(crate) fn counts_as_failure(policy: &AnalysisPolicy, outcome: Outcome) -> bool {
+/// Whether `outcome` counts against the gate under `policy`.
+pub fn counts_as_failure(policy: &AnalysisPolicy, outcome: Outcome) -> bool {
     match outcome {
         Outcome::Fail | Outcome::Error => true,
         Outcome::Inconclusive => policy.inconclusive == InconclusivePolicy::Fail,

@@ -3,7 +3,7 @@
 
 use super::*;
 
-const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/planner-rules.md");
+const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/planner-rules.md");
 
 #[test]
 fn planner_rules_doc_is_current() {
@@ -16,7 +16,7 @@ fn planner_rules_doc_is_current() {
     assert!(
         on_disk == rendered,
         "docs/planner-rules.md is stale: regenerate with \
-         UPDATE_PLANNER_DOCS=1 cargo test -p terraform-provider-kong planner_rules_doc"
+         UPDATE_PLANNER_DOCS=1 cargo test -p kong-upgrade-core planner_rules_doc"
     );
 }
 

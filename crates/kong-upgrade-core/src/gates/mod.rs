@@ -1,0 +1,4 @@
+//! Gate measurements and the verdict an analysis draws from them.
+
+pub mod decision;
+pub mod measurement;
