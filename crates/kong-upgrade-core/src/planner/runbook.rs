@@ -1,4 +1,5 @@
-//! Kong's four runbooks (shared/upgrade-runbooks.md) as ordered entries.
+//! Kong's four upgrade runbooks (in-place, blue-green, dual-cluster and
+//! rolling, <https://developer.konghq.com/gateway/upgrade/>) as ordered entries.
 //! The planner walks these: it never invents an order of its own.
 
 use super::input::{PlanInput, Strategy};
