@@ -48,7 +48,7 @@ pub struct ClientCapabilities {
 /// The provider: its configuration schema and what it offers. One instance serves the whole process.
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
-    /// The provider's type name, the prefix of every resource ("kong").
+    /// The provider's type name, the prefix of every resource (`example` in `example_thing`).
     fn type_name(&self) -> &'static str;
     /// The schema of the `provider` block.
     fn schema(&self) -> Schema;
@@ -164,7 +164,7 @@ pub struct ImportResponse {
 /// A managed resource type.
 #[async_trait]
 pub trait Resource: Send + Sync {
-    /// The resource type name, prefixed with the provider's (`kong_upgrade`).
+    /// The resource type name, prefixed with the provider's (`example_thing`).
     fn type_name(&self) -> &'static str;
     /// The resource's schema.
     fn schema(&self) -> Schema;
@@ -281,7 +281,7 @@ pub struct FunctionError {
     pub argument: Option<i64>,
 }
 
-/// A provider function (Terraform ≥ 1.8): `provider::kong::NAME(...)`.
+/// A provider function (Terraform ≥ 1.8): `provider::PROVIDER::NAME(...)`.
 pub trait Function: Send + Sync {
     /// The function's name (`provider::NAME::this`).
     fn name(&self) -> &'static str;

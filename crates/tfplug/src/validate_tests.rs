@@ -22,7 +22,10 @@ fn whole_numbers_refuse_fractions_and_out_of_range() {
 
 #[test]
 fn urls_need_http_a_host_and_no_credentials() {
-    assert_eq!(fault(Check::HttpUrl, "https://kong:8444/".into()), None);
+    assert_eq!(
+        fault(Check::HttpUrl, "https://gateway.example:8444/".into()),
+        None
+    );
     assert_eq!(fault(Check::HttpUrl, "http://127.0.0.1:8001".into()), None);
     for bad in [
         "javascript:alert(1)",
