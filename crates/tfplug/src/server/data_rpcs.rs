@@ -18,15 +18,10 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::validate_data_resource_config::Request,
     ) -> Result<pb::validate_data_resource_config::Response, Status> {
         let entry = self.registry.data_source(&r.type_name)?;
-        let diagnostics = match decode(r.config.as_ref(), &entry.ty) {
-            Err(d) => one(d),
-            Ok(config) => {
-                let ctx = self.ctx();
-                let custom = entry.imp.validate(&ctx, &config);
-                self.validation("validation", &entry.schema, &config, custom)
-                    .await
-            }
-        };
+        let (config, ctx) = (r.config.as_ref(), self.ctx());
+        let diagnostics = self
+            .validate_config("validation", &entry.schema, config, ctx, &*entry.imp)
+            .await;
         Ok(pb::validate_data_resource_config::Response { diagnostics })
     }
 
@@ -114,15 +109,10 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::validate_action_config::Request,
     ) -> Result<pb::validate_action_config::Response, Status> {
         let entry = self.registry.action(&r.type_name)?;
-        let diagnostics = match decode(r.config.as_ref(), &entry.ty) {
-            Err(d) => one(d),
-            Ok(config) => {
-                let ctx = self.ctx();
-                let custom = entry.imp.validate(&ctx, &config);
-                self.validation("action validation", &entry.schema, &config, custom)
-                    .await
-            }
-        };
+        let (config, ctx) = (r.config.as_ref(), self.ctx());
+        let diagnostics = self
+            .validate_config("action validation", &entry.schema, config, ctx, &*entry.imp)
+            .await;
         Ok(pb::validate_action_config::Response { diagnostics })
     }
 

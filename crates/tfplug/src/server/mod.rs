@@ -70,24 +70,65 @@ impl<P: Provider> ProviderServer<P> {
         codec::guarded(self.name, what, fut).await
     }
 
-    /// The checks declared in `schema` first (validators, exactly-one-of,
-    /// conflicts); the provider's own `validate` then sees only a
+    /// Decodes a configuration sent for validation and judges it: the
+    /// checks declared in `schema` first (validators, exactly-one-of,
+    /// conflicts), then `target`'s own `validate`, which sees only a
     /// configuration that passed them, so no fault is reported twice.
-    async fn validation(
+    async fn validate_config<V: ValidatesConfig + ?Sized>(
         &self,
         what: &str,
         schema: &Schema,
-        config: &Value,
-        custom: impl Future<Output = Diagnostics>,
+        config: Option<&pb::DynamicValue>,
+        ctx: Ctx,
+        target: &V,
     ) -> Vec<pb::Diagnostic> {
-        let mut diags = schema.validate(config);
+        let config = match codec::decode(config, &schema.value_type()) {
+            Ok(config) => config,
+            Err(d) => return codec::one(d),
+        };
+        let mut diags = schema.validate(&config);
         if !diags.has_errors() {
-            match self.guarded(what, custom).await {
+            match self
+                .guarded(what, target.validate_config(&ctx, &config))
+                .await
+            {
                 Ok(d) => diags.extend(d),
                 Err(d) => diags.push(d),
             }
         }
         diags.to_proto()
+    }
+}
+
+/// The future an `async_trait` method returns.
+type Checking<'a> = Pin<Box<dyn Future<Output = Diagnostics> + Send + 'a>>;
+
+/// What has a `validate` of its own: the provider, its resources, data
+/// sources and actions.
+trait ValidatesConfig: Sync {
+    fn validate_config<'a>(&'a self, ctx: &'a Ctx, config: &'a Value) -> Checking<'a>;
+}
+
+/// Implements `ValidatesConfig` by calling the type's own `validate`.
+macro_rules! validates_config {
+    ($($t:ty),*) => {$(
+        impl ValidatesConfig for $t {
+            fn validate_config<'a>(&'a self, ctx: &'a Ctx, config: &'a Value) -> Checking<'a> {
+                self.validate(ctx, config)
+            }
+        }
+    )*};
+}
+
+validates_config!(
+    dyn crate::provider::Resource,
+    dyn crate::provider::DataSource,
+    dyn crate::provider::Action
+);
+
+impl<P: Provider> ValidatesConfig for P {
+    fn validate_config<'a>(&'a self, ctx: &'a Ctx, config: &'a Value) -> Checking<'a> {
+        self.validate(ctx, config)
     }
 }
 

@@ -58,16 +58,11 @@ impl<P: Provider> ProviderServer<P> {
         &self,
         r: pb::validate_provider_config::Request,
     ) -> Result<pb::validate_provider_config::Response, Status> {
-        let diagnostics = match decode(r.config.as_ref(), &self.registry.provider_type) {
-            Err(d) => one(d),
-            Ok(config) => {
-                let ctx = self.ctx();
-                let custom = self.provider.validate(&ctx, &config);
-                let schema = &self.registry.provider_schema;
-                self.validation("provider validation", schema, &config, custom)
-                    .await
-            }
-        };
+        let schema = &self.registry.provider_schema;
+        let (config, ctx) = (r.config.as_ref(), self.ctx());
+        let diagnostics = self
+            .validate_config("provider validation", schema, config, ctx, &*self.provider)
+            .await;
         Ok(pb::validate_provider_config::Response { diagnostics })
     }
 

@@ -18,16 +18,12 @@ impl<P: Provider> ProviderServer<P> {
         r: pb::validate_resource_config::Request,
     ) -> Result<pb::validate_resource_config::Response, Status> {
         let entry = self.registry.resource(&r.type_name)?;
-        let diagnostics = match decode(r.config.as_ref(), &entry.ty) {
-            Err(d) => one(d),
-            Ok(config) => {
-                let mut ctx = self.ctx();
-                ctx.client = client_caps(r.client_capabilities.as_ref(), &ctx.client);
-                let custom = entry.imp.validate(&ctx, &config);
-                self.validation("validation", &entry.schema, &config, custom)
-                    .await
-            }
-        };
+        let mut ctx = self.ctx();
+        ctx.client = client_caps(r.client_capabilities.as_ref(), &ctx.client);
+        let config = r.config.as_ref();
+        let diagnostics = self
+            .validate_config("validation", &entry.schema, config, ctx, &*entry.imp)
+            .await;
         Ok(pb::validate_resource_config::Response { diagnostics })
     }
 
