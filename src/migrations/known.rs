@@ -112,11 +112,13 @@ impl KnownMigrations {
     }
 }
 
-/// The Kong OSS release whose code last added `core_last_executed`
-/// (`"023_360_to_370"` → `"3.7"`); `None` for names the catalog does not
-/// know (Enterprise, custom builds).
-pub fn schema_level(core_last_executed: &str) -> Option<&'static str> {
-    kong_catalog::schema_level(core_last_executed)
+/// The newest Kong OSS release that added one of the recorded `core`
+/// migrations (`"023_360_to_370"` → `"3.7"`); `None` when the catalog
+/// knows none of them (Enterprise, custom builds).
+pub fn schema_level<'a>(
+    core_migrations: impl IntoIterator<Item = &'a str>,
+) -> Option<&'static str> {
+    kong_catalog::schema_level(core_migrations)
 }
 
 #[cfg(test)]
@@ -128,9 +130,13 @@ mod tests {
         let known = KnownMigrations::from_catalog("3.6.1").unwrap();
         assert_eq!(known.subsystems[0].name, "core");
         assert_eq!(known.has_teardown("core", "022_350_to_360"), Some(false));
-        assert_eq!(known.has_teardown("acme", "003_350_to_360"), Some(true));
+        assert_eq!(known.has_teardown("acme", "003_350_to_360"), Some(false));
+        assert_eq!(
+            known.has_teardown("opentelemetry", "001_331_to_332"),
+            Some(true)
+        );
         assert!(!known.knows("core", "023_360_to_370"));
         assert!(KnownMigrations::from_catalog("3.6.x").is_err());
-        assert_eq!(schema_level("023_360_to_370"), Some("3.7"));
+        assert_eq!(schema_level(["023_360_to_370"]), Some("3.7"));
     }
 }
