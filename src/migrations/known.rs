@@ -79,6 +79,45 @@ impl KnownMigrations {
     }
 }
 
+impl KnownMigrations {
+    /// How `preview` (typically the catalog) differs from this list (what
+    /// Kong itself reported), one line per difference, naming the
+    /// migration. Teardown flags are compared only where both say.
+    pub fn differences_from(&self, preview: &KnownMigrations) -> Vec<String> {
+        let mut out = Vec::new();
+        for subsystem in &self.subsystems {
+            for m in &subsystem.migrations {
+                let name = format!("{}/{}", subsystem.name, m.name);
+                match preview.migration(&subsystem.name, &m.name) {
+                    None => out.push(format!(
+                        "{name}: Kong {} knows it, the preview did not list it",
+                        self.kong_version
+                    )),
+                    Some(p) => match (m.has_teardown, p.has_teardown) {
+                        (Some(kong), Some(listed)) if kong != listed => out.push(format!(
+                            "{name}: {} a teardown step, the preview said it {}",
+                            if kong { "has" } else { "has no" },
+                            if listed { "has one" } else { "has none" }
+                        )),
+                        _ => {}
+                    },
+                }
+            }
+        }
+        for subsystem in &preview.subsystems {
+            for m in &subsystem.migrations {
+                if !self.knows(&subsystem.name, &m.name) {
+                    out.push(format!(
+                        "{}/{}: the preview listed it, Kong {} does not know it",
+                        subsystem.name, m.name, self.kong_version
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The target version is not one the embedded catalog covers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -138,5 +177,21 @@ mod tests {
         assert!(!known.knows("core", "023_360_to_370"));
         assert!(KnownMigrations::from_catalog("3.6.x").is_err());
         assert_eq!(schema_level(["023_360_to_370"]), Some("3.7"));
+    }
+
+    #[test]
+    fn differences_name_each_migration_the_preview_got_wrong() {
+        use super::super::fixtures::known;
+        let kong = known("3.6.1", &[("core", "000 001*"), ("otel", "001*")]);
+        let preview = known("3.6.1", &[("core", "000 001 002")]);
+        assert_eq!(
+            kong.differences_from(&preview),
+            [
+                "core/001: has a teardown step, the preview said it has none",
+                "otel/001: Kong 3.6.1 knows it, the preview did not list it",
+                "core/002: the preview listed it, Kong 3.6.1 does not know it",
+            ]
+        );
+        assert!(kong.differences_from(&kong).is_empty());
     }
 }

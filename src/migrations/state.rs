@@ -149,7 +149,10 @@ impl SchemaState {
     pub fn pending(&self) -> Vec<SubsystemMigrations> {
         let mut pending = self.bucket(|s| &s.pending);
         for unlisted in &self.unlisted_pending {
-            match pending.iter_mut().find(|s| s.subsystem == unlisted.subsystem) {
+            match pending
+                .iter_mut()
+                .find(|s| s.subsystem == unlisted.subsystem)
+            {
                 Some(s) => s.migrations.extend(unlisted.migrations.iter().cloned()),
                 None => pending.push(unlisted.clone()),
             }

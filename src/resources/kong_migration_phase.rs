@@ -1080,6 +1080,23 @@ impl Resource for KongMigrationPhase {
             Err(d) => return fail(d.into()),
         };
         let deadline = Instant::now() + limit;
+        // The provider's own upgrade lock, as `kong_upgrade` takes it: a
+        // second phase or upgrade on this database fails at once, naming
+        // the holder, instead of racing for Kong's migration lock.
+        let owner = format!("kong_migration_phase {}", settings.phase);
+        let _lock = match crate::steps::lock::acquire(&settings.database, &owner).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                return fail(
+                    Diagnostic::error(
+                        "Another upgrade or migration phase is running",
+                        e.to_string(),
+                    )
+                    .at(AttrPath::root("database"))
+                    .into(),
+                )
+            }
+        };
         match run_phase(ctx, &settings, &planned, deadline).await {
             RunEnd::Done {
                 plan,
