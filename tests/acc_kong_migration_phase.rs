@@ -9,11 +9,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 use support::phase::{
-    command_runner, database_block, diagnostic_about, listed, mentions, password_lines, phase,
-    pointed_line, Db,
+    command_runner, diagnostic_about, listed, mentions, password_lines, phase, pointed_line, Db,
 };
-use support::{Acceptance, TerraformVersion};
-use testbed::kongsim::{kongsim_bin, kongsim_cli};
+use support::Acceptance;
+use testbed::kongsim::kongsim_bin;
 use testbed::postgres::KONG_PASSWORD;
 use testbed::Postgres;
 
@@ -174,7 +173,8 @@ fn bootstrap_up_finish_then_drift_and_import() {
         acc.apply(&config);
         assert_eq!(db.pending(), "", "finish ran after up in the same apply");
         assert!(
-            db.schema_meta().contains("acme|003_350_to_360|"),
+            db.schema_meta()
+                .contains("opentelemetry|001_331_to_332|001_331_to_332|"),
             "{}",
             db.schema_meta()
         );
