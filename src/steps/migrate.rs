@@ -45,6 +45,17 @@ pub enum MigrateError {
     Cancelled,
 }
 
+/// The first wait before running a phase again while another node holds
+/// Kong's migration lock; it doubles up to [`MAX_RETRY_DELAY`]. One policy
+/// for every phase run (`kong_upgrade`, `kong_migration_phase`).
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// The wait after `delay`.
+pub fn next_retry_delay(delay: Duration) -> Duration {
+    (delay * 2).min(MAX_RETRY_DELAY)
+}
+
 /// What a phase run did.
 #[derive(Debug, Clone)]
 pub struct PhaseReport {
@@ -118,7 +129,7 @@ pub async fn run_phase(
 ) -> Result<PhaseReport, MigrateError> {
     let started = Instant::now();
     let mut attempts = 0;
-    let mut backoff = Duration::from_millis(500);
+    let mut backoff = FIRST_RETRY_DELAY;
     loop {
         let meta = read_schema_state(db).await?;
         let state = classify(&meta, known);
@@ -192,7 +203,7 @@ pub async fn run_phase(
                     _ = tokio::time::sleep(backoff) => {}
                     _ = cancel.cancelled() => return Err(MigrateError::Cancelled),
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff = next_retry_delay(backoff);
             }
         }
     }

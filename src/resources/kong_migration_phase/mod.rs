@@ -4,7 +4,10 @@
 //! Plan reads `schema_meta` and shows exactly what apply will run
 //! (`migrations_to_run`), or refuses what Kong would refuse. Apply re-plans
 //! against the database as it is then (and stops if that differs from the
-//! plan), runs the phase through the runner, retries while another node
+//! plan), takes the provider's upgrade lock (`steps::lock`, the one
+//! `kong_upgrade` takes: a second phase or upgrade on the database fails at
+//! once, naming the holder), runs the phase through the runner, retries
+//! while another node
 //! holds Kong's migration lock, and re-reads `schema_meta` to verify the
 //! phase really happened: Kong exits 0 when it lost the lock race.
 //!
@@ -39,9 +42,6 @@ use tokio::time::Instant;
 pub const TYPE_NAME: &str = "kong_migration_phase";
 /// Default for `timeouts.create` / `timeouts.update`.
 pub const DEFAULT_APPLY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-/// Lock contention: first wait before trying again, doubled up to the max.
-const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
 /// Reading `schema_meta` after a run that was interrupted must not hang.
 const AFTER_RUN_READ_TIMEOUT: Duration = Duration::from_secs(15);
 

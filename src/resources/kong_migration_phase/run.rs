@@ -184,7 +184,7 @@ pub(super) async fn run_phase(
             warnings: Diagnostics::new(),
         };
     }
-    let mut delay = FIRST_RETRY_DELAY;
+    let mut delay = crate::steps::migrate::FIRST_RETRY_DELAY;
     loop {
         match attempt(ctx, settings, &facts, &plan, deadline).await {
             Attempt::Verified(warnings) => {
@@ -221,7 +221,7 @@ pub(super) async fn run_phase(
                     );
                     return failed(interrupted, database_changed);
                 }
-                delay = (delay * 2).min(MAX_RETRY_DELAY);
+                delay = crate::steps::migrate::next_retry_delay(delay);
             }
         }
     }
