@@ -98,6 +98,39 @@ action "kong_abort" "now" {{
     }
 }
 
+/// `action "kong_abort" "now"` checking `pg`'s default database for an
+/// upgrade to `to_version`, moving `h`'s traffic.
+fn abort_with_database(to_version: &str, pg: &testbed::Postgres, h: &Haproxy) -> String {
+    format!(
+        r#"
+action "kong_abort" "now" {{
+  config {{
+    to_version = "{to_version}"
+    database {{
+      host     = "127.0.0.1"
+      port     = {port}
+      password = "{KONG_PASSWORD}"
+    }}{traffic}
+  }}
+}}
+"#,
+        port = pg.port,
+        traffic = traffic_block(h)
+    )
+}
+
+fn invoke_abort(acc: &Acceptance) -> support::TfOutput {
+    acc.ws()
+        .run(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            "-invoke=action.kong_abort.now",
+        ])
+        .unwrap()
+}
+
 #[test]
 fn abort_is_refused_once_migrations_finish_has_run() {
     let pg = testbed::Postgres::start().unwrap();
@@ -115,32 +148,8 @@ fn abort_is_refused_once_migrations_finish_has_run() {
         .filter(|v| *v != TerraformVersion::V1_0_3)
     {
         let mut acc = Acceptance::new(version);
-        acc.configure(&format!(
-            r#"
-action "kong_abort" "now" {{
-  config {{
-    to_version = "3.6.1"
-    database {{
-      host     = "127.0.0.1"
-      port     = {port}
-      password = "{KONG_PASSWORD}"
-    }}{traffic}
-  }}
-}}
-"#,
-            port = pg.port,
-            traffic = traffic_block(&h)
-        ));
-        let out = acc
-            .ws()
-            .run(&[
-                "apply",
-                "-auto-approve",
-                "-input=false",
-                "-no-color",
-                "-invoke=action.kong_abort.now",
-            ])
-            .unwrap();
+        acc.configure(&abort_with_database("3.6.1", &pg, &h));
+        let out = invoke_abort(&acc);
         assert!(!out.success(), "{out}");
         assert!(out.stderr.contains("Abort refused"), "{out}");
         assert!(haproxy_weight_y(&h) > 0, "nothing moved");
@@ -186,40 +195,14 @@ fn abort_follows_what_kong_records_as_pending() {
     let addr = |u: &str| u.trim_start_matches("http://").parse().unwrap();
     let h = Haproxy::start(addr(&x.proxy_url), addr(&x.proxy_url), (0, 100)).unwrap();
     let mut acc = Acceptance::new(version);
-    acc.configure(&format!(
-        r#"
-action "kong_abort" "now" {{
-  config {{
-    to_version = "3.6.0"
-    database {{
-      host     = "127.0.0.1"
-      port     = {port}
-      password = "{KONG_PASSWORD}"
-    }}{traffic}
-  }}
-}}
-"#,
-        port = pg.port,
-        traffic = traffic_block(&h)
-    ));
-    let invoke = || {
-        acc.ws()
-            .run(&[
-                "apply",
-                "-auto-approve",
-                "-input=false",
-                "-no-color",
-                "-invoke=action.kong_abort.now",
-            ])
-            .unwrap()
-    };
-    let allowed = invoke();
+    acc.configure(&abort_with_database("3.6.0", &pg, &h));
+    let allowed = invoke_abort(&acc);
     assert!(allowed.success(), "{allowed}");
     assert_eq!(haproxy_weight_y(&h), 0, "all traffic back on X\n{allowed}");
 
     kong_3_6_0("finish");
     set_haproxy_weight_y(&h, 100);
-    let refused = invoke();
+    let refused = invoke_abort(&acc);
     assert!(!refused.success(), "{refused}");
     assert!(refused.stderr.contains("Abort refused"), "{refused}");
     assert!(haproxy_weight_y(&h) > 0, "nothing moved");
