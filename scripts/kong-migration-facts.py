@@ -4,7 +4,7 @@ define a PostgreSQL `teardown`, read from a git checkout of github.com/Kong/kong
 
     scripts/kong-migration-facts.py /path/to/kong.git 2.8.0 3.6.1 master
 
-Its output is crates/kong-catalog/tests/kong-facts.txt, which the catalog's
+Its output is crates/kong-catalog/tests/migrations-at-tags.txt, which the catalog's
 tests compare every release against. One line per tag and subsystem:
 `TAG SUBSYSTEM MIGRATION...`, migrations in Kong's order, a `+` after the
 name of one whose PostgreSQL part defines a `teardown`. Subsystems come

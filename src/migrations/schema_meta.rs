@@ -1,5 +1,6 @@
 //! Reading what Kong records about its migrations: the `schema_meta` rows
-//! and the `migrations` row of `locks` (kong-facts §1.5, §2).
+//! and the `migrations` row of `locks`, as Kong's PostgreSQL connector
+//! writes them (https://github.com/Kong/kong/blob/3.9.3/kong/db/strategies/postgres/connector.lua).
 //!
 //! Read-only: one REPEATABLE READ, READ ONLY transaction, so the rows and the
 //! lock are one consistent snapshot.

@@ -4,7 +4,7 @@
 //! Checked against Kong's source at every tag 2.8.0..3.9.3 and master
 //! (`kong/db/migrations/core/init.lua`, `kong/plugins/NAME/migrations/`,
 //! and whether each module's `postgres` part defines `teardown`); the
-//! catalog's tests compare it with `tests/kong-facts.txt`, which
+//! catalog's tests compare it with `tests/migrations-at-tags.txt`, which
 //! `scripts/kong-migration-facts.py` prints from a Kong checkout.
 
 use crate::Release;

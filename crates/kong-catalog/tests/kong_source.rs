@@ -1,12 +1,12 @@
 //! Pins the catalog to Kong's source: for every OSS tag 2.8.0..3.9.3 and
 //! master, the subsystems, their migrations in order and which have a
 //! teardown, as `scripts/kong-migration-facts.py` read them from
-//! github.com/Kong/kong at that tag (`kong-facts.txt`, one line per tag and
+//! github.com/Kong/kong at that tag (`migrations-at-tags.txt`, one line per tag and
 //! subsystem, `+` after a migration with a teardown).
 
 use std::collections::BTreeMap;
 
-const FACTS: &str = include_str!("kong-facts.txt");
+const FACTS: &str = include_str!("migrations-at-tags.txt");
 
 /// Kong master's `kong/meta.lua` says 3.10.0; it was never released as OSS.
 fn version_of(tag: &str) -> &str {
