@@ -7,176 +7,14 @@
 
 mod support;
 
-use std::process::Output;
 use std::time::{Duration, Instant};
-use support::{Acceptance, TerraformVersion, TfOutput};
-use testbed::kongsim::{kongsim_bin, kongsim_cli};
+use support::phase::{
+    command_runner, diagnostic_about, listed, mentions, password_lines, phase, pointed_line, Db,
+};
+use support::Acceptance;
+use testbed::kongsim::kongsim_bin;
 use testbed::postgres::KONG_PASSWORD;
 use testbed::Postgres;
-
-/// One Kong database inside the test's PostgreSQL cluster.
-struct Db<'a> {
-    pg: &'a Postgres,
-    name: String,
-}
-
-impl<'a> Db<'a> {
-    fn create(pg: &'a Postgres, name: &str) -> Db<'a> {
-        pg.psql_db("postgres", &format!("CREATE DATABASE {name} OWNER kong"))
-            .unwrap();
-        Db {
-            pg,
-            name: name.to_owned(),
-        }
-    }
-
-    /// A database per Terraform core: `<prefix>_tf1155`.
-    fn for_core(pg: &'a Postgres, prefix: &str, version: TerraformVersion) -> Db<'a> {
-        Db::create(
-            pg,
-            &format!("{prefix}_tf{}", version.as_str().replace('.', "")),
-        )
-    }
-
-    fn psql(&self, sql: &str) -> String {
-        self.pg.psql_db(&self.name, sql).unwrap()
-    }
-
-    /// `schema_meta` as text, to prove a failed plan or apply left it alone.
-    fn schema_meta(&self) -> String {
-        self.psql(
-            "SELECT coalesce(string_agg(subsystem || '|' || coalesce(last_executed, '') || '|' || array_to_string(executed, ',') \
-             || '|' || array_to_string(pending, ','), E'\\n' ORDER BY subsystem), '') FROM schema_meta",
-        )
-    }
-
-    /// `subsystem: pending names` lines of the subsystems with pending ones.
-    fn pending(&self) -> String {
-        self.psql(
-            "SELECT coalesce(string_agg(subsystem || ': ' || array_to_string(pending, ', '), E'\\n' ORDER BY subsystem), '') \
-             FROM schema_meta WHERE cardinality(pending) > 0",
-        )
-        .trim()
-        .to_owned()
-    }
-
-    /// `kong migrations ...` of Kong `version` run outside Terraform.
-    fn kong_outside(&self, version: &str, args: &[&str]) -> Output {
-        let out = kongsim_cli(version, self.pg)
-            .env("KONG_PG_DATABASE", &self.name)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "kong {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn import_id(&self, phase: &str, version: &str) -> String {
-        format!("127.0.0.1:{}/{}/{phase}@{version}", self.pg.port, self.name)
-    }
-}
-
-/// The password lines of a `database` block: write-only where the core
-/// supports it, so the password never reaches the state.
-fn password_lines(core: TerraformVersion) -> String {
-    if core.at_least(1, 11) {
-        format!("    password_wo         = \"{KONG_PASSWORD}\"\n    password_wo_version = 1")
-    } else {
-        format!("    password = \"{KONG_PASSWORD}\"")
-    }
-}
-
-fn database_block(db: &Db, core: TerraformVersion) -> String {
-    format!(
-        "  database {{\n    host     = \"127.0.0.1\"\n    port     = {}\n    database = \"{}\"\n{}\n  }}\n",
-        db.pg.port,
-        db.name,
-        password_lines(core)
-    )
-}
-
-fn command_runner(version: &str) -> String {
-    format!(
-        "  runner {{\n    command {{\n      argv = [\"{}\", \"--kong-version\", \"{version}\"]\n    }}\n  }}\n",
-        kongsim_bin().display()
-    )
-}
-
-/// A `kong_migration_phase` running kongsim's CLI of `version`.
-fn phase(
-    name: &str,
-    phase: &str,
-    version: &str,
-    db: &Db,
-    core: TerraformVersion,
-    extra: &str,
-) -> String {
-    format!(
-        "resource \"kong_migration_phase\" \"{name}\" {{\n  phase          = \"{phase}\"\n  target_version = \"{version}\"\n{extra}\n{}{}}}\n",
-        database_block(db, core),
-        command_runner(version)
-    )
-}
-
-/// The names listed in a `migrations_to_run` value.
-fn listed(values: &serde_json::Value) -> Vec<String> {
-    values["migrations_to_run"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            let subsystem = s["subsystem"].as_str().unwrap().to_owned();
-            s["migrations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(move |m| format!("{subsystem}:{}", m.as_str().unwrap()))
-        })
-        .collect()
-}
-
-/// Whether Terraform's output mentions `needle`, however it wrapped lines.
-fn mentions(out: &TfOutput, needle: &str) -> bool {
-    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    squash(&format!("{}\n{}", out.stdout, out.stderr)).contains(&squash(needle))
-}
-
-/// The text of the diagnostic about `resource` (from its `Error:`/`Warning:`
-/// line to the next one).
-fn diagnostic_about(out: &TfOutput, resource: &str) -> String {
-    let text = format!("{}\n{}", out.stdout, out.stderr);
-    let marker = format!("with kong_migration_phase.{resource},");
-    let lines: Vec<&str> = text.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| l.contains(&marker))
-        .unwrap_or_else(|| panic!("no diagnostic about {resource}:\n{out}"));
-    let is_head = |l: &&str| l.contains("Error: ") || l.contains("Warning: ");
-    let start = lines[..at].iter().rposition(&is_head).unwrap_or(0);
-    let end = lines[at..]
-        .iter()
-        .position(&is_head)
-        .map(|i| at + i)
-        .unwrap_or(lines.len());
-    lines[start..end].join("\n")
-}
-
-/// The configuration line a diagnostic points at (`on main.tf line N`).
-fn pointed_line(acc: &Acceptance, diag: &str) -> String {
-    let n: usize = diag
-        .split("on main.tf line ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no line in:\n{diag}"));
-    let config = std::fs::read_to_string(acc.ws().dir().join("main.tf")).unwrap();
-    config.lines().nth(n - 1).unwrap_or_default().to_owned()
-}
 
 const IMPORT_IGNORES: &[&str] = &[
     "database",
@@ -236,6 +74,7 @@ fn bootstrap_up_finish_then_drift_and_import() {
             "021_340_to_350",
             "022_350_to_360",
             "003_350_to_360",
+            "001_331_to_332",
             "006_350_to_360",
             "001_350_to_360",
         ] {
@@ -252,16 +91,16 @@ fn bootstrap_up_finish_then_drift_and_import() {
                 "core:021_340_to_350",
                 "core:022_350_to_360",
                 "acme:003_350_to_360",
+                "opentelemetry:001_331_to_332",
                 "rate-limiting:006_350_to_360",
                 "response-ratelimiting:001_350_to_360"
             ]
         );
-        assert_eq!(
-            db.pending(),
-            "acme: 003_350_to_360\nrate-limiting: 006_350_to_360\nresponse-ratelimiting: 001_350_to_360"
-        );
+        // Kong 3.6.1: only the opentelemetry migration has a teardown (the
+        // three redis ones got theirs in 3.7.0).
+        assert_eq!(db.pending(), "opentelemetry: 001_331_to_332");
 
-        // Finish: the plan lists the pending teardowns.
+        // Finish: the plan lists the pending teardown.
         let config = format!("{bootstrap}\n{up}\n{finish}");
         acc.configure(&config);
         let plan = acc.ws().plan().unwrap();
@@ -269,10 +108,14 @@ fn bootstrap_up_finish_then_drift_and_import() {
             .stdout
             .find("kong_migration_phase.finish will be created")
             .unwrap()..];
+        assert!(
+            finish_plan.contains("001_331_to_332"),
+            "finish plan lists the pending teardown:\n{plan}"
+        );
         for name in ["003_350_to_360", "006_350_to_360", "001_350_to_360"] {
             assert!(
-                finish_plan.contains(name),
-                "finish plan lists {name}:\n{plan}"
+                !finish_plan.contains(name),
+                "finish plan does not list {name}, executed by up:\n{plan}"
             );
         }
 
@@ -330,7 +173,8 @@ fn bootstrap_up_finish_then_drift_and_import() {
         acc.apply(&config);
         assert_eq!(db.pending(), "", "finish ran after up in the same apply");
         assert!(
-            db.schema_meta().contains("acme|003_350_to_360|"),
+            db.schema_meta()
+                .contains("opentelemetry|001_331_to_332|001_331_to_332|"),
             "{}",
             db.schema_meta()
         );
@@ -438,10 +282,7 @@ fn a_held_lock_is_waited_for_named_and_interruptible_and_once_released_apply_suc
 
         db.psql("DELETE FROM locks");
         acc.apply(&config);
-        assert_eq!(
-            db.pending(),
-            "acme: 003_350_to_360\nrate-limiting: 006_350_to_360\nresponse-ratelimiting: 001_350_to_360"
-        );
+        assert_eq!(db.pending(), "opentelemetry: 001_331_to_332");
     }
 }
 
@@ -672,11 +513,7 @@ fn the_examples_and_the_demo_configuration_work() {
             .unwrap();
         let config = example("resources/kong_migration_phase/resource.tf");
         acc.apply(&config);
-        assert!(
-            db.pending().starts_with("acme: 003_350_to_360"),
-            "{}",
-            db.pending()
-        );
+        assert_eq!(db.pending(), "opentelemetry: 001_331_to_332");
         acc.ws()
             .write_file("terraform.tfvars", &tfvars(true))
             .unwrap();
@@ -703,11 +540,15 @@ fn the_examples_and_the_demo_configuration_work() {
         demo.init().unwrap();
         let plan = demo.plan().unwrap();
         assert_eq!(plan.exit_code(), Some(2), "{plan}");
-        for name in ["023_360_to_370", "001_360_to_370", "001_331_to_332"] {
+        for name in ["023_360_to_370", "001_360_to_370"] {
             assert!(
                 plan.stdout.contains(name),
                 "the demo plan lists {name}:\n{plan}"
             );
         }
+        assert!(
+            !plan.stdout.contains("001_331_to_332"),
+            "3.6.1 already ran its opentelemetry migration:\n{plan}"
+        );
     }
 }

@@ -135,9 +135,9 @@ fn blue_green_end_to_end(version: TerraformVersion) {
     acc.apply(&config(&sb, "migrated", None));
     assert_eq!(phase_of(&acc), "migrated");
     let pending = sb.pending();
-    assert!(
-        pending.contains("acme:003_350_to_360") && pending.contains("rate-limiting:006_350_to_360"),
-        "{pending}"
+    assert_eq!(
+        pending, "opentelemetry:001_331_to_332",
+        "Kong 3.6.1 leaves only its opentelemetry migration for finish"
     );
     assert_eq!(
         sb.haproxy_weight("y"),
@@ -181,7 +181,94 @@ fn blue_green_end_to_end(version: TerraformVersion) {
     };
     assert_eq!(ran("migrations_up"), 1, "{history}");
     assert_eq!(ran("migrations_finish"), 1, "{history}");
+    // History says what Kong recorded: 3.6.1's opentelemetry migration was
+    // pending after `up`, and `finish` tore it down.
+    assert!(
+        detail(&history, "migrations_up")
+            .ends_with("Kong records pending: opentelemetry: 001_331_to_332"),
+        "{history}"
+    );
+    assert!(
+        detail(&history, "migrations_finish").starts_with("kong migrations finish: 1 migration(s)")
+            && detail(&history, "migrations_finish").ends_with("Kong records pending: nothing"),
+        "{history}"
+    );
     acc.destroy();
+}
+
+/// The detail of the one history entry of step `id`.
+fn detail(history: &serde_json::Value, id: &str) -> String {
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["step"] == id)
+        .and_then(|h| h["detail"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// kongsim (the Kong under test) knows a core migration with a teardown
+/// the catalog does not list, and lacks one the catalog lists: the upgrade
+/// follows Kong's own `kong migrations status` and `schema_meta`, warns
+/// naming both differences, runs `finish` for everything Kong has pending,
+/// and completes with nothing pending.
+fn follows_kong_when_it_disagrees_with_the_catalog(version: TerraformVersion) {
+    let sb = Sandbox::traditional();
+    let mut acc = Acceptance::new(version);
+    // Inherited by the kong CLI the runner starts and by Y's start hook.
+    acc.ws_mut()
+        .set_env("KONGSIM_TEST_EXTRA_MIGRATIONS", "core/999_records_extra+")
+        .set_env(
+            "KONGSIM_TEST_DROP_MIGRATIONS",
+            "response-ratelimiting/001_350_to_360",
+        );
+    let out = acc.apply(&config(&sb, "finished", None));
+    // Terraform wraps diagnostics in a `│` frame; read them as one line.
+    let text = format!("{}\n{}", out.stdout, out.stderr)
+        .split_whitespace()
+        .filter(|word| *word != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("Kong's migrations differ from the preview")
+            && text.contains("core/999_records_extra: Kong 3.6.1 knows it, the preview did not list it")
+            && text.contains("response-ratelimiting/001_350_to_360: the preview listed it, Kong 3.6.1 does not know it"),
+        "{out}"
+    );
+    assert_eq!(phase_of(&acc), "finished");
+    assert_eq!(
+        sb.pending(),
+        "",
+        "finish tore down everything Kong had pending"
+    );
+    let history = acc.values("kong_upgrade.bg")["history"].clone();
+    assert!(
+        detail(&history, "migrations_up").ends_with(
+            "Kong records pending: core: 999_records_extra; opentelemetry: 001_331_to_332"
+        ),
+        "{history}"
+    );
+    assert!(
+        detail(&history, "migrations_finish").starts_with("kong migrations finish: 2 migration(s)"),
+        "{history}"
+    );
+    assert!(
+        sb.schema_meta("kong").contains("999_records_extra"),
+        "{}",
+        sb.schema_meta("kong")
+    );
+    acc.apply(&config(&sb, "completed", None));
+    assert_eq!(phase_of(&acc), "completed");
+    assert_eq!(sb.pending(), "");
+    acc.destroy();
+}
+
+#[test]
+fn blue_green_follows_kongs_records_over_the_catalog() {
+    for version in support::versions() {
+        follows_kong_when_it_disagrees_with_the_catalog(version);
+    }
 }
 
 #[test]

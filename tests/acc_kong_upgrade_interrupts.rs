@@ -232,7 +232,7 @@ impl Run {
         assert_eq!(sb.pending_in(y_db), "", "{}", sb.schema_meta(y_db));
         assert_eq!(
             recorded_3_6_migrations(sb, y_db),
-            4,
+            5,
             "{}",
             sb.schema_meta(y_db)
         );

@@ -146,7 +146,7 @@ fn import_while_serving(version: TerraformVersion) {
     );
     assert_eq!(
         recorded_3_6_migrations(&sb, "kong"),
-        4,
+        5,
         "{}",
         sb.schema_meta("kong")
     );
@@ -219,7 +219,7 @@ fn import_at_earlier_points(version: TerraformVersion) {
     assert_eq!(haproxy_share_y(&sb), 50);
     assert_eq!(
         recorded_3_6_migrations(&sb, "kong"),
-        4,
+        5,
         "{}",
         sb.schema_meta("kong")
     );

@@ -474,7 +474,7 @@ fn interrupted_and_resumed(version: TerraformVersion) {
     let recorded_at_interrupt = recorded_3_6_migrations(&sb, "kong");
     run.send_sigint_to_group().unwrap();
     assert!(
-        recorded_at_interrupt < 4,
+        recorded_at_interrupt < 5,
         "the interrupt must land while `up` runs"
     );
     let interrupted = run
@@ -493,7 +493,7 @@ fn interrupted_and_resumed(version: TerraformVersion) {
     );
     assert_eq!(
         recorded_3_6_migrations(&sb, "kong"),
-        4,
+        5,
         "{}",
         sb.schema_meta("kong")
     );
@@ -558,7 +558,7 @@ fn interrupted_and_resumed(version: TerraformVersion) {
     );
     assert_eq!(
         recorded_3_6_migrations(&sb, "kong"),
-        4,
+        5,
         "{}",
         sb.schema_meta("kong")
     );

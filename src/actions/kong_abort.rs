@@ -4,7 +4,7 @@
 
 use super::traffic_settings;
 use crate::blocks;
-use crate::migrations::{classify, read_schema_state, KnownMigrations};
+use crate::migrations::{classify, read_schema_state, KnownMigrations, KnownSource};
 use crate::traffic::{TrafficDriver, TrafficWeight, Weights};
 use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, Schema, Value};
 
@@ -27,15 +27,18 @@ async fn finish_has_run(config: &Value) -> Result<bool, Diagnostics> {
         );
         return Err(d);
     };
-    let known = KnownMigrations::from_catalog(to).map_err(|e| {
-        let mut d = Diagnostics::new();
-        d.error_at(
-            AttrPath::root("to_version"),
-            "Unknown version",
-            e.to_string(),
-        );
-        d
-    })?;
+    // A version the catalog does not know is judged from Kong's records
+    // alone: every pending migration recorded counts (see `classify`).
+    let known = KnownMigrations::from_catalog(to).unwrap_or_else(|e| {
+        tracing::info!(error = %e, "no catalog preview for {to}; judging from schema_meta alone");
+        KnownMigrations {
+            kong_version: to.to_owned(),
+            subsystems: Vec::new(),
+            source: KnownSource::Catalog {
+                provenance: "none: version unknown to the catalog".to_owned(),
+            },
+        }
+    });
     let meta = read_schema_state(&db).await.map_err(|e| {
         let mut d = Diagnostics::new();
         d.error_at(

@@ -38,7 +38,7 @@ fn runner_block() -> Block {
     Block::new()
         .describe("How the `kong` CLI **of the target version** is run: exactly one of `command` (a local argv prefix, e.g. `kubectl exec`) or `ssh`. The provider appends `migrations <phase> --lock-timeout N [--db-timeout N] [-f] [-c conf_path]` and passes the database settings as `KONG_PG_*` environment variables.")
         .attr(Attribute::bool("discover").optional().describe(
-            "At plan time, run `kong migrations status` (read-only, Kong ≥ 3.0) through the runner to learn which migrations the target version knows, instead of the provider's embedded catalog of Kong OSS migrations. Needed for Enterprise and custom builds. Default `false`.",
+            "At plan time, run `kong migrations status` (read-only, Kong ≥ 3.0) through the runner to learn which migrations the target version knows, instead of previewing them from the provider's embedded catalog of Kong OSS migrations. Needed for an exact plan on Enterprise and custom builds. Default `false`. Either way, `kong_upgrade` asks the target's `kong migrations status` when it runs a phase, decides from what Kong reports and records in `schema_meta`, and warns where that differs from the catalog.",
         ))
         .attr(Attribute::string("conf_path").optional().describe("A kong.conf on the machine the runner runs on, passed as `-c`. `KONG_PG_*` settings from the `database` block override it."))
         .block(NestedBlock::single(

@@ -30,7 +30,7 @@ pub async fn acquire(db: &DatabaseConfig, owner: &str) -> Result<UpgradeLock, Up
         detail: e.to_string(),
     };
     let client = crate::migrations::database::connect(db).await?;
-    let app = format!("terraform-provider-kong upgrade {owner}");
+    let app = application_name(owner);
     client
         .execute("SELECT set_config('application_name', $1, false)", &[&app])
         .await
@@ -50,6 +50,26 @@ pub async fn acquire(db: &DatabaseConfig, owner: &str) -> Result<UpgradeLock, Up
         database: db.address(),
         holder,
     })
+}
+
+/// What a loser sees of the holder in `pg_stat_activity`: this process
+/// and machine first, since PostgreSQL keeps only 63 bytes.
+fn application_name(owner: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown host".into());
+    let mut name = format!(
+        "terraform-provider-kong pid {} on {host}: {owner}",
+        std::process::id()
+    );
+    if name.len() > 63 {
+        let cut = (0..=63)
+            .rev()
+            .find(|i| name.is_char_boundary(*i))
+            .unwrap_or(0);
+        name.truncate(cut);
+    }
+    name
 }
 
 async fn describe_holder(client: &tokio_postgres::Client) -> Option<String> {

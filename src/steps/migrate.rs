@@ -7,12 +7,14 @@
 //! A running `kong migrations` is never stopped on cancellation: it is let
 //! finish (within the deadline), and the cancellation takes effect after it.
 
+use crate::migrations::SubsystemMigrations;
 use crate::migrations::{
     classify, plan_phase, read_schema_state, verify_phase, DatabaseConfig, KnownMigrations,
     MigrationPhase, MigrationsError, PhaseNotApplied, PhasePlan,
 };
 use crate::runner::{
-    parse_phase_output, CliOutcome, KongInvocation, MigrationCommand, Runner, RunnerError, Stream,
+    list_known_migrations, parse_phase_output, CliOutcome, DiscoveryError, DiscoveryRequest,
+    KongInvocation, MigrationCommand, Runner, RunnerError, Stream,
 };
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -43,6 +45,17 @@ pub enum MigrateError {
     Cancelled,
 }
 
+/// The first wait before running a phase again while another node holds
+/// Kong's migration lock; it doubles up to [`MAX_RETRY_DELAY`]. One policy
+/// for every phase run (`kong_upgrade`, `kong_migration_phase`).
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// The wait after `delay`.
+pub fn next_retry_delay(delay: Duration) -> Duration {
+    (delay * 2).min(MAX_RETRY_DELAY)
+}
+
 /// What a phase run did.
 #[derive(Debug, Clone)]
 pub struct PhaseReport {
@@ -51,6 +64,57 @@ pub struct PhaseReport {
     pub duration: Duration,
     /// The last lines the runner printed (secrets redacted).
     pub output_tail: Vec<String>,
+    /// What Kong records as pending once the phase ran (or found nothing
+    /// to do): the truth `finish` and rollback safety are judged from.
+    pub pending_after: Vec<SubsystemMigrations>,
+}
+
+/// The migrations the target version knows, for running its phases.
+pub struct TargetMigrations {
+    pub known: KnownMigrations,
+    /// How the catalog's preview differs from what the target reported;
+    /// empty when they agree or the catalog was the source.
+    pub preview_differences: Vec<String>,
+}
+
+/// Asks the target version itself (`kong migrations status`, read-only,
+/// through the runner that will run its phases): Kong's own list decides,
+/// the embedded catalog is only the preview. Falls back to the catalog when
+/// the version predates `status` or the runner cannot answer, and needs
+/// neither for a version the catalog does not know.
+pub async fn target_migrations(
+    runner: &dyn Runner,
+    db: &DatabaseConfig,
+    version: &str,
+    conf_path: Option<&str>,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<TargetMigrations, DiscoveryError> {
+    let request = DiscoveryRequest {
+        kong_version: version,
+        database: db,
+        ask_runner: true,
+        conf_path,
+        db_timeout: None,
+        timeout,
+    };
+    let discovered = list_known_migrations(runner, &request, cancel).await?;
+    if let Some(reason) = &discovered.runner_fallback_reason {
+        tracing::warn!(%reason, "the target's `kong migrations status` did not answer; the embedded catalog decides");
+    }
+    let preview_differences = match KnownMigrations::from_catalog(version) {
+        Ok(catalog) if discovered.runner_fallback_reason.is_none() => {
+            discovered.known.differences_from(&catalog)
+        }
+        _ => Vec::new(),
+    };
+    for difference in &preview_differences {
+        tracing::warn!(%difference, "the catalog's preview differs from Kong");
+    }
+    Ok(TargetMigrations {
+        known: discovered.known,
+        preview_differences,
+    })
 }
 
 /// Runs `command.phase` against `db` with Kong `known.kong_version` until
@@ -65,7 +129,7 @@ pub async fn run_phase(
 ) -> Result<PhaseReport, MigrateError> {
     let started = Instant::now();
     let mut attempts = 0;
-    let mut backoff = Duration::from_millis(500);
+    let mut backoff = FIRST_RETRY_DELAY;
     loop {
         let meta = read_schema_state(db).await?;
         let state = classify(&meta, known);
@@ -86,6 +150,7 @@ pub async fn run_phase(
                 attempts,
                 duration: started.elapsed(),
                 output_tail: Vec::new(),
+                pending_after: state.pending(),
             });
         }
         attempts += 1;
@@ -109,7 +174,8 @@ pub async fn run_phase(
             }
         }
         let after = read_schema_state(db).await?;
-        let verified = verify_phase(&plan, &classify(&after, known), after.lock.as_ref());
+        let after_state = classify(&after, known);
+        let verified = verify_phase(&plan, &after_state, after.lock.as_ref());
         let tail = output
             .lines
             .iter()
@@ -125,6 +191,7 @@ pub async fn run_phase(
                     attempts,
                     duration: started.elapsed(),
                     output_tail: tail,
+                    pending_after: after_state.pending(),
                 })
             }
             Err(not_applied) if Instant::now() + backoff >= deadline => {
@@ -136,7 +203,7 @@ pub async fn run_phase(
                     _ = tokio::time::sleep(backoff) => {}
                     _ = cancel.cancelled() => return Err(MigrateError::Cancelled),
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff = next_retry_delay(backoff);
             }
         }
     }

@@ -128,12 +128,13 @@ pub fn version_of(admin_url: &str) -> String {
         .to_string()
 }
 
-/// The 3.5 → 3.6 migrations recorded in `database`'s `schema_meta`
-/// (executed or pending): 4 once `up` ran, whatever happened after.
+/// The 3.5.0 → 3.6.1 migrations recorded in `database`'s `schema_meta`
+/// (executed or pending): 5 once `up` ran, whatever happened after (four
+/// `*_350_to_360` and 3.6.1's `opentelemetry/001_331_to_332`).
 pub fn recorded_3_6_migrations(sb: &Sandbox, database: &str) -> usize {
     sb.query(
         database,
-        "SELECT count(*) FROM schema_meta, unnest(coalesce(executed, '{}') || coalesce(pending, '{}')) AS name WHERE name LIKE '%_350_to_360'",
+        "SELECT count(*) FROM schema_meta, unnest(coalesce(executed, '{}') || coalesce(pending, '{}')) AS name WHERE name LIKE '%_350_to_360' OR name = '001_331_to_332'",
     )
     .parse()
     .unwrap()

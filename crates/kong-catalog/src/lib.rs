@@ -7,17 +7,31 @@
 //! (`kong/db/migrations/state.lua`): `core` first, then every bundled plugin
 //! that ships a migrations module, sorted by name.
 //!
+//! Patch releases can differ: 3.6.1 added `opentelemetry/001_331_to_332`,
+//! and three 3.6 migrations only gained their teardown in 3.7.0. So a
+//! version resolves to the newest data at or below its own patch.
+//!
+//! This is a preview. The provider decides from what Kong records
+//! (`schema_meta`) and reports; a version the catalog does not know is
+//! reported as unknown so callers can fall back to asking Kong.
+//!
 //! Only Kong **OSS** is covered. Enterprise uses different core migration
 //! names (e.g. `014_230_to_260`) and extra subsystems, so a four-part
 //! Enterprise version is reported as unknown rather than answered wrongly.
 
+mod data;
+
+use data::CATALOG;
 use std::fmt;
 
-/// Where the data comes from.
-pub const SOURCE: &str = "Kong/kong OSS: kong/db/migrations/core/init.lua and kong/plugins/*/migrations/init.lua \
-(module lists of kong-2.8.1-0.rockspec and kong-3.9.1-0.rockspec, kong/db/migrations/state.lua for ordering), \
-per-release additions and teardown flags for 3.0-3.9 and master (3.10.0) from tags 2.8.0..3.9.3 as summarised in \
-shared/kong-facts.md section 3; teardown flags of migrations older than 2.8 are not verified and recorded as false";
+/// Where the data comes from: Kong's source at every OSS tag it covers.
+pub const SOURCE: &str = "Kong OSS source at tags 2.8.0..3.9.3 and master: \
+https://github.com/Kong/kong/blob/3.9.3/kong/db/migrations/core/init.lua, \
+https://github.com/Kong/kong/tree/3.9.3/kong/plugins (each plugin's migrations/init.lua), \
+teardown = the migration module's postgres.teardown at that tag";
+
+/// A release as `(major, minor, patch)`.
+pub type Release = (u64, u64, u64);
 
 /// One migration as the Kong code of a release knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,16 +89,17 @@ pub fn supported_minors() -> &'static [(u64, u64)] {
 }
 
 /// The migrations the given Kong OSS version knows, per subsystem, in the
-/// order Kong runs them. Patch versions share their minor's list (no OSS
-/// patch release has added a migration).
+/// order Kong runs them. `MAJOR.MINOR` means `MAJOR.MINOR.0`; a patch newer
+/// than any the catalog was checked against shares the newest data of its
+/// minor.
 pub fn subsystems_for(version: &str) -> Result<Vec<Subsystem>, CatalogError> {
-    let minor =
-        parse_minor(version).ok_or_else(|| CatalogError::UnknownVersion(version.to_string()))?;
+    let release =
+        parse_release(version).ok_or_else(|| CatalogError::UnknownVersion(version.to_string()))?;
     let mut out: Vec<Subsystem> = Vec::new();
-    for entry in CATALOG.iter().filter(|e| e.since <= minor) {
+    for entry in CATALOG.iter().filter(|e| e.since <= release) {
         let migration = Migration {
             name: entry.name,
-            has_teardown: entry.has_teardown,
+            has_teardown: entry.teardown_since.is_some_and(|t| t <= release),
         };
         match out.iter_mut().find(|s| s.name == entry.subsystem) {
             Some(subsystem) => subsystem.migrations.push(migration),
@@ -100,16 +115,27 @@ pub fn subsystems_for(version: &str) -> Result<Vec<Subsystem>, CatalogError> {
     Ok(out)
 }
 
-/// The Kong release whose code last added the given `core` migration, i.e.
-/// the schema level a database has when that is its `core.last_executed`.
-/// `023_360_to_370` answers "3.7": 3.8 added no core migration and shares it.
-pub fn schema_level(core_last_executed: &str) -> Option<&'static str> {
+/// The Kong release whose code last added a `core` migration the database
+/// has run, given every core migration `schema_meta` records (`executed`
+/// and `pending`: both mean that release's `up` ran).
+///
+/// Not `last_executed`: Kong's connector also sets it when it records a
+/// teardown, so after a 2.8 → 3.4 `finish` it names `016_280_to_300`
+/// (https://github.com/Kong/kong/blob/3.4.2/kong/db/strategies/postgres/connector.lua,
+/// `record_migration` with state "teardown").
+pub fn schema_level<'a>(
+    core_migrations: impl IntoIterator<Item = &'a str>,
+) -> Option<&'static str> {
+    let recorded: Vec<&str> = core_migrations.into_iter().collect();
     CORE_LEVELS
         .iter()
-        .find(|(name, _)| *name == core_last_executed)
+        .rev()
+        .find(|(name, _)| recorded.contains(name))
         .map(|(_, level)| *level)
 }
 
+/// Each release that added a core migration, with that migration; oldest
+/// first. 3.8 added none and shares 3.7's.
 const CORE_LEVELS: &[(&str, &str)] = &[
     ("015_270_to_280", "2.8"),
     ("016_280_to_300", "3.0"),
@@ -132,7 +158,7 @@ fn covered_range() -> String {
     }
 }
 
-fn parse_minor(version: &str) -> Option<(u64, u64)> {
+fn parse_release(version: &str) -> Option<Release> {
     let parts: Vec<&str> = version.split('.').collect();
     if !(2..=3).contains(&parts.len()) {
         return None;
@@ -144,133 +170,15 @@ fn parse_minor(version: &str) -> Option<(u64, u64)> {
         }
         numbers.push(part.parse::<u64>().ok()?);
     }
-    let minor = (numbers[0], numbers[1]);
-    supported_minors().contains(&minor).then_some(minor)
+    let release = (numbers[0], numbers[1], numbers.get(2).copied().unwrap_or(0));
+    supported_minors()
+        .contains(&(release.0, release.1))
+        .then_some(release)
 }
 
 fn subsystem_rank(name: &str) -> (bool, &str) {
     (name != "core", name)
 }
-
-struct Entry {
-    subsystem: &'static str,
-    name: &'static str,
-    has_teardown: bool,
-    /// First release minor whose code knows the migration; `BASE` for
-    /// everything already present in 2.8.
-    since: (u64, u64),
-}
-
-const BASE: (u64, u64) = (2, 8);
-
-const fn m(
-    subsystem: &'static str,
-    name: &'static str,
-    since: (u64, u64),
-    has_teardown: bool,
-) -> Entry {
-    Entry {
-        subsystem,
-        name,
-        has_teardown,
-        since,
-    }
-}
-
-const CATALOG: &[Entry] = &[
-    // core
-    m("core", "000_base", BASE, false),
-    m("core", "003_100_to_110", BASE, false),
-    m("core", "004_110_to_120", BASE, false),
-    m("core", "005_120_to_130", BASE, false),
-    m("core", "006_130_to_140", BASE, false),
-    m("core", "007_140_to_150", BASE, false),
-    m("core", "008_150_to_200", BASE, false),
-    m("core", "009_200_to_210", BASE, false),
-    m("core", "010_210_to_211", BASE, false),
-    m("core", "011_212_to_213", BASE, false),
-    m("core", "012_213_to_220", BASE, false),
-    m("core", "013_220_to_230", BASE, false),
-    m("core", "014_230_to_270", BASE, false),
-    m("core", "015_270_to_280", BASE, false),
-    m("core", "016_280_to_300", (3, 0), true),
-    m("core", "017_300_to_310", (3, 1), false),
-    m("core", "018_310_to_320", (3, 2), false),
-    m("core", "019_320_to_330", (3, 3), false),
-    m("core", "020_330_to_340", (3, 4), false),
-    m("core", "021_340_to_350", (3, 5), false),
-    m("core", "022_350_to_360", (3, 6), false),
-    m("core", "023_360_to_370", (3, 7), false),
-    m("core", "024_380_to_390", (3, 9), false),
-    m("core", "025_390_to_3100", (3, 10), false),
-    // acl
-    m("acl", "000_base_acl", BASE, false),
-    m("acl", "002_130_to_140", BASE, false),
-    m("acl", "003_200_to_210", BASE, false),
-    m("acl", "004_212_to_213", BASE, false),
-    // acme
-    m("acme", "000_base_acme", BASE, false),
-    m("acme", "001_280_to_300", (3, 0), false),
-    m("acme", "002_320_to_330", (3, 3), false),
-    m("acme", "003_350_to_360", (3, 6), true),
-    // ai-proxy
-    m("ai-proxy", "001_360_to_370", (3, 7), true),
-    // basic-auth
-    m("basic-auth", "000_base_basic_auth", BASE, false),
-    m("basic-auth", "002_130_to_140", BASE, false),
-    m("basic-auth", "003_200_to_210", BASE, false),
-    // bot-detection
-    m("bot-detection", "001_200_to_210", BASE, false),
-    // hmac-auth
-    m("hmac-auth", "000_base_hmac_auth", BASE, false),
-    m("hmac-auth", "002_130_to_140", BASE, false),
-    m("hmac-auth", "003_200_to_210", BASE, false),
-    // http-log
-    m("http-log", "001_280_to_300", (3, 0), true),
-    // ip-restriction
-    m("ip-restriction", "001_200_to_210", BASE, false),
-    // jwt
-    m("jwt", "000_base_jwt", BASE, false),
-    m("jwt", "002_130_to_140", BASE, false),
-    m("jwt", "003_200_to_210", BASE, false),
-    // key-auth
-    m("key-auth", "000_base_key_auth", BASE, false),
-    m("key-auth", "002_130_to_140", BASE, false),
-    m("key-auth", "003_200_to_210", BASE, false),
-    m("key-auth", "004_320_to_330", (3, 3), false),
-    // oauth2
-    m("oauth2", "000_base_oauth2", BASE, false),
-    m("oauth2", "003_130_to_140", BASE, false),
-    m("oauth2", "004_200_to_210", BASE, false),
-    m("oauth2", "005_210_to_211", BASE, false),
-    m("oauth2", "006_320_to_330", (3, 3), false),
-    m("oauth2", "007_320_to_330", (3, 3), false),
-    // opentelemetry
-    m("opentelemetry", "001_331_to_332", (3, 7), true),
-    // post-function
-    m("post-function", "001_280_to_300", (3, 0), true),
-    // pre-function
-    m("pre-function", "001_280_to_300", (3, 0), true),
-    // rate-limiting
-    m("rate-limiting", "000_base_rate_limiting", BASE, false),
-    m("rate-limiting", "003_10_to_112", BASE, false),
-    m("rate-limiting", "004_200_to_210", BASE, false),
-    m("rate-limiting", "005_320_to_330", (3, 3), false),
-    m("rate-limiting", "006_350_to_360", (3, 6), true),
-    // response-ratelimiting
-    m(
-        "response-ratelimiting",
-        "000_base_response_rate_limiting",
-        BASE,
-        false,
-    ),
-    m("response-ratelimiting", "001_350_to_360", (3, 6), true),
-    // session
-    m("session", "000_base_session", BASE, false),
-    m("session", "001_add_ttl_index", BASE, false),
-    m("session", "002_320_to_330", (3, 3), false),
-    m("session", "003_330_to_3100", (3, 10), false),
-];
 
 #[cfg(test)]
 mod tests {
@@ -299,13 +207,35 @@ mod tests {
         assert_eq!(plugins, sorted);
     }
 
+    /// Kong 3.6.0 and 3.6.1 ship the redis migrations with `up` only;
+    /// their teardowns came in 3.7.0.
     #[test]
-    fn acme_in_3_6_has_a_teardown_step() {
-        let subsystems = subsystems_for("3.6.1").unwrap();
-        let acme = subsystems.iter().find(|s| s.name == "acme").unwrap();
-        let last = acme.migrations.last().unwrap();
-        assert_eq!(last.name, "003_350_to_360");
-        assert!(last.has_teardown);
+    fn the_3_6_redis_migrations_gain_a_teardown_in_3_7() {
+        for (version, expected) in [("3.6.0", false), ("3.6.1", false), ("3.7.0", true)] {
+            let subsystems = subsystems_for(version).unwrap();
+            for (subsystem, name) in [
+                ("acme", "003_350_to_360"),
+                ("rate-limiting", "006_350_to_360"),
+                ("response-ratelimiting", "001_350_to_360"),
+            ] {
+                let migration = subsystems
+                    .iter()
+                    .find(|s| s.name == subsystem)
+                    .and_then(|s| s.migrations.iter().find(|m| m.name == name))
+                    .unwrap();
+                assert_eq!(migration.has_teardown, expected, "{version} {subsystem}");
+            }
+        }
+    }
+
+    /// A patch release can add a migration: 3.6.1's opentelemetry one.
+    #[test]
+    fn opentelemetry_arrives_in_3_6_1() {
+        assert!(names(&subsystems_for("3.6.0").unwrap(), "opentelemetry").is_empty());
+        assert_eq!(
+            names(&subsystems_for("3.6.1").unwrap(), "opentelemetry"),
+            ["001_331_to_332"]
+        );
     }
 
     #[test]
@@ -352,34 +282,6 @@ mod tests {
     }
 
     #[test]
-    fn teardowns_are_exactly_the_documented_ones_since_2_8() {
-        let with_teardown: Vec<(&str, &str)> = subsystems_for("3.10.0")
-            .unwrap()
-            .iter()
-            .flat_map(|s| {
-                s.migrations
-                    .iter()
-                    .filter(|m| m.has_teardown)
-                    .map(move |m| (s.name, m.name))
-            })
-            .collect();
-        assert_eq!(
-            with_teardown,
-            [
-                ("core", "016_280_to_300"),
-                ("acme", "003_350_to_360"),
-                ("ai-proxy", "001_360_to_370"),
-                ("http-log", "001_280_to_300"),
-                ("opentelemetry", "001_331_to_332"),
-                ("post-function", "001_280_to_300"),
-                ("pre-function", "001_280_to_300"),
-                ("rate-limiting", "006_350_to_360"),
-                ("response-ratelimiting", "001_350_to_360"),
-            ]
-        );
-    }
-
-    #[test]
     fn unknown_and_malformed_versions_are_errors() {
         for bad in [
             "9.9.9",
@@ -402,10 +304,26 @@ mod tests {
 
     #[test]
     fn schema_levels() {
-        assert_eq!(schema_level("020_330_to_340"), Some("3.4"));
-        assert_eq!(schema_level("023_360_to_370"), Some("3.7"));
-        assert_eq!(schema_level("025_390_to_3100"), Some("3.10"));
-        assert_eq!(schema_level("000_base"), None);
+        assert_eq!(
+            schema_level(["015_270_to_280", "020_330_to_340"]),
+            Some("3.4")
+        );
+        assert_eq!(schema_level(["023_360_to_370"]), Some("3.7"));
+        assert_eq!(schema_level(["025_390_to_3100"]), Some("3.10"));
+        assert_eq!(schema_level(["000_base"]), None);
+    }
+
+    /// After a 2.8 → 3.4 `finish`, core's `last_executed` is the torn-down
+    /// `016_280_to_300`; the level comes from everything recorded.
+    #[test]
+    fn schema_level_ignores_the_order_teardowns_were_recorded_in() {
+        let core = names(&subsystems_for("3.4.2").unwrap(), "core");
+        let mut recorded: Vec<&str> = core
+            .into_iter()
+            .filter(|m| *m != "016_280_to_300")
+            .collect();
+        recorded.push("016_280_to_300");
+        assert_eq!(schema_level(recorded), Some("3.4"));
     }
 
     #[test]
@@ -413,6 +331,7 @@ mod tests {
         for (name, level) in CORE_LEVELS {
             let core = names(&subsystems_for(level).unwrap(), "core");
             assert_eq!(core.last(), Some(name), "{level}");
+            assert_eq!(schema_level(core), Some(*level), "{level}");
         }
     }
 

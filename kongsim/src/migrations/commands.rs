@@ -125,7 +125,9 @@ pub async fn connect_for_cli(settings: &PgSettings) -> Result<Pg, String> {
 }
 
 pub fn catalog_for(version: &KongVersion) -> Result<Vec<Subsystem>, String> {
-    kong_catalog::subsystems_for(&version.oss_triple()).map_err(|e| format!("kongsim: {e}"))
+    kong_catalog::subsystems_for(&version.oss_triple())
+        .map(super::test_catalog::adjust)
+        .map_err(|e| format!("kongsim: {e}"))
 }
 
 async fn execute_inner(

@@ -5,3 +5,4 @@ pub mod lock;
 pub mod run;
 pub mod state;
 pub mod steps;
+pub mod test_catalog;

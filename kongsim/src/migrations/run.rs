@@ -4,7 +4,8 @@
 //! Kong (issue #12978).
 
 use super::state::{record_migration_sql, Group, RecordAs};
-use super::steps::{step, Step};
+use super::steps::{step, ReleaseStep};
+use super::test_catalog::extra_step;
 use crate::log::CliLog;
 use crate::pg::Pg;
 use std::time::Duration;
@@ -81,12 +82,15 @@ impl Runner<'_> {
                 group.subsystem, self.db_name
             ));
             for migration in &group.migrations {
-                let step = step(group.subsystem, migration.name).ok_or_else(|| {
-                    format!(
-                        "[PostgreSQL error] failed to load migration '{}': module not found",
-                        migration.name
-                    )
-                })?;
+                let step = step(group.subsystem, migration.name)
+                    .or_else(|| extra_step(group.subsystem, migration.name))
+                    .map(|s| s.as_in_release(migration.has_teardown))
+                    .ok_or_else(|| {
+                        format!(
+                            "[PostgreSQL error] failed to load migration '{}': module not found",
+                            migration.name
+                        )
+                    })?;
                 self.log
                     .debug(format!("running migration: {}", migration.name));
                 if opts.run_up {
@@ -130,7 +134,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    async fn run_up(&self, subsystem: &str, name: &str, step: &Step) -> Result<(), String> {
+    async fn run_up(&self, subsystem: &str, name: &str, step: &ReleaseStep) -> Result<(), String> {
         let mut sql = self.hooks.wrap(subsystem, name, step.up.trim());
         if !sql.ends_with(';') {
             sql.push(';');

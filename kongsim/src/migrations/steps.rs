@@ -16,12 +16,56 @@
 //! but not all of them: re-running a 3.6 redis `up` after its `teardown`
 //! nulls the copied values, exactly as `kong migrations up -f` would.
 
-/// One migration's SQL. `teardown` is `Some` exactly when the catalog says
-/// the migration has a teardown step.
+/// One migration's SQL, as the newest release ships it. Which steps a given
+/// release runs is [`Step::as_in_release`].
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
     pub up: &'static str,
     pub teardown: Option<&'static str>,
+}
+
+/// A migration's SQL as the release being run ships it.
+#[derive(Debug, Clone)]
+pub struct ReleaseStep {
+    pub up: String,
+    pub teardown: Option<&'static str>,
+}
+
+/// The teardown of the pre-2.8 migrations Kong gives one (the 2.1 workspace
+/// data fixes, `ws_adjust_data`): kongsim's trimmed schema has no
+/// workspace-prefixed values to adjust, so only the bookkeeping remains.
+const NOTHING_TO_ADJUST: &str = "SELECT 1;";
+
+impl Step {
+    /// The steps of a release whose module has (or lacks) a teardown. A
+    /// release without one runs the whole change in `up`: Kong 3.6's redis
+    /// migrations copied and removed the flat fields in one statement, and
+    /// 3.7.0 split the removal into a teardown.
+    pub fn as_in_release(self, has_teardown: bool) -> ReleaseStep {
+        match (has_teardown, self.teardown) {
+            (true, teardown) => ReleaseStep {
+                up: self.up.to_owned(),
+                teardown: Some(teardown.unwrap_or(NOTHING_TO_ADJUST)),
+            },
+            (false, Some(teardown)) => ReleaseStep {
+                up: format!("{}\n{}", terminated(self.up), teardown.trim()),
+                teardown: None,
+            },
+            (false, None) => ReleaseStep {
+                up: self.up.to_owned(),
+                teardown: None,
+            },
+        }
+    }
+}
+
+fn terminated(sql: &str) -> String {
+    let sql = sql.trim();
+    if sql.ends_with(';') {
+        sql.to_owned()
+    } else {
+        format!("{sql};")
+    }
 }
 
 const fn up(sql: &'static str) -> Step {
@@ -810,22 +854,33 @@ CREATE TABLE IF NOT EXISTS "session_metadatas" (
 mod tests {
     use super::*;
 
+    /// Every migration of every release has SQL, and a teardown in SQL
+    /// belongs to a migration whose newest release has one.
     #[test]
     fn every_catalog_migration_has_sql_with_a_matching_teardown() {
+        let newest = kong_catalog::subsystems_for("3.10.0").unwrap();
         for minor in kong_catalog::supported_minors() {
-            let version = format!("{}.{}.0", minor.0, minor.1);
-            for subsystem in kong_catalog::subsystems_for(&version).unwrap() {
-                for migration in subsystem.migrations {
-                    let step = step(subsystem.name, migration.name).unwrap_or_else(|| {
-                        panic!("no SQL for {}/{}", subsystem.name, migration.name)
-                    });
-                    assert_eq!(
-                        step.teardown.is_some(),
-                        migration.has_teardown,
-                        "{}/{}",
-                        subsystem.name,
-                        migration.name
-                    );
+            for patch in 0..=5 {
+                let version = format!("{}.{}.{patch}", minor.0, minor.1);
+                for subsystem in kong_catalog::subsystems_for(&version).unwrap() {
+                    for migration in subsystem.migrations {
+                        let step = step(subsystem.name, migration.name).unwrap_or_else(|| {
+                            panic!("no SQL for {}/{}", subsystem.name, migration.name)
+                        });
+                        let has_teardown_at_last = newest
+                            .iter()
+                            .find(|s| s.name == subsystem.name)
+                            .and_then(|s| s.migrations.iter().find(|m| m.name == migration.name))
+                            .is_some_and(|m| m.has_teardown);
+                        assert!(
+                            step.teardown.is_none() || has_teardown_at_last,
+                            "{}/{}",
+                            subsystem.name,
+                            migration.name
+                        );
+                        let in_release = step.as_in_release(migration.has_teardown);
+                        assert_eq!(in_release.teardown.is_some(), migration.has_teardown);
+                    }
                 }
             }
         }

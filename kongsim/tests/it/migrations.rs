@@ -85,8 +85,11 @@ fn bootstrap_then_list_reports_an_up_to_date_3_4_database() {
     );
 }
 
+/// Kong 3.6.1: the redis migrations have no teardown (their `up` moves the
+/// fields at once; 3.7.0 split them), and 3.6.1's opentelemetry migration
+/// is the one `up` leaves pending.
 #[test]
-fn upgrade_3_4_to_3_6_keeps_redis_teardowns_pending_until_finish() {
+fn upgrade_3_4_to_3_6_1_leaves_only_opentelemetry_pending_until_finish() {
     let pg = pg();
     assert_eq!(migrations("3.4.2", &pg, &["bootstrap"]).code, 0);
     sql(
@@ -97,22 +100,25 @@ fn upgrade_3_4_to_3_6_keeps_redis_teardowns_pending_until_finish() {
 
     let new = migrations("3.6.1", &pg, &["list"]);
     assert_eq!(new.code, 5, "{new:?}");
-    assert!(new.stdout.contains("New migrations available:\n                 core: 021_340_to_350, 022_350_to_360\n                 acme: 003_350_to_360\n        rate-limiting: 006_350_to_360\nresponse-ratelimiting: 001_350_to_360\n\nRun 'kong migrations up' to proceed\n"), "{new:?}");
+    assert!(new.stdout.contains("New migrations available:\n                 core: 021_340_to_350, 022_350_to_360\n                 acme: 003_350_to_360\n        opentelemetry: 001_331_to_332\n        rate-limiting: 006_350_to_360\nresponse-ratelimiting: 001_350_to_360\n\nRun 'kong migrations up' to proceed\n"), "{new:?}");
 
     let up = migrations("3.6.1", &pg, &["up"]);
     assert_eq!(up.code, 0, "{up:?}");
     assert!(
         up.stdout
-            .contains("rate-limiting migrated up to: 006_350_to_360 (pending)"),
+            .contains("rate-limiting migrated up to: 006_350_to_360 (executed)")
+            && up
+                .stdout
+                .contains("opentelemetry migrated up to: 001_331_to_332 (pending)"),
         "{up:?}"
     );
-    assert!(up.stdout.ends_with("5 migrations processed\n2 executed\n3 pending\n\nDatabase has pending migrations; run 'kong migrations finish' when ready\n"), "{up:?}");
+    assert!(up.stdout.ends_with("6 migrations processed\n5 executed\n1 pending\n\nDatabase has pending migrations; run 'kong migrations finish' when ready\n"), "{up:?}");
     assert_eq!(
         sql(&pg, "SELECT string_agg(subsystem || ':' || array_to_string(pending, ','), ' ' ORDER BY subsystem) FROM schema_meta WHERE cardinality(pending) > 0"),
-        "acme:003_350_to_360 rate-limiting:006_350_to_360 response-ratelimiting:001_350_to_360"
+        "opentelemetry:001_331_to_332"
     );
-    // Blue/green window: the new shape is there, the old one still readable.
-    assert_eq!(sql(&pg, "SELECT config->'redis'->>'host' || ' ' || (config->>'redis_host') FROM plugins WHERE name = 'rate-limiting'"), "redis-a redis-a");
+    // 3.6's `up` moved the redis fields in one statement.
+    assert_eq!(sql(&pg, "SELECT (config ? 'redis_host')::text || ' ' || (config->'redis'->>'host') FROM plugins WHERE name = 'rate-limiting'"), "false redis-a");
 
     let pending = migrations("3.6.1", &pg, &["list"]);
     assert_eq!(pending.code, 4, "{pending:?}");
@@ -142,16 +148,15 @@ fn upgrade_3_4_to_3_6_keeps_redis_teardowns_pending_until_finish() {
     assert!(
         finish
             .stdout
-            .contains("acme migrated up to: 003_350_to_360 (executed)"),
+            .contains("opentelemetry migrated up to: 001_331_to_332 (executed)"),
         "{finish:?}"
     );
     assert!(
         finish
             .stdout
-            .contains("3 migrations processed\n3 executed\n"),
+            .contains("1 migration processed\n1 executed\n"),
         "{finish:?}"
     );
-    assert_eq!(sql(&pg, "SELECT (config ? 'redis_host')::text || ' ' || (config->'redis'->>'host') FROM plugins WHERE name = 'rate-limiting'"), "false redis-a");
 
     assert_eq!(migrations("3.6.1", &pg, &["list"]).code, 0);
     let noop = migrations("3.6.1", &pg, &["up"]);
@@ -389,9 +394,9 @@ fn status_prints_json_without_empty_keys() {
         keys,
         ["executed_migrations", "needs_bootstrap", "new_migrations"]
     );
-    assert_eq!(json["new_migrations"][2]["subsystem"], "rate-limiting");
+    assert_eq!(json["new_migrations"][3]["subsystem"], "rate-limiting");
     assert_eq!(
-        json["new_migrations"][2]["migrations"],
+        json["new_migrations"][3]["migrations"],
         serde_json::json!(["006_350_to_360"])
     );
 
@@ -526,4 +531,28 @@ fn up_force_reruns_executed_migrations_and_records_them_again() {
         "8",
         "Kong appends re-run names again"
     );
+}
+
+/// From 3.7.0 the redis migrations have a teardown: `up` copies the flat
+/// fields (both shapes readable in the blue/green window), `finish`
+/// removes the flat ones.
+#[test]
+fn upgrade_3_6_1_to_3_7_keeps_the_redis_teardown_pending_until_finish() {
+    let pg = pg();
+    assert_eq!(migrations("3.5.0", &pg, &["bootstrap"]).code, 0);
+    sql(
+        &pg,
+        r#"INSERT INTO plugins (id, name, config, enabled) VALUES
+           ('11111111-1111-4111-8111-111111111111', 'rate-limiting', '{"minute": 5, "redis_host": "redis-a", "redis_port": 6379}', true)"#,
+    );
+    let up = migrations("3.7.0", &pg, &["up"]);
+    assert_eq!(up.code, 0, "{up:?}");
+    assert!(
+        up.stdout
+            .contains("rate-limiting migrated up to: 006_350_to_360 (pending)"),
+        "{up:?}"
+    );
+    assert_eq!(sql(&pg, "SELECT config->'redis'->>'host' || ' ' || (config->>'redis_host') FROM plugins WHERE name = 'rate-limiting'"), "redis-a redis-a");
+    assert_eq!(migrations("3.7.0", &pg, &["finish"]).code, 0);
+    assert_eq!(sql(&pg, "SELECT (config ? 'redis_host')::text || ' ' || (config->'redis'->>'host') FROM plugins WHERE name = 'rate-limiting'"), "false redis-a");
 }

@@ -7,7 +7,7 @@ use super::failpoint;
 use super::state::{HistoryEntry, Private};
 use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
-use crate::migrations::{read_schema_state, DatabaseConfig, KnownMigrations, MigrationPhase};
+use crate::migrations::{read_schema_state, DatabaseConfig, MigrationPhase};
 use crate::planner::{
     BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind,
 };
@@ -51,6 +51,8 @@ impl StepFailure {
 }
 
 pub struct Executor<'a> {
+    /// Where Kong's report differed from the preview; become warnings.
+    pub warnings: std::sync::Mutex<Vec<String>>,
     pub intent: &'a Intent,
     pub settings: &'a Settings,
     pub from: KongVersion,
@@ -60,6 +62,15 @@ pub struct Executor<'a> {
 }
 
 type StepResult = Result<String, StepFailure>;
+
+/// `core: a; acme: b`, or `nothing`.
+fn describe_pending(pending: &[crate::migrations::SubsystemMigrations]) -> String {
+    if pending.is_empty() {
+        "nothing".to_owned()
+    } else {
+        crate::migrations::describe(pending)
+    }
+}
 
 impl Executor<'_> {
     fn remaining(&self) -> Duration {
@@ -473,10 +484,25 @@ impl Executor<'_> {
         let Some(runner) = &self.settings.runner else {
             return Err(StepFailure::new(Some("runner"), "no runner configured", "Migrations run through the kong CLI of the target version: set runner { command { argv = [...] } }."));
         };
-        let known =
-            KnownMigrations::from_catalog(&self.intent.to_version.to_string()).map_err(|e| {
-                StepFailure::new(Some("to_version"), "unknown migrations", e.to_string())
-            })?;
+        let target = migrate::target_migrations(
+            runner.runner(),
+            db,
+            &self.intent.to_version.to_string(),
+            runner.conf_path.as_deref(),
+            self.remaining()
+                .min(crate::blocks::runner::DISCOVERY_TIMEOUT),
+            self.cancel,
+        )
+        .await
+        .map_err(|e| StepFailure::new(Some("to_version"), "unknown migrations", e.to_string()))?;
+        let known = target.known;
+        if phase == MigrationPhase::Up && !target.preview_differences.is_empty() {
+            self.warn(format!(
+                "Kong {} differs from the embedded catalog's preview; the upgrade follows Kong: {}",
+                self.intent.to_version,
+                target.preview_differences.join("; ")
+            ));
+        }
         if phase == MigrationPhase::Up {
             let already = migrate::up_already_ran(db, &known).await.map_err(|e| {
                 StepFailure::new(
@@ -514,15 +540,32 @@ impl Executor<'_> {
                 e.to_string(),
             )
         })?;
+        let kong_pending = describe_pending(&report.pending_after);
         if report.plan.is_noop() {
-            return Ok(format!("kong migrations {phase}: nothing to do"));
+            return Ok(format!(
+                "kong migrations {phase}: nothing to do; Kong records pending: {kong_pending}"
+            ));
+        }
+        if phase == MigrationPhase::Up && report.plan.leaves_pending() != report.pending_after {
+            self.warn(format!(
+                "after `kong migrations up`, Kong records pending: {kong_pending}; the plan expected: {}. The finish step follows Kong's record.",
+                describe_pending(&report.plan.leaves_pending())
+            ));
         }
         Ok(format!(
-            "kong migrations {phase}: {} migration(s) in {:.1}s ({} attempt(s))",
+            "kong migrations {phase}: {} migration(s) in {:.1}s ({} attempt(s)); Kong records pending: {kong_pending}",
             report.plan.migration_count(),
             report.duration.as_secs_f64(),
             report.attempts
         ))
+    }
+
+    /// A warning for the apply's diagnostics (and the log).
+    fn warn(&self, text: String) {
+        tracing::warn!("{text}");
+        if let Ok(mut warnings) = self.warnings.lock() {
+            warnings.push(text);
+        }
     }
 
     async fn wait_ready(&self) -> StepResult {

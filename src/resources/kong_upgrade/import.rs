@@ -425,6 +425,7 @@ mod tests {
                 ..SubsystemState::default()
             }],
             unknown_subsystems: Vec::new(),
+            unlisted_pending: Vec::new(),
         }
     }
 

@@ -460,6 +460,7 @@ impl Resource for KongUpgrade {
         };
         let mut history = history_from_state(&req.prior);
         let executor = execute::Executor {
+            warnings: Default::default(),
             intent: &intent,
             settings: &settings,
             from,
@@ -468,6 +469,14 @@ impl Resource for KongUpgrade {
             upgrade_id: id.clone(),
         };
         let failure = executor.run(&plan.steps, &mut private, &mut history).await;
+        for warning in executor
+            .warnings
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default()
+        {
+            diags.warning("Kong's migrations differ from the preview", warning);
+        }
         let mut state = req.planned.clone();
         self.fill_progress(&mut state, &private, &history, from, &input, &id);
         if let Some((step, f)) = failure {
@@ -627,6 +636,7 @@ impl KongUpgrade {
             .unwrap_or_default()
             .to_string();
         let executor = execute::Executor {
+            warnings: Default::default(),
             intent: &intent,
             settings: &settings,
             from: input.from,

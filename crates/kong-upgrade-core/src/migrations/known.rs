@@ -79,6 +79,45 @@ impl KnownMigrations {
     }
 }
 
+impl KnownMigrations {
+    /// How `preview` (typically the catalog) differs from this list (what
+    /// Kong itself reported), one line per difference, naming the
+    /// migration. Teardown flags are compared only where both say.
+    pub fn differences_from(&self, preview: &KnownMigrations) -> Vec<String> {
+        let mut out = Vec::new();
+        for subsystem in &self.subsystems {
+            for m in &subsystem.migrations {
+                let name = format!("{}/{}", subsystem.name, m.name);
+                match preview.migration(&subsystem.name, &m.name) {
+                    None => out.push(format!(
+                        "{name}: Kong {} knows it, the preview did not list it",
+                        self.kong_version
+                    )),
+                    Some(p) => match (m.has_teardown, p.has_teardown) {
+                        (Some(kong), Some(listed)) if kong != listed => out.push(format!(
+                            "{name}: {} a teardown step, the preview said it {}",
+                            if kong { "has" } else { "has no" },
+                            if listed { "has one" } else { "has none" }
+                        )),
+                        _ => {}
+                    },
+                }
+            }
+        }
+        for subsystem in &preview.subsystems {
+            for m in &subsystem.migrations {
+                if !self.knows(&subsystem.name, &m.name) {
+                    out.push(format!(
+                        "{}/{}: the preview listed it, Kong {} does not know it",
+                        subsystem.name, m.name, self.kong_version
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The target version is not one the embedded catalog covers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -112,11 +151,13 @@ impl KnownMigrations {
     }
 }
 
-/// The Kong OSS release whose code last added `core_last_executed`
-/// (`"023_360_to_370"` → `"3.7"`); `None` for names the catalog does not
-/// know (Enterprise, custom builds).
-pub fn schema_level(core_last_executed: &str) -> Option<&'static str> {
-    kong_catalog::schema_level(core_last_executed)
+/// The newest Kong OSS release that added one of the recorded `core`
+/// migrations (`"023_360_to_370"` → `"3.7"`); `None` when the catalog
+/// knows none of them (Enterprise, custom builds).
+pub fn schema_level<'a>(
+    core_migrations: impl IntoIterator<Item = &'a str>,
+) -> Option<&'static str> {
+    kong_catalog::schema_level(core_migrations)
 }
 
 #[cfg(test)]
@@ -128,9 +169,29 @@ mod tests {
         let known = KnownMigrations::from_catalog("3.6.1").unwrap();
         assert_eq!(known.subsystems[0].name, "core");
         assert_eq!(known.has_teardown("core", "022_350_to_360"), Some(false));
-        assert_eq!(known.has_teardown("acme", "003_350_to_360"), Some(true));
+        assert_eq!(known.has_teardown("acme", "003_350_to_360"), Some(false));
+        assert_eq!(
+            known.has_teardown("opentelemetry", "001_331_to_332"),
+            Some(true)
+        );
         assert!(!known.knows("core", "023_360_to_370"));
         assert!(KnownMigrations::from_catalog("3.6.x").is_err());
-        assert_eq!(schema_level("023_360_to_370"), Some("3.7"));
+        assert_eq!(schema_level(["023_360_to_370"]), Some("3.7"));
+    }
+
+    #[test]
+    fn differences_name_each_migration_the_preview_got_wrong() {
+        use super::super::fixtures::known;
+        let kong = known("3.6.1", &[("core", "000 001*"), ("otel", "001*")]);
+        let preview = known("3.6.1", &[("core", "000 001 002")]);
+        assert_eq!(
+            kong.differences_from(&preview),
+            [
+                "core/001: has a teardown step, the preview said it has none",
+                "otel/001: Kong 3.6.1 knows it, the preview did not list it",
+                "core/002: the preview listed it, Kong 3.6.1 does not know it",
+            ]
+        );
+        assert!(kong.differences_from(&kong).is_empty());
     }
 }

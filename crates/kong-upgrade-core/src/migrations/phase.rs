@@ -103,6 +103,9 @@ pub enum PlanWarning {
     /// `up -f` with pending migrations re-runs the executed ones and then
     /// stops, as Kong does: the new ones are not run.
     ForcedUpSkipsNew(Vec<SubsystemMigrations>),
+    /// Kong records pending migrations the list of known migrations lacks;
+    /// they count as pending.
+    UnlistedPending(Vec<SubsystemMigrations>),
 }
 
 impl fmt::Display for PlanWarning {
@@ -126,6 +129,11 @@ impl fmt::Display for PlanWarning {
             PlanWarning::ForcedUpSkipsNew(m) => write!(
                 f,
                 "`up -f` with pending migrations re-runs the executed ones and stops; Kong will not run the new ones: {}",
+                describe(m)
+            ),
+            PlanWarning::UnlistedPending(m) => write!(
+                f,
+                "Kong records pending migrations the list of known migrations does not include, so they count as pending: {}",
                 describe(m)
             ),
         }
@@ -318,6 +326,9 @@ fn warnings_of(state: &SchemaState) -> Vec<PlanWarning> {
     if state.has_missing() {
         warnings.push(PlanWarning::MissingMigrations(state.missing()));
     }
+    if !state.unlisted_pending.is_empty() {
+        warnings.push(PlanWarning::UnlistedPending(state.unlisted_pending.clone()));
+    }
     if !state.unknown_subsystems.is_empty() {
         warnings.push(PlanWarning::UnknownSubsystems(
             state.unknown_subsystems.clone(),
@@ -496,6 +507,7 @@ mod tests {
                 PlanWarning::UnknownSubsystems(_) => "unknown-subsystems",
                 PlanWarning::NewMigrationsRemain(_) => "new-remain",
                 PlanWarning::ForcedUpSkipsNew(_) => "forced-up-skips-new",
+                PlanWarning::UnlistedPending(_) => "unlisted-pending",
             };
             out.push_str(&format!(" | {kind}"));
         }
@@ -571,6 +583,18 @@ mod tests {
             "",
         ),
     ];
+    /// Finished as far as the list knows, but Kong records a pending
+    /// migration the list lacks (a patch release added it).
+    const UNLISTED_PENDING: Rows = &[
+        ("core", Some("022"), "000 020 021 022", ""),
+        (
+            "acme",
+            Some("003_350_to_360"),
+            "000_base_acme 003_350_to_360",
+            "",
+        ),
+        ("opentelemetry", None, "", "001_331_to_332"),
+    ];
     const NONE: Rows = &[];
 
     /// (case, rows or None for a fresh database, phase, force, expected)
@@ -605,6 +629,10 @@ mod tests {
         ("finish after up tears down the pending one", Some(UP_DONE), Finish, false, Ok("acme: 003_350_to_360-td")),
         ("finish with nothing pending and nothing new", Some(FINISHED), Finish, false, Ok("noop: NothingPending")),
         ("finish before up", Some(AT_34), Finish, false, Err("FinishBeforeUp")),
+        ("finish tears down what Kong records as pending even when the list lacks it", Some(UNLISTED_PENDING), Finish, false,
+            Ok("opentelemetry: 001_331_to_332-td | unlisted-pending | unknown-subsystems")),
+        ("up refuses while Kong records a pending migration the list lacks", Some(UNLISTED_PENDING), Up, false,
+            Err("PendingFromPreviousUpgrade")),
         ("finish pending from a previous upgrade while new ones wait", Some(PENDING_AND_NEW), Finish, false,
             Ok("acme: 003_350_to_360-td | new-remain")),
         ("finish -f re-runs executed then tears down pending", Some(UP_DONE), Finish, true,

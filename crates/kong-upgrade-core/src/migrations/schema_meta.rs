@@ -48,8 +48,16 @@ impl SchemaMeta {
         self.subsystem("core")?.last_executed.as_deref()
     }
 
-    /// The Kong OSS release core's `last_executed` belongs to, if known.
+    /// The newest Kong OSS release whose `up` ran on this database, judged
+    /// from every core migration recorded (executed or pending), if known.
+    /// Not from `last_executed`, which a teardown also sets.
     pub fn schema_level(&self) -> Option<&'static str> {
-        super::known::schema_level(self.core_last_executed()?)
+        let core = self.subsystem("core")?;
+        super::known::schema_level(
+            core.executed
+                .iter()
+                .chain(&core.pending)
+                .map(String::as_str),
+        )
     }
 }

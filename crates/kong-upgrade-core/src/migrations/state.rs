@@ -46,6 +46,11 @@ pub struct SchemaState {
     /// Subsystems with a row in the database that this code does not know
     /// (plugins removed or not bundled, a newer Kong's plugins).
     pub unknown_subsystems: Vec<String>,
+    /// Migrations Kong records as pending that the list of known migrations
+    /// lacks. The list is a preview (the catalog, or what `status` said);
+    /// Kong's record is the truth, so they count as pending: `finish` has
+    /// work, `completed` is not reached, X's way back is still open.
+    pub unlisted_pending: Vec<SubsystemMigrations>,
 }
 
 /// Classifies `meta` against the migrations `known` by a Kong version.
@@ -80,7 +85,24 @@ pub fn classify(meta: &SchemaMeta, known: &KnownMigrations) -> SchemaState {
         needs_bootstrap: meta.needs_bootstrap,
         subsystems,
         unknown_subsystems,
+        unlisted_pending: unlisted_pending(rows, known),
     }
+}
+
+/// Pending names in `rows` that `known` does not list, per subsystem.
+fn unlisted_pending(rows: &[SubsystemRow], known: &KnownMigrations) -> Vec<SubsystemMigrations> {
+    rows.iter()
+        .map(|row| SubsystemMigrations {
+            subsystem: row.subsystem.clone(),
+            migrations: row
+                .pending
+                .iter()
+                .filter(|name| !known.knows(&row.subsystem, name))
+                .cloned()
+                .collect(),
+        })
+        .filter(|s| !s.migrations.is_empty())
+        .collect()
 }
 
 fn classify_subsystem<'a>(
@@ -122,8 +144,20 @@ impl SchemaState {
         self.bucket(|s| &s.executed)
     }
 
+    /// Everything Kong records as pending: the listed migrations in code
+    /// order, then any the list lacks ([`Self::unlisted_pending`]).
     pub fn pending(&self) -> Vec<SubsystemMigrations> {
-        self.bucket(|s| &s.pending)
+        let mut pending = self.bucket(|s| &s.pending);
+        for unlisted in &self.unlisted_pending {
+            match pending
+                .iter_mut()
+                .find(|s| s.subsystem == unlisted.subsystem)
+            {
+                Some(s) => s.migrations.extend(unlisted.migrations.iter().cloned()),
+                None => pending.push(unlisted.clone()),
+            }
+        }
+        pending
     }
 
     pub fn new_migrations(&self) -> Vec<SubsystemMigrations> {
@@ -135,7 +169,7 @@ impl SchemaState {
     }
 
     pub fn has_pending(&self) -> bool {
-        self.subsystems.iter().any(|s| !s.pending.is_empty())
+        self.subsystems.iter().any(|s| !s.pending.is_empty()) || !self.unlisted_pending.is_empty()
     }
 
     pub fn has_new(&self) -> bool {
@@ -325,5 +359,28 @@ mod tests {
         );
         assert_eq!(state.unknown_subsystems, vec!["ai-proxy".to_owned()]);
         assert_eq!(state.executed(), buckets("core: 000"));
+    }
+
+    /// A migration Kong recorded as pending but the list lacks (3.6.1's
+    /// opentelemetry one against a list made for 3.6.0) is still pending.
+    #[test]
+    fn pending_recorded_by_kong_counts_even_when_the_list_lacks_it() {
+        let state = classify(
+            &meta(&[
+                ("core", Some("001"), "000 001", ""),
+                ("acme", None, "", "a"),
+                ("opentelemetry", None, "", "001_331_to_332"),
+            ]),
+            &known("3.6.1", &[("core", "000 001"), ("acme", "")]),
+        );
+        assert_eq!(
+            state.unlisted_pending,
+            buckets("acme: a; opentelemetry: 001_331_to_332")
+        );
+        assert!(state.has_pending());
+        assert_eq!(
+            state.pending(),
+            buckets("acme: a; opentelemetry: 001_331_to_332")
+        );
     }
 }
