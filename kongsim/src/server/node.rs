@@ -269,6 +269,15 @@ impl Node {
         response
     }
 
+    /// The entity store over `pg`, as this node's version and settings see it.
+    pub fn entities<'a>(&'a self, pg: &'a crate::pg::Pg) -> super::entities::Entities<'a> {
+        super::entities::Entities {
+            pg,
+            version: &self.version,
+            conf: &self.conf,
+        }
+    }
+
     /// `configuration` of `GET /`: the effective kong.conf, secrets masked.
     pub fn configuration(&self) -> Value {
         let mut out = serde_json::Map::new();

@@ -336,3 +336,6 @@ mod tests {
         assert_ne!(before.digest(), after.digest());
     }
 }
+
+#[cfg(test)]
+mod kongsim_tests;

@@ -23,6 +23,9 @@ pub struct Field {
     pub required: bool,
     /// First release whose schema has the field.
     pub since: (u64, u64),
+    /// Kong generates a value when none is given (`auto = true`: keys,
+    /// secrets, client ids).
+    pub auto: bool,
 }
 
 const BASE: (u64, u64) = (2, 8);
@@ -35,6 +38,7 @@ const fn f(name: &'static str, kind: Kind, default: &'static str) -> Field {
         default,
         required: false,
         since: BASE,
+        auto: false,
     }
 }
 
@@ -46,6 +50,7 @@ const fn required(name: &'static str, kind: Kind) -> Field {
         default: "null",
         required: true,
         since: BASE,
+        auto: false,
     }
 }
 
@@ -57,6 +62,7 @@ const fn fk(name: &'static str, column: &'static str, target: &'static str) -> F
         default: "null",
         required: false,
         since: BASE,
+        auto: false,
     }
 }
 
@@ -64,9 +70,42 @@ const fn since(field: Field, since: (u64, u64)) -> Field {
     Field { since, ..field }
 }
 
+const fn auto(name: &'static str) -> Field {
+    Field {
+        auto: true,
+        ..f(name, Kind::Text, "null")
+    }
+}
+
+/// Every credential's `consumer`: required, deleted with its consumer.
+const CONSUMER: Field = Field {
+    required: true,
+    ..fk("consumer", "consumer_id", "consumers")
+};
+
+/// When a node serves an entity's collection at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// From this release on (core entities).
+    Since(u64, u64),
+    /// While this bundled plugin is available (its `daos.lua`).
+    WithPlugin(&'static str),
+    /// From this release on, and only with `wasm = on`.
+    WithWasmSince(u64, u64),
+}
+
+/// Core entities that were there in every release kongsim models.
+const ALWAYS: Served = Served::Since(2, 8);
+
 pub struct EntityDef {
-    /// Collection path and table name, e.g. `services`.
+    /// Table name, e.g. `keyauth_credentials`.
     pub name: &'static str,
+    /// Admin API collection (`admin_api_name`), e.g. `key-auths`.
+    pub path: &'static str,
+    /// The collection under a parent (`admin_api_nested_name`), e.g.
+    /// `/consumers/{c}/key-auth`.
+    pub nested_path: &'static str,
+    pub served: Served,
     /// The unique field `/services/{name}` looks up when the key is not a UUID.
     pub endpoint_key: Option<&'static str>,
     pub fields: &'static [Field],
@@ -80,6 +119,9 @@ const UPSTREAM_HEALTHCHECKS: &str = r#"{"active":{"concurrency":10,"headers":nul
 
 pub const SERVICES: EntityDef = EntityDef {
     name: "services",
+    path: "services",
+    nested_path: "services",
+    served: ALWAYS,
     endpoint_key: Some("name"),
     fields: &[
         f("name", Kind::Text, "null"),
@@ -108,6 +150,9 @@ pub const SERVICES: EntityDef = EntityDef {
 
 pub const ROUTES: EntityDef = EntityDef {
     name: "routes",
+    path: "routes",
+    nested_path: "routes",
+    served: ALWAYS,
     endpoint_key: Some("name"),
     fields: &[
         f("name", Kind::Text, "null"),
@@ -135,6 +180,9 @@ pub const ROUTES: EntityDef = EntityDef {
 
 pub const CONSUMERS: EntityDef = EntityDef {
     name: "consumers",
+    path: "consumers",
+    nested_path: "consumers",
+    served: ALWAYS,
     endpoint_key: Some("username"),
     fields: &[
         f("username", Kind::Text, "null"),
@@ -147,6 +195,9 @@ pub const CONSUMERS: EntityDef = EntityDef {
 
 pub const PLUGINS: EntityDef = EntityDef {
     name: "plugins",
+    path: "plugins",
+    nested_path: "plugins",
+    served: ALWAYS,
     endpoint_key: None,
     fields: &[
         required("name", Kind::Text),
@@ -169,6 +220,9 @@ pub const PLUGINS: EntityDef = EntityDef {
 
 pub const UPSTREAMS: EntityDef = EntityDef {
     name: "upstreams",
+    path: "upstreams",
+    nested_path: "upstreams",
+    served: ALWAYS,
     endpoint_key: Some("name"),
     fields: &[
         required("name", Kind::Text),
@@ -200,6 +254,9 @@ pub const UPSTREAMS: EntityDef = EntityDef {
 
 pub const TARGETS: EntityDef = EntityDef {
     name: "targets",
+    path: "targets",
+    nested_path: "targets",
+    served: ALWAYS,
     endpoint_key: Some("target"),
     fields: &[
         fk("upstream", "upstream_id", "upstreams"),
@@ -213,6 +270,9 @@ pub const TARGETS: EntityDef = EntityDef {
 
 pub const CERTIFICATES: EntityDef = EntityDef {
     name: "certificates",
+    path: "certificates",
+    nested_path: "certificates",
+    served: ALWAYS,
     endpoint_key: None,
     fields: &[
         required("cert", Kind::Text),
@@ -225,6 +285,154 @@ pub const CERTIFICATES: EntityDef = EntityDef {
     millisecond_timestamps: false,
 };
 
+/// A credential of a bundled auth plugin (`kong/plugins/NAME/daos.lua`):
+/// no `updated_at`, created with its consumer.
+const fn credential(
+    name: &'static str,
+    path: &'static str,
+    nested_path: &'static str,
+    plugin: &'static str,
+    endpoint_key: &'static str,
+    fields: &'static [Field],
+) -> EntityDef {
+    EntityDef {
+        name,
+        path,
+        nested_path,
+        served: Served::WithPlugin(plugin),
+        endpoint_key: Some(endpoint_key),
+        fields,
+        updated_at_since: None,
+        millisecond_timestamps: false,
+    }
+}
+
+pub const KEY_AUTHS: EntityDef = credential(
+    "keyauth_credentials",
+    "key-auths",
+    "key-auth",
+    "key-auth",
+    "key",
+    &[CONSUMER, auto("key"), f("tags", Kind::TextArray, "null")],
+);
+
+pub const BASIC_AUTHS: EntityDef = credential(
+    "basicauth_credentials",
+    "basic-auths",
+    "basic-auth",
+    "basic-auth",
+    "username",
+    &[
+        CONSUMER,
+        required("username", Kind::Text),
+        required("password", Kind::Text),
+        f("tags", Kind::TextArray, "null"),
+    ],
+);
+
+pub const JWTS: EntityDef = credential(
+    "jwt_secrets",
+    "jwts",
+    "jwt",
+    "jwt",
+    "key",
+    &[
+        CONSUMER,
+        auto("key"),
+        auto("secret"),
+        f("rsa_public_key", Kind::Text, "null"),
+        f("algorithm", Kind::Text, "\"HS256\""),
+        f("tags", Kind::TextArray, "null"),
+    ],
+);
+
+pub const HMAC_AUTHS: EntityDef = credential(
+    "hmacauth_credentials",
+    "hmac-auths",
+    "hmac-auth",
+    "hmac-auth",
+    "username",
+    &[
+        CONSUMER,
+        required("username", Kind::Text),
+        auto("secret"),
+        f("tags", Kind::TextArray, "null"),
+    ],
+);
+
+pub const OAUTH2_CREDENTIALS: EntityDef = credential(
+    "oauth2_credentials",
+    "oauth2",
+    "oauth2",
+    "oauth2",
+    "client_id",
+    &[
+        CONSUMER,
+        required("name", Kind::Text),
+        auto("client_id"),
+        auto("client_secret"),
+        f("hash_secret", Kind::Boolean, "false"),
+        f("redirect_uris", Kind::TextArray, "null"),
+        f("tags", Kind::TextArray, "null"),
+        f("client_type", Kind::Text, "\"confidential\""),
+    ],
+);
+
+pub const ACLS: EntityDef = EntityDef {
+    endpoint_key: None,
+    ..credential(
+        "acls",
+        "acls",
+        "acls",
+        "acl",
+        "group",
+        &[
+            CONSUMER,
+            required("group", Kind::Text),
+            f("tags", Kind::TextArray, "null"),
+        ],
+    )
+};
+
+/// `kong/db/schema/entities/filter_chains.lua` (3.4+), served only with
+/// wasm on (`kong/api/routes/filter_chains.lua`).
+pub const FILTER_CHAINS: EntityDef = EntityDef {
+    name: "filter_chains",
+    path: "filter-chains",
+    nested_path: "filter-chains",
+    served: Served::WithWasmSince(3, 4),
+    endpoint_key: Some("name"),
+    fields: &[
+        f("name", Kind::Text, "null"),
+        f("enabled", Kind::Boolean, "true"),
+        fk("route", "route_id", "routes"),
+        fk("service", "service_id", "services"),
+        required("filters", Kind::Json),
+        f("tags", Kind::TextArray, "null"),
+    ],
+    updated_at_since: Some((3, 4)),
+    millisecond_timestamps: false,
+};
+
+/// `kong/db/schema/entities/workspaces.lua`: OSS Kong serves the
+/// collection too (it lists `default`); kongsim's table has no
+/// `updated_at`.
+pub const WORKSPACES: EntityDef = EntityDef {
+    name: "workspaces",
+    path: "workspaces",
+    nested_path: "workspaces",
+    served: ALWAYS,
+    endpoint_key: Some("name"),
+    fields: &[
+        required("name", Kind::Text),
+        f("comment", Kind::Text, "null"),
+        f("meta", Kind::Json, "{}"),
+        f("config", Kind::Json, "{}"),
+    ],
+    updated_at_since: None,
+    millisecond_timestamps: false,
+};
+
 pub const ALL: &[&EntityDef] = &[
     &SERVICES,
     &ROUTES,
@@ -233,8 +441,27 @@ pub const ALL: &[&EntityDef] = &[
     &UPSTREAMS,
     &TARGETS,
     &CERTIFICATES,
+    &KEY_AUTHS,
+    &BASIC_AUTHS,
+    &JWTS,
+    &HMAC_AUTHS,
+    &OAUTH2_CREDENTIALS,
+    &ACLS,
+    &FILTER_CHAINS,
+    &WORKSPACES,
 ];
 
-pub fn by_name(name: &str) -> Option<&'static EntityDef> {
-    ALL.iter().copied().find(|d| d.name == name)
+/// The entity stored in `table`.
+pub fn by_name(table: &str) -> Option<&'static EntityDef> {
+    ALL.iter().copied().find(|d| d.name == table)
+}
+
+/// The entity whose top-level collection is `/path`.
+pub fn by_path(path: &str) -> Option<&'static EntityDef> {
+    ALL.iter().copied().find(|d| d.path == path)
+}
+
+/// The entity served as `/{parent}/{key}/{nested}`.
+pub fn by_nested_path(nested: &str) -> Option<&'static EntityDef> {
+    ALL.iter().copied().find(|d| d.nested_path == nested)
 }

@@ -13,6 +13,7 @@ mod error;
 pub use defs::*;
 pub use error::ApiError;
 
+use crate::conf::KongConf;
 use crate::pg::{escape_identifier, Pg, PgError};
 use crate::version::KongVersion;
 use base64::Engine as _;
@@ -30,6 +31,7 @@ pub struct Scope {
 pub struct Entities<'a> {
     pub pg: &'a Pg,
     pub version: &'a KongVersion,
+    pub conf: &'a KongConf,
 }
 
 pub struct Page {
@@ -323,6 +325,10 @@ impl Entities<'_> {
         for field in self.fields(def) {
             let value = match input.get(field.name) {
                 Some(v) => v.clone(),
+                // Kong's `utils.random_string()`: 32 hex characters.
+                None if field.auto && existing.is_none() => {
+                    json!(uuid::Uuid::new_v4().simple().to_string())
+                }
                 None => serde_json::from_str(field.default).unwrap_or(Value::Null),
             };
             if value.is_null() {
@@ -351,6 +357,9 @@ impl Entities<'_> {
         }
         if !errors.is_empty() {
             return Err(ApiError::schema_violation(errors));
+        }
+        if def.name == "acls" {
+            record.insert("cache_key".into(), json!(acl_cache_key(&record)));
         }
         Ok(record)
     }
@@ -466,9 +475,82 @@ impl Entities<'_> {
                     ));
                 }
             }
+            "filter_chains" => self.check_filter_chain(record)?,
             _ => {}
         }
         Ok(())
+    }
+
+    /// `filter_chains.lua`'s entity checks: exactly one of route and
+    /// service, at least one filter, each one a filter the node has (the
+    /// `.wasm` files of `wasm_filters_path`).
+    fn check_filter_chain(&self, record: &Map<String, Value>) -> Result<(), ApiError> {
+        let set = |name: &str| record.get(name).is_some_and(|v| !v.is_null());
+        match (set("route_id"), set("service_id")) {
+            (true, true) => {
+                return Err(ApiError::entity_check(
+                    "these fields are mutually exclusive: 'service', 'route'",
+                ))
+            }
+            (false, false) => {
+                return Err(ApiError::entity_check(
+                    "at least one of these fields must be non-empty: 'service', 'route'",
+                ))
+            }
+            _ => {}
+        }
+        let filters = record
+            .get("filters")
+            .and_then(Value::as_array)
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| ApiError::field("filters", "length must be at least 1"))?;
+        let known = wasm_filter_names(self.conf);
+        for filter in filters {
+            let name = filter.get("name").and_then(Value::as_str).unwrap_or("");
+            if !known.iter().any(|k| k == name) {
+                return Err(ApiError::field("filters", "no such filter"));
+            }
+        }
+        Ok(())
+    }
+
+    /// TEST-ONLY bulk seed: `count` copies of `template` in one statement,
+    /// validated once as a POST would be, each with a fresh id and its
+    /// endpoint key (`name`, `username`, `key`...) suffixed `-N` so unique
+    /// keys stay unique. Returns how many rows were written.
+    pub async fn create_many(
+        &self,
+        def: &EntityDef,
+        template: &Value,
+        count: i64,
+    ) -> Result<u64, ApiError> {
+        let record = self.complete(def, as_object(template)?, None).await?;
+        let unique = def
+            .endpoint_key
+            .filter(|k| record.get(*k).is_some_and(|v| !v.is_null()));
+        let columns: Vec<&String> = record.keys().collect();
+        let selected: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let c = escape_identifier(c);
+                match unique {
+                    Some(key) if escape_identifier(key) == c => format!("r.{c} || '-' || g"),
+                    _ => format!("r.{c}"),
+                }
+            })
+            .collect();
+        let table = escape_identifier(def.name);
+        let sql = format!(
+            "INSERT INTO {table} (id, {cols}) SELECT gen_random_uuid(), {selected} \
+             FROM json_populate_record(NULL::{table}, $1::text::json) r, generate_series(1, $2::bigint) g",
+            cols = columns.iter().map(|c| escape_identifier(c)).collect::<Vec<_>>().join(", "),
+            selected = selected.join(", ")
+        );
+        let payload = Value::Object(record.clone()).to_string();
+        self.pg
+            .execute(&sql, &[&payload, &count])
+            .await
+            .map_err(|e| self.write_error(def, &record, e))
     }
 
     async fn insert(
@@ -542,6 +624,37 @@ impl Entities<'_> {
         }
         ApiError::database(&e)
     }
+}
+
+/// Kong's cache key of an ACL: `acls:CONSUMER:GROUP::::WORKSPACE`
+/// (kongsim keeps no workspace on credentials).
+fn acl_cache_key(record: &Map<String, Value>) -> String {
+    let text = |k: &str| {
+        record
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    format!("acls:{}:{}::::", text("consumer_id"), text("group"))
+}
+
+/// The filters a node with wasm on has: the `.wasm` files in
+/// `wasm_filters_path`, by file stem.
+fn wasm_filter_names(conf: &KongConf) -> Vec<String> {
+    let Some(dir) = conf.get("wasm_filters_path") else {
+        return Vec::new();
+    };
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+                .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn as_object(value: &Value) -> Result<Map<String, Value>, ApiError> {
