@@ -45,6 +45,8 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("admin_gui_listen", Some("0.0.0.0:8002")),
     ("lua_package_path", Some("./?.lua;./?/init.lua;")),
     ("wasm", Some("off")),
+    ("db_update_frequency", Some("5")),
+    ("db_update_propagation", Some("0")),
     ("wasm_filters_path", None),
 ];
 

@@ -71,6 +71,9 @@ async fn route(
         (&Method::GET, ["clustering", "data-planes"]) => data_planes(node, &query).await,
         (&Method::GET, ["clustering", "status"]) => clustering_status(node).await,
         (&Method::GET, ["config"]) => get_config(node),
+        (&Method::GET, ["upstreams", upstream, "health"]) => {
+            upstream_health(node, upstream, &query).await
+        }
         (&Method::POST, ["config"]) => post_config(node, body),
         (
             _,
@@ -249,6 +252,7 @@ async fn collection_endpoint(
         Method::POST => {
             let input = parse_body(headers, body)?;
             let created = entities.create(def, &input, scope.as_ref()).await?;
+            announce_write(node, def, &pg).await?;
             Ok(node.json(StatusCode::CREATED, &created))
         }
         _ => Ok(node.message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
@@ -288,11 +292,13 @@ async fn entity_endpoint(
                 .ok_or_else(ApiError::not_found)?;
             let input = parse_body(headers, body)?;
             let updated = entities.update(def, &existing, &input).await?;
+            announce_write(node, def, &pg).await?;
             Ok(node.json(StatusCode::OK, &updated))
         }
         Method::PUT => {
             let input = parse_body(headers, body)?;
             let (status, entity) = entities.upsert(def, key, &input, scope.as_ref()).await?;
+            announce_write(node, def, &pg).await?;
             Ok(node.json(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
                 &entity,
@@ -301,10 +307,41 @@ async fn entity_endpoint(
         Method::DELETE => {
             if let Some(existing) = entities.find(def, key, scope.as_ref()).await? {
                 entities.delete(def, &existing).await?;
+                announce_write(node, def, &pg).await?;
             }
             Ok(node.empty(StatusCode::NO_CONTENT))
         }
         _ => Ok(node.message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
+    }
+}
+
+/// A target write reaches the balancers through a cluster event, as in Kong.
+async fn announce_write(node: &Node, def: &EntityDef, pg: &crate::pg::Pg) -> Result<(), ApiError> {
+    if def.name == entities::TARGETS.name {
+        super::balancer::broadcast_target_change(node, pg).await?;
+    }
+    Ok(())
+}
+
+/// `GET /upstreams/{u}/health` (`kong/api/routes/upstreams.lua`).
+async fn upstream_health(node: &Node, upstream: &str, query: &Map<String, Value>) -> Response {
+    let result = async {
+        let scope = scope_for(node, "upstreams", upstream, "targets")
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let store = node.store.as_ref().ok_or_else(ApiError::not_found)?;
+        let pg = store.pg().await?;
+        let size = page_size(query)?;
+        let offset = query.get("offset").and_then(Value::as_str);
+        super::balancer::upstream_health(node, &pg, &scope, size, offset).await
+    }
+    .await;
+    match result {
+        Ok(body) => node.json(StatusCode::OK, &body),
+        Err(e) => node.json(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.body,
+        ),
     }
 }
 

@@ -155,6 +155,8 @@ pub struct Node {
     pub declarative_config: RwLock<Option<String>>,
     pub draining: AtomicBool,
     pub last_datastore_reachable: AtomicBool,
+    /// The target weights this node's balancer serves (see `balancer.rs`).
+    pub balancer: std::sync::Mutex<super::balancer::BalancerView>,
 }
 
 /// Who a node is: everything fixed at startup.
@@ -200,6 +202,7 @@ impl Node {
             declarative_config: RwLock::new(None),
             draining: AtomicBool::new(false),
             last_datastore_reachable: AtomicBool::new(true),
+            balancer: Default::default(),
         }
     }
 
