@@ -245,17 +245,20 @@ mod tests {
         })
     }
 
+    fn asked_sizes(log: &Mutex<Vec<Params>>) -> Vec<String> {
+        log.lock()
+            .unwrap()
+            .iter()
+            .map(|q| q["size"].clone())
+            .collect()
+    }
+
     #[tokio::test]
     async fn every_page_keeps_the_largest_size() {
         let (client, log) = lying_server(kong_like(2500)).await;
         let all = client.paginate("/things").await.unwrap();
         assert_eq!(all.len(), 2500);
-        let sizes: Vec<String> = log
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|q| q["size"].clone())
-            .collect();
+        let sizes = asked_sizes(&log);
         assert_eq!(
             sizes,
             ["1000", "1000", "1000"],
@@ -350,12 +353,7 @@ mod tests {
         .await;
         let all = client.paginate("/things").await.unwrap();
         assert_eq!(all.len(), 600);
-        let sizes: Vec<String> = log
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|q| q["size"].clone())
-            .collect();
+        let sizes = asked_sizes(&log);
         assert_eq!(sizes, ["1000", "500", "250", "250", "250"]);
     }
 }

@@ -191,7 +191,8 @@ impl KongUpstreamDriver {
     fn node_url(base: &Url, segments: &[&str]) -> Url {
         let mut url = base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
-            path.extend(segments);
+            // `http://node:8001/` and `http://node:8001` alike.
+            path.pop_if_empty().extend(segments);
         }
         url
     }
@@ -581,6 +582,18 @@ mod against_kongsim {
         kong
     }
 
+    async fn get_json(kong: &KongSim, path: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", kong.admin_url))
+            .header("Kong-Admin-Token", "s3cret")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     fn driver(kong: &KongSim, upstream: &str) -> KongUpstreamDriver {
         KongUpstreamDriver::new(&kong.admin_url, upstream, X, Y)
             .unwrap()
@@ -611,15 +624,7 @@ mod against_kongsim {
         );
 
         // Updated in place: still one target per cluster, X kept at weight 0.
-        let listed: serde_json::Value = reqwest::Client::new()
-            .get(format!("{}/upstreams/clusters/targets", kong.admin_url))
-            .header("Kong-Admin-Token", "s3cret")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed = get_json(&kong, "/upstreams/clusters/targets").await;
         let mut weights: Vec<(String, u64)> = listed["data"]
             .as_array()
             .unwrap()
@@ -698,15 +703,7 @@ mod against_kongsim {
 
     /// What `node` serves for `target` (`data.nodeWeight` of its health).
     async fn served(node: &KongSim, target: &str) -> Option<u64> {
-        let health: serde_json::Value = reqwest::Client::new()
-            .get(format!("{}/upstreams/clusters/health", node.admin_url))
-            .header("Kong-Admin-Token", "s3cret")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = get_json(node, "/upstreams/clusters/health").await;
         health["data"]
             .as_array()
             .unwrap()

@@ -90,15 +90,7 @@ async fn writes_to_credentials_acls_and_filter_chains_are_named() {
 /// answers 400. Both are recorded absent, not as an error.
 #[tokio::test]
 async fn collections_a_node_lacks_are_recorded_absent() {
-    let pg = Postgres::start().unwrap();
-    let kong = node(&pg, "3.6.1", None);
-    post(
-        &kong,
-        "/services",
-        json!({"name": "s", "host": "s.internal"}),
-    )
-    .await;
-    let fp = take(&client(&kong)).await.unwrap();
+    let fp = fingerprint_of_one_service("3.6.1").await;
     assert_eq!(fp.collections["filter-chains"], None, "wasm off");
     assert_eq!(fp.collections["consumer_groups"], None, "Enterprise only");
     assert_eq!(
@@ -106,19 +98,21 @@ async fn collections_a_node_lacks_are_recorded_absent() {
         Some(BTreeMap::new()),
         "no consumer, so no credential can exist: not asked"
     );
-    drop(kong);
+    let fp = fingerprint_of_one_service("3.3.1").await;
+    assert_eq!(fp.collections["filter-chains"], None, "before 3.4");
+    assert!(fp.collections["workspaces"].is_some());
+}
 
+async fn fingerprint_of_one_service(version: &str) -> Fingerprint {
     let pg = Postgres::start().unwrap();
-    let kong = node(&pg, "3.3.1", None);
+    let kong = node(&pg, version, None);
     post(
         &kong,
         "/services",
         json!({"name": "s", "host": "s.internal"}),
     )
     .await;
-    let fp = take(&client(&kong)).await.unwrap();
-    assert_eq!(fp.collections["filter-chains"], None, "before 3.4");
-    assert!(fp.collections["workspaces"].is_some());
+    take(&client(&kong)).await.unwrap()
 }
 
 /// 2,500 services are read in three pages of 1,000 (Kong's `next` for 3.x
