@@ -9,7 +9,8 @@ mod support;
 use std::path::Path;
 use support::runbooks::{
     blue_green_vars, cluster_vars, create_orders_service, dual_cluster_vars, phase_vars,
-    recorded_3_6_migrations, shared_database_vars, traffic_vars, version_of, FAST, NEW_DATABASE,
+    recorded_3_6_migrations, shared_database_vars, traffic_vars, version_of,
+    write_consumer_credentials, FAST, NEW_DATABASE,
 };
 use support::upgrade::{
     admin, answers, example_config, flat, hcl_list, hcl_string, history_count, kong_cli, points_at,
@@ -627,6 +628,8 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
     assert_eq!(status, 201, "{body}");
     let payments: serde_json::Value = serde_json::from_str(&body).unwrap();
     let payments_id = payments["id"].as_str().unwrap();
+    // ... and to a consumer's credentials and ACLs.
+    let credentials = write_consumer_credentials(&sb.x.admin_url);
 
     acc.ws()
         .write_file(
@@ -641,9 +644,15 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
         "{failed}"
     );
     assert!(
-        text.contains(&format!("added: services/{payments_id}")),
+        text.contains(&format!("services/{payments_id}")),
         "the error names what changed:\n{failed}"
     );
+    for written in &credentials {
+        assert!(
+            text.contains(written.as_str()),
+            "{written} named:\n{failed}"
+        );
+    }
     assert_eq!(sb.haproxy_weight("y"), 0, "Y got no traffic");
     let v = values(&acc);
     assert_eq!(
@@ -661,10 +670,9 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
     assert!(refused.contains("Upgrade refused"), "{refused}");
 
     // Undoing the write lets the upgrade resume where it stopped.
-    assert_eq!(
-        admin(&sb.x.admin_url, "DELETE", "/services/payments", "").0,
-        204
-    );
+    for path in ["/services/payments", "/consumers/alice"] {
+        assert_eq!(admin(&sb.x.admin_url, "DELETE", path, "").0, 204, "{path}");
+    }
     acc.apply(&config);
     let v = values(&acc);
     assert_eq!(v["phase"], "serving", "{v}");

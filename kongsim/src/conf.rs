@@ -44,6 +44,10 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("nginx_worker_processes", Some("auto")),
     ("admin_gui_listen", Some("0.0.0.0:8002")),
     ("lua_package_path", Some("./?.lua;./?/init.lua;")),
+    ("wasm", Some("off")),
+    ("db_update_frequency", Some("5")),
+    ("db_update_propagation", Some("0")),
+    ("wasm_filters_path", None),
 ];
 
 /// Keys whose values Kong prints as "******" in `GET /`.

@@ -72,7 +72,12 @@ fn driver_blocks() -> Vec<NestedBlock> {
                 .attr(Attribute::string("admin_token").optional().sensitive().describe("RBAC token for that Admin API."))
                 .attr(Attribute::string("upstream").required().describe("Upstream name or id."))
                 .attr(Attribute::string("target_x").required().describe("Target (`host:port`) of cluster X."))
-                .attr(Attribute::string("target_y").required().describe("Target (`host:port`) of cluster Y.")),
+                .attr(Attribute::string("target_y").required().describe("Target (`host:port`) of cluster Y."))
+                .attr(Attribute::list_of("serving_admin_urls", Type::String).optional().describe(
+                    "Admin APIs of every Kong node that serves the upstream. A weight change returns only once each of them serves it \
+                     (`GET /upstreams/{upstream}/health`; nodes pick target changes up every `db_update_frequency`, 5 s by default). \
+                     Default: `admin_url` alone.",
+                )),
         ),
         NestedBlock::single(
             "external",
@@ -540,6 +545,18 @@ fn parse_driver(
         .map(|k| match d.attr("admin_token").as_str() {
             Some(t) => k.with_admin_token(t.to_string()),
             None => k,
+        })
+        .and_then(|k| {
+            let nodes = strings(d.attr("serving_admin_urls"))
+                .iter()
+                .map(|u| {
+                    reqwest::Url::parse(u).map_err(|e| DriverError::InvalidConfig {
+                        attribute: "serving_admin_urls",
+                        message: format!("{u:?} is not a URL: {e}"),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(k.with_serving_nodes(nodes))
         })
         .map(Driver::KongUpstream),
         _ => Ok(Driver::External(ExternalDriver::new(applied))),

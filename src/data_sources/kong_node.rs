@@ -113,6 +113,10 @@ pub fn kong_error_diagnostic(attribute: &str, e: &KongError) -> Diagnostic {
         KongError::Unauthorized { .. } => "Kong Admin API refused the credentials",
         KongError::NotJson { .. } | KongError::NotKong { .. } => "Not a Kong Admin API",
         KongError::Http { .. } => "Kong Admin API error",
+        KongError::TooLarge { .. } => "Kong Admin API answer too large",
+        KongError::Pagination { .. } | KongError::WalkTimeout { .. } => {
+            "Cannot read a Kong collection"
+        }
     };
     Diagnostic::error(summary, e.to_string()).at(AttrPath::root(attribute))
 }

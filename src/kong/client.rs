@@ -36,13 +36,28 @@ pub enum KongError {
     },
     #[error("{url} does not look like a Kong Admin API: {reason}")]
     NotKong { url: String, reason: String },
+    #[error("{url} answered with more than {limit_mib} MiB; the provider reads no larger answer")]
+    TooLarge { url: String, limit_mib: usize },
+    #[error("reading {url} page by page failed: {reason}")]
+    Pagination { url: String, reason: String },
+    #[error("reading {url} took longer than {seconds}s in all ({pages} pages read); is the Admin API overloaded?")]
+    WalkTimeout {
+        url: String,
+        seconds: u64,
+        pages: usize,
+    },
 }
+
+/// The largest answer body the provider reads. A page of 1,000 large
+/// entities stays below it; a page above it is asked again smaller.
+pub const MAX_BODY_BYTES: usize = 8 << 20;
 
 #[derive(Clone, Debug)]
 pub struct KongClient {
     base: Url,
     http: reqwest::Client,
     timeout_seconds: u64,
+    pub(super) walk_timeout: std::time::Duration,
 }
 
 impl KongClient {
@@ -53,14 +68,21 @@ impl KongClient {
             base,
             http,
             timeout_seconds: settings.request_timeout.as_secs(),
+            walk_timeout: super::pages::DEFAULT_WALK_TIMEOUT,
         })
+    }
+
+    /// Bounds a whole walk over a collection (every page together).
+    pub fn with_walk_timeout(mut self, timeout: std::time::Duration) -> KongClient {
+        self.walk_timeout = timeout;
+        self
     }
 
     pub fn base_url(&self) -> &Url {
         &self.base
     }
 
-    fn url(&self, path: &str) -> Result<Url, KongError> {
+    pub(super) fn url(&self, path: &str) -> Result<Url, KongError> {
         self.base
             .join(path.trim_start_matches('/'))
             .map_err(|e| KongError::InvalidUrl {
@@ -92,11 +114,57 @@ impl KongClient {
             .await
             .map_err(|e| self.transport_error(&url, &e))?;
         let status = resp.status();
-        let text = resp
-            .text()
+        let text = self.read_capped(&url, resp).await?;
+        decode_response(&url, status, &text)
+    }
+
+    /// GET a URL and decode its JSON body, with Kong's clock from `Date`.
+    pub(super) async fn get_json_dated(
+        &self,
+        url: Url,
+    ) -> Result<(serde_json::Value, Option<i64>), KongError> {
+        tracing::debug!(url = %url, "Admin API request");
+        let resp = self
+            .http
+            .get(url.clone())
+            .send()
             .await
             .map_err(|e| self.transport_error(&url, &e))?;
-        decode_response(&url, status, &text)
+        let status = resp.status();
+        let date = response_date(&resp);
+        let text = self.read_capped(&url, resp).await?;
+        Ok((decode_response(&url, status, &text)?, date))
+    }
+
+    /// The body as text, refused past [`MAX_BODY_BYTES`] before more of it
+    /// is held (a declared length is refused at once).
+    async fn read_capped(
+        &self,
+        url: &Url,
+        mut resp: reqwest::Response,
+    ) -> Result<String, KongError> {
+        let too_large = || KongError::TooLarge {
+            url: url.to_string(),
+            limit_mib: MAX_BODY_BYTES >> 20,
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(url, &e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     /// Kong's own clock, in Unix seconds: the `Date` header of `GET /`
@@ -110,37 +178,7 @@ impl KongClient {
             .send()
             .await
             .map_err(|e| self.transport_error(&url, &e))?;
-        Ok(resp
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|d| d.to_str().ok())
-            .and_then(parse_http_date))
-    }
-
-    /// All items of a paginated collection (`data` + `next`), following
-    /// `next` until it is null.
-    pub async fn paginate(&self, path: &str) -> Result<Vec<serde_json::Value>, KongError> {
-        let mut items = Vec::new();
-        let mut next = Some(path.to_string());
-        let mut pages = 0;
-        while let Some(p) = next.take() {
-            pages += 1;
-            if pages > 100_000 {
-                return Err(KongError::NotKong {
-                    url: path.into(),
-                    reason: "pagination never ends".into(),
-                });
-            }
-            let page = self.get_json(&p).await?;
-            if let Some(data) = page.get("data").and_then(|d| d.as_array()) {
-                items.extend(data.iter().cloned());
-            }
-            next = page
-                .get("next")
-                .and_then(|n| n.as_str())
-                .map(str::to_string);
-        }
-        Ok(items)
+        Ok(response_date(&resp))
     }
 
     fn transport_error(&self, url: &Url, e: &reqwest::Error) -> KongError {
@@ -419,6 +457,15 @@ mod tests {
             Err(KongError::Settings(_))
         ));
     }
+}
+
+/// The answer's `Date` in Unix seconds (`None` when a proxy in front
+/// strips it or it does not parse).
+fn response_date(resp: &reqwest::Response) -> Option<i64> {
+    resp.headers()
+        .get(reqwest::header::DATE)
+        .and_then(|d| d.to_str().ok())
+        .and_then(parse_http_date)
 }
 
 /// An HTTP `Date` (`Wed, 25 Nov 2026 03:05:00 GMT`) in Unix seconds.

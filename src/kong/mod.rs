@@ -5,8 +5,10 @@
 mod client;
 mod declarative;
 mod node;
+mod pages;
 mod settings;
 
 pub use client::{KongClient, KongError};
 pub use node::{NodeInfo, Role};
+pub use pages::{WalkSummary, MAX_PAGE_SIZE};
 pub use settings::{AdminSettings, Secret, TlsSettings};

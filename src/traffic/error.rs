@@ -21,6 +21,14 @@ pub enum DriverError {
         detail: String,
     },
 
+    #[error("{endpoint} still did not serve the new weights after {after:?}: {detail}")]
+    NotServed {
+        attribute: &'static str,
+        endpoint: String,
+        after: Duration,
+        detail: String,
+    },
+
     #[error("{endpoint} did not answer within {after:?}")]
     Timeout {
         attribute: &'static str,
@@ -90,6 +98,7 @@ impl DriverError {
             DriverError::InvalidConfig { attribute, .. }
             | DriverError::Unreachable { attribute, .. }
             | DriverError::Timeout { attribute, .. }
+            | DriverError::NotServed { attribute, .. }
             | DriverError::PermissionDenied { attribute, .. }
             | DriverError::NotFound { attribute, .. }
             | DriverError::Rejected { attribute, .. }

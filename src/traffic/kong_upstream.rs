@@ -8,6 +8,15 @@
 //! (`POST /upstreams/{u}/targets`). Kong before 2.x has no PATCH and keeps
 //! a history of targets instead; there a POST adds the newest entry, which
 //! is the one Kong uses, and reading takes the newest entry per target.
+//!
+//! Writing a weight is not serving it: in traditional mode each node picks
+//! target changes up from the database's cluster events every
+//! `db_update_frequency` seconds (5 by default). After writing, the driver
+//! waits until every serving node's `GET /upstreams/{u}/health` shows the new
+//! weight in its balancer (`data.nodeWeight`, per node;
+//! <https://github.com/Kong/kong/blob/3.6.1/kong/api/routes/upstreams.lua>,
+//! <https://github.com/Kong/kong/blob/3.6.1/kong/runloop/balancer/balancers.lua>),
+//! so the gates after a shift measure the split that was asked for.
 
 use super::{DriverError, TrafficDriver, Weights};
 use reqwest::{Method, StatusCode, Url};
@@ -23,6 +32,10 @@ pub struct KongUpstreamDriver {
     target_y: String,
     admin_token: Option<String>,
     client: reqwest::Client,
+    /// Admin APIs of the nodes that serve the upstream (the edge node alone
+    /// unless told otherwise).
+    serving_nodes: Vec<Url>,
+    propagation_timeout: Duration,
 }
 
 /// Debug output never shows the admin token.
@@ -48,6 +61,29 @@ struct TargetPage {
     next: Option<String>,
 }
 
+/// One target of `GET /upstreams/{u}/health`: the database's entry and,
+/// under `data`, what this node's balancer holds (absent until it has the
+/// target).
+#[derive(Debug, Deserialize)]
+struct TargetHealth {
+    target: String,
+    #[serde(default)]
+    created_at: f64,
+    #[serde(default)]
+    data: Option<BalancerTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BalancerTarget {
+    #[serde(rename = "nodeWeight")]
+    node_weight: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HealthPage {
+    data: Vec<TargetHealth>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct Target {
     id: String,
@@ -59,6 +95,10 @@ struct Target {
 
 impl KongUpstreamDriver {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// How long nodes may take to serve a written weight: several of Kong's
+    /// default `db_update_frequency` (5 s) periods.
+    pub const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(30);
+    const PROPAGATION_POLL: Duration = Duration::from_millis(250);
 
     /// `admin_url` is the edge Kong's Admin API base URL; `target_x` and
     /// `target_y` are `host:port` as registered in the upstream.
@@ -102,6 +142,8 @@ impl KongUpstreamDriver {
             .build()
             .map_err(|e| invalid("admin_url", format!("cannot build an HTTP client: {e}")))?;
         Ok(KongUpstreamDriver {
+            serving_nodes: vec![admin_url.clone()],
+            propagation_timeout: Self::DEFAULT_PROPAGATION_TIMEOUT,
             admin_url,
             upstream: upstream.to_string(),
             target_x: target_x.to_string(),
@@ -128,10 +170,29 @@ impl KongUpstreamDriver {
         self
     }
 
+    /// Waits on these nodes' Admin APIs (every node that serves the
+    /// upstream) instead of the edge node's alone.
+    pub fn with_serving_nodes(mut self, nodes: Vec<Url>) -> KongUpstreamDriver {
+        if !nodes.is_empty() {
+            self.serving_nodes = nodes;
+        }
+        self
+    }
+
+    pub fn with_propagation_timeout(mut self, timeout: Duration) -> KongUpstreamDriver {
+        self.propagation_timeout = timeout;
+        self
+    }
+
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.admin_url.clone();
+        Self::node_url(&self.admin_url, segments)
+    }
+
+    fn node_url(base: &Url, segments: &[&str]) -> Url {
+        let mut url = base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
-            path.extend(segments);
+            // `http://node:8001/` and `http://node:8001` alike.
+            path.pop_if_empty().extend(segments);
         }
         url
     }
@@ -221,6 +282,75 @@ impl KongUpstreamDriver {
         }
     }
 
+    /// Polls every serving node until its balancer holds `weights` for both
+    /// targets; an error names the first node and target still behind.
+    async fn wait_until_served(&self, weights: Weights) -> Result<(), DriverError> {
+        let deadline = tokio::time::Instant::now() + self.propagation_timeout;
+        let wanted = [
+            (self.target_x.as_str(), u64::from(weights.x.percent())),
+            (self.target_y.as_str(), u64::from(weights.y.percent())),
+        ];
+        loop {
+            let mut behind = None;
+            for node in &self.serving_nodes {
+                if let Some(lag) = self.node_lag(node, &wanted).await? {
+                    behind = Some((node, lag));
+                    break;
+                }
+            }
+            let Some((node, lag)) = behind else {
+                return Ok(());
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(DriverError::NotServed {
+                    attribute: "admin_url",
+                    endpoint: format!("Kong node {node}"),
+                    after: self.propagation_timeout,
+                    detail: lag,
+                });
+            }
+            tokio::time::sleep(Self::PROPAGATION_POLL).await;
+        }
+    }
+
+    /// What `node` serves that differs from `wanted`, or `None`.
+    async fn node_lag(
+        &self,
+        node: &Url,
+        wanted: &[(&str, u64)],
+    ) -> Result<Option<String>, DriverError> {
+        let mut url = Self::node_url(node, &["upstreams", &self.upstream, "health"]);
+        url.query_pairs_mut().append_pair("size", "1000");
+        let (status, body) = self.send(Method::GET, url.clone(), None).await?;
+        if !status.is_success() {
+            return Err(self.refused(format!("GET {}", url.path()), status, &body));
+        }
+        let page: HealthPage =
+            serde_json::from_str(&body).map_err(|e| DriverError::UnexpectedResponse {
+                attribute: "admin_url",
+                endpoint: format!("Kong node {node}"),
+                request: format!("GET {}", url.path()),
+                response: format!("{e}: {}", body.chars().take(200).collect::<String>()),
+            })?;
+        for (address, weight) in wanted {
+            let served = page
+                .data
+                .iter()
+                .filter(|t| t.target == *address)
+                .max_by(|a, b| a.created_at.total_cmp(&b.created_at))
+                .and_then(|t| t.data.as_ref())
+                .and_then(|d| d.node_weight);
+            // A target the balancer does not have receives nothing.
+            if served.unwrap_or(0) != *weight {
+                let shown = served.map_or("no weight (target not loaded)".into(), |w| {
+                    format!("weight {w}")
+                });
+                return Ok(Some(format!("target {address} has {shown}, not {weight}")));
+            }
+        }
+        Ok(None)
+    }
+
     fn next_page(&self, next: &str) -> Url {
         let mut url = self.admin_url.clone();
         let (path, query) = next.split_once('?').unwrap_or((next, ""));
@@ -306,6 +436,8 @@ impl TrafficDriver for KongUpstreamDriver {
                 .await?;
         }
         tracing::info!(upstream = %self.upstream, %weights, "kong upstream target weights set");
+        self.wait_until_served(weights).await?;
+        tracing::info!(upstream = %self.upstream, %weights, nodes = self.serving_nodes.len(), "kong upstream target weights served");
         Ok(())
     }
 }
@@ -399,10 +531,23 @@ mod against_kongsim {
     /// An edge Kong (kongsim on PostgreSQL, so its Admin API accepts writes)
     /// with upstream `clusters` and, optionally, one target per cluster.
     async fn edge_kong(pg: &Postgres, targets: &[(&str, u64)]) -> KongSim {
+        edge_kong_propagating(pg, targets, "0.1", "0").await
+    }
+
+    /// An edge Kong whose balancer polls target changes every `frequency`
+    /// seconds, each visible `propagation` seconds after the write.
+    async fn edge_kong_propagating(
+        pg: &Postgres,
+        targets: &[(&str, u64)],
+        frequency: &str,
+        propagation: &str,
+    ) -> KongSim {
         let kong = KongSim::builder("3.6.1")
             .postgres(pg)
             .bootstrap()
             .admin_token("s3cret")
+            .env("KONG_DB_UPDATE_FREQUENCY", frequency)
+            .env("KONG_DB_UPDATE_PROPAGATION", propagation)
             .start()
             .unwrap();
         let client = reqwest::Client::new();
@@ -437,6 +582,18 @@ mod against_kongsim {
         kong
     }
 
+    async fn get_json(kong: &KongSim, path: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", kong.admin_url))
+            .header("Kong-Admin-Token", "s3cret")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     fn driver(kong: &KongSim, upstream: &str) -> KongUpstreamDriver {
         KongUpstreamDriver::new(&kong.admin_url, upstream, X, Y)
             .unwrap()
@@ -467,15 +624,7 @@ mod against_kongsim {
         );
 
         // Updated in place: still one target per cluster, X kept at weight 0.
-        let listed: serde_json::Value = reqwest::Client::new()
-            .get(format!("{}/upstreams/clusters/targets", kong.admin_url))
-            .header("Kong-Admin-Token", "s3cret")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed = get_json(&kong, "/upstreams/clusters/targets").await;
         let mut weights: Vec<(String, u64)> = listed["data"]
             .as_array()
             .unwrap()
@@ -550,5 +699,88 @@ mod against_kongsim {
         let unreachable = KongUpstreamDriver::new("http://127.0.0.1:1", "clusters", X, Y).unwrap();
         let e = unreachable.read_weights().await.unwrap_err();
         assert_eq!(e.attribute(), "admin_url", "{e}");
+    }
+
+    /// What `node` serves for `target` (`data.nodeWeight` of its health).
+    async fn served(node: &KongSim, target: &str) -> Option<u64> {
+        let health = get_json(node, "/upstreams/clusters/health").await;
+        health["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == target)
+            .and_then(|t| t["data"]["nodeWeight"].as_u64())
+    }
+
+    /// Two edge nodes on one database; a target change reaches their
+    /// balancers 2 s after the write (`db_update_propagation`), polled every
+    /// 0.5 s. Written is not served: the driver returns only once both
+    /// nodes serve the new weights.
+    #[tokio::test]
+    async fn set_weights_returns_once_every_node_serves_them() {
+        let pg = Postgres::start().unwrap();
+        let a = edge_kong_propagating(&pg, &[(X, 100), (Y, 0)], "0.5", "2").await;
+        let b = KongSim::builder("3.6.1")
+            .postgres(&pg)
+            .admin_token("s3cret")
+            .env("KONG_DB_UPDATE_FREQUENCY", "0.5")
+            .env("KONG_DB_UPDATE_PROPAGATION", "2")
+            .start()
+            .unwrap();
+        let nodes: Vec<Url> = [&a, &b]
+            .iter()
+            .map(|k| Url::parse(&k.admin_url).unwrap())
+            .collect();
+        let d = driver(&a, "clusters").with_serving_nodes(nodes.clone());
+        // Both balancers have the first targets before the shift.
+        d.set_weights(Weights::all_on_x()).await.unwrap();
+
+        // The wait matters: right after a write, no node serves it yet.
+        let raw = reqwest::Client::new()
+            .patch(format!("{}/upstreams/clusters/targets/{Y}", a.admin_url))
+            .header("Kong-Admin-Token", "s3cret")
+            .json(&json!({ "weight": 5 }))
+            .send()
+            .await
+            .unwrap();
+        assert!(raw.status().is_success());
+        assert_eq!(served(&a, Y).await, Some(0), "written, not yet served by A");
+        assert_eq!(served(&b, Y).await, Some(0), "written, not yet served by B");
+        // ... and later it is.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while served(&b, Y).await != Some(5) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "B never served weight 5"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+
+        let thirty = Weights::with_y(TrafficWeight::new(30).unwrap());
+        d.set_weights(thirty).await.unwrap();
+        for node in [&a, &b] {
+            assert_eq!(served(node, Y).await, Some(30), "{}", node.admin_url);
+            assert_eq!(served(node, X).await, Some(70), "{}", node.admin_url);
+        }
+
+        // Nodes that do not catch up within the bound: an error on admin_url
+        // naming the node and the target behind. (First the events still
+        // pending from the writes above are let through: a reload for any
+        // event reads every target, as Kong's does.)
+        tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+        let impatient = driver(&a, "clusters")
+            .with_serving_nodes(nodes)
+            .with_propagation_timeout(std::time::Duration::from_millis(500));
+        let e = impatient
+            .set_weights(Weights::with_y(TrafficWeight::new(60).unwrap()))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, DriverError::NotServed { .. }), "{e}");
+        assert_eq!(e.attribute(), "admin_url");
+        assert!(
+            e.to_string()
+                .contains(&format!("target {X} has weight 70, not 40")),
+            "{e}"
+        );
     }
 }

@@ -8,6 +8,36 @@ use testbed::postgres::KONG_PASSWORD;
 /// Y's database in the dual-cluster runbook.
 pub const NEW_DATABASE: &str = "kong_y";
 
+/// Writes a consumer and one entity to each of its credential and ACL
+/// collections through X's Admin API, as a user during the freeze window
+/// might; returns them as the freeze names them (`collection/id`).
+pub fn write_consumer_credentials(x_admin: &str) -> Vec<String> {
+    let mut written = Vec::new();
+    for (path, body, collection) in [
+        ("/consumers", r#"{"username":"alice"}"#, "consumers"),
+        ("/consumers/alice/key-auth", "{}", "key-auths"),
+        (
+            "/consumers/alice/basic-auth",
+            r#"{"username":"a","password":"p"}"#,
+            "basic-auths",
+        ),
+        ("/consumers/alice/jwt", "{}", "jwts"),
+        (
+            "/consumers/alice/hmac-auth",
+            r#"{"username":"a"}"#,
+            "hmac-auths",
+        ),
+        ("/consumers/alice/oauth2", r#"{"name":"app"}"#, "oauth2"),
+        ("/consumers/alice/acls", r#"{"group":"admins"}"#, "acls"),
+    ] {
+        let (status, text) = admin(x_admin, "POST", path, body);
+        assert_eq!(status, 201, "POST {path}: {text}");
+        let created: serde_json::Value = serde_json::from_str(&text).unwrap();
+        written.push(format!("{collection}/{}", created["id"].as_str().unwrap()));
+    }
+    written
+}
+
 /// Traffic moves 0 → 100 % in two steps, quickly.
 pub const FAST: (u8, &str) = (50, "100ms");
 

@@ -333,6 +333,19 @@ impl KongSim {
         self.control("POST", "/config", config)
     }
 
+    /// Bulk-creates `count` entities of an Admin API collection from one
+    /// JSON `template` (endpoint keys get a `-N` suffix). Returns how many.
+    pub fn seed(&self, collection: &str, count: u64, template: &str) -> Result<u64, String> {
+        let body = format!(
+            "{{\"collection\":\"{collection}\",\"count\":{count},\"template\":{template}}}"
+        );
+        let text = self.control("POST", "/seed", &body)?;
+        text.split(':')
+            .nth(1)
+            .and_then(|n| n.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+            .ok_or_else(|| format!("kongsim seed: unexpected answer {text}"))
+    }
+
     fn control(&self, method: &str, path: &str, body: &str) -> Result<String, String> {
         let (status, text) = http_request(&self.control_url, method, path, body)?;
         if (200..300).contains(&status) {

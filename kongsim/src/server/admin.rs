@@ -3,7 +3,7 @@
 //! `/clustering/data-planes`. Only endpoints real Kong has live here; the
 //! test controls are on the separate control listener.
 
-use super::entities::{self, ApiError, Entities, EntityDef, Kind, Scope};
+use super::entities::{self, ApiError, EntityDef, Kind, Scope, Served};
 use super::node::{Node, Role};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -71,6 +71,9 @@ async fn route(
         (&Method::GET, ["clustering", "data-planes"]) => data_planes(node, &query).await,
         (&Method::GET, ["clustering", "status"]) => clustering_status(node).await,
         (&Method::GET, ["config"]) => get_config(node),
+        (&Method::GET, ["upstreams", upstream, "health"]) => {
+            upstream_health(node, upstream, &query).await
+        }
         (&Method::POST, ["config"]) => post_config(node, body),
         (
             _,
@@ -183,10 +186,13 @@ async fn scope_for(
     parent_key: &str,
     child: &str,
 ) -> Result<Option<Scope>, ApiError> {
-    let (Some(parent_def), Some(child_def)) = (entities::by_name(parent), entities::by_name(child))
+    let (Some(parent_def), Some(child_def)) =
+        (entities::by_path(parent), entities::by_nested_path(child))
     else {
         return Ok(None);
     };
+    serves(node, parent_def)?;
+    serves(node, child_def)?;
     let Some(field) = child_def
         .fields
         .iter()
@@ -198,10 +204,7 @@ async fn scope_for(
         return Ok(None);
     };
     let pg = store.pg().await?;
-    let entities = Entities {
-        pg: &pg,
-        version: &node.version,
-    };
+    let entities = node.entities(&pg);
     let Some(found) = entities.find(parent_def, parent_key, None).await? else {
         return Ok(None);
     };
@@ -226,7 +229,7 @@ async fn collection_endpoint(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
-    let def = entities::by_name(collection).ok_or_else(ApiError::not_found)?;
+    let def = collection_def(node, collection, &scope)?;
     let Some(store) = &node.store else {
         return match *method {
             Method::GET => Ok(node.json(StatusCode::OK, &json!({ "data": [], "next": null }))),
@@ -234,23 +237,22 @@ async fn collection_endpoint(
         };
     };
     let pg = store.pg().await?;
-    let entities = Entities {
-        pg: &pg,
-        version: &node.version,
-    };
+    let entities = node.entities(&pg);
     match *method {
         Method::GET => {
             let size = page_size(query)?;
             let offset = query.get("offset").and_then(Value::as_str);
             let page = entities.page(def, scope.as_ref(), size, offset).await?;
+            let size_in_next = next_keeps_size(node, &scope, query);
             Ok(node.json(
                 StatusCode::OK,
-                &page_body(&collection_path(def, &scope, node, query), page),
+                &page_body(&collection_path(def, &scope), page, size_in_next.as_deref()),
             ))
         }
         Method::POST => {
             let input = parse_body(headers, body)?;
             let created = entities.create(def, &input, scope.as_ref()).await?;
+            announce_write(node, def, &pg).await?;
             Ok(node.json(StatusCode::CREATED, &created))
         }
         _ => Ok(node.message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
@@ -266,7 +268,7 @@ async fn entity_endpoint(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
-    let def = entities::by_name(collection).ok_or_else(ApiError::not_found)?;
+    let def = collection_def(node, collection, &scope)?;
     let Some(store) = &node.store else {
         return match *method {
             Method::GET => Err(ApiError::not_found()),
@@ -274,10 +276,7 @@ async fn entity_endpoint(
         };
     };
     let pg = store.pg().await?;
-    let entities = Entities {
-        pg: &pg,
-        version: &node.version,
-    };
+    let entities = node.entities(&pg);
     match *method {
         Method::GET => {
             let found = entities
@@ -293,11 +292,13 @@ async fn entity_endpoint(
                 .ok_or_else(ApiError::not_found)?;
             let input = parse_body(headers, body)?;
             let updated = entities.update(def, &existing, &input).await?;
+            announce_write(node, def, &pg).await?;
             Ok(node.json(StatusCode::OK, &updated))
         }
         Method::PUT => {
             let input = parse_body(headers, body)?;
             let (status, entity) = entities.upsert(def, key, &input, scope.as_ref()).await?;
+            announce_write(node, def, &pg).await?;
             Ok(node.json(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
                 &entity,
@@ -306,11 +307,80 @@ async fn entity_endpoint(
         Method::DELETE => {
             if let Some(existing) = entities.find(def, key, scope.as_ref()).await? {
                 entities.delete(def, &existing).await?;
+                announce_write(node, def, &pg).await?;
             }
             Ok(node.empty(StatusCode::NO_CONTENT))
         }
         _ => Ok(node.message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")),
     }
+}
+
+/// A target write reaches the balancers through a cluster event, as in Kong.
+async fn announce_write(node: &Node, def: &EntityDef, pg: &crate::pg::Pg) -> Result<(), ApiError> {
+    if def.name == entities::TARGETS.name {
+        super::balancer::broadcast_target_change(node, pg).await?;
+    }
+    Ok(())
+}
+
+/// `GET /upstreams/{u}/health` (`kong/api/routes/upstreams.lua`).
+async fn upstream_health(node: &Node, upstream: &str, query: &Map<String, Value>) -> Response {
+    let result = async {
+        let scope = scope_for(node, "upstreams", upstream, "targets")
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let store = node.store.as_ref().ok_or_else(ApiError::not_found)?;
+        let pg = store.pg().await?;
+        let size = page_size(query)?;
+        let offset = query.get("offset").and_then(Value::as_str);
+        super::balancer::upstream_health(node, &pg, &scope, size, offset).await
+    }
+    .await;
+    match result {
+        Ok(body) => node.json(StatusCode::OK, &body),
+        Err(e) => node.json(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.body,
+        ),
+    }
+}
+
+/// The entity a path segment names (top-level, or nested under a parent),
+/// if this node serves it.
+fn collection_def(
+    node: &Node,
+    segment: &str,
+    scope: &Option<Scope>,
+) -> Result<&'static EntityDef, ApiError> {
+    let def = match scope {
+        Some(_) => entities::by_nested_path(segment),
+        None => entities::by_path(segment),
+    }
+    .ok_or_else(ApiError::not_found)?;
+    serves(node, def)?;
+    Ok(def)
+}
+
+/// Whether this node's version, plugins and `wasm` setting give it the
+/// collection: Kong answers 404 for a collection it does not know, and
+/// 400 on `/filter-chains` with wasm off
+/// (`kong/api/routes/filter_chains.lua`).
+fn serves(node: &Node, def: &EntityDef) -> Result<(), ApiError> {
+    let known = match def.served {
+        Served::Since(major, minor) => node.version.at_least(major, minor),
+        Served::WithPlugin(plugin) => super::plugins::is_available(&node.version, plugin),
+        Served::WithWasmSince(major, minor) => node.version.at_least(major, minor),
+    };
+    if !known {
+        return Err(ApiError::not_found());
+    }
+    if matches!(def.served, Served::WithWasmSince(..)) && node.conf.get("wasm") != Some("on") {
+        return Err(ApiError {
+            status: 400,
+            body: json!({ "message": "this endpoint is only available when wasm is enabled" }),
+        });
+    }
+    Ok(())
 }
 
 fn dbless_refusal(method: &Method, def: &EntityDef) -> ApiError {
@@ -342,12 +412,9 @@ fn page_size(query: &Map<String, Value>) -> Result<usize, ApiError> {
     }
 }
 
-fn collection_path(
-    def: &EntityDef,
-    scope: &Option<Scope>,
-    _node: &Node,
-    _query: &Map<String, Value>,
-) -> String {
+/// The collection's path for `next` links, as `kong/api/endpoints.lua`
+/// builds them: a parent's path for nested collections.
+fn collection_path(def: &EntityDef, scope: &Option<Scope>) -> String {
     match scope {
         Some(scope) => {
             let parent = match def
@@ -356,22 +423,37 @@ fn collection_path(
                 .find(|f| f.name == scope.field)
                 .map(|f| f.kind)
             {
-                Some(Kind::Foreign(target)) => target,
+                Some(Kind::Foreign(target)) => entities::by_name(target).map_or(target, |d| d.path),
                 _ => scope.field,
             };
-            format!("/{parent}/{}/{}", scope.id, def.name)
+            format!("/{parent}/{}/{}", scope.id, def.nested_path)
         }
-        None => format!("/{}", def.name),
+        None => format!("/{}", def.path),
     }
+}
+
+/// Kong 3.3 and later carry `size` into a top-level collection's `next`;
+/// earlier releases, and nested collections always, drop it.
+fn next_keeps_size(
+    node: &Node,
+    scope: &Option<Scope>,
+    query: &Map<String, Value>,
+) -> Option<String> {
+    let size = query.get("size").and_then(Value::as_str)?;
+    (scope.is_none() && node.version.at_least(3, 3)).then(|| size.to_string())
 }
 
 /// Kong's paginated body: `data`, `next` (null on the last page) and
 /// `offset` when there is a next page.
-fn page_body(path: &str, page: entities::Page) -> Value {
+fn page_body(path: &str, page: entities::Page, size_in_next: Option<&str>) -> Value {
     match page.offset {
         Some(offset) => json!({
             "data": page.data,
-            "next": format!("{path}?offset={}", percent_encode(&offset)),
+            "next": format!(
+                "{path}?offset={}{}",
+                percent_encode(&offset),
+                size_in_next.map(|s| format!("&size={s}")).unwrap_or_default()
+            ),
             "offset": offset,
         }),
         None => json!({ "data": page.data, "next": null }),
@@ -394,7 +476,10 @@ async fn data_planes(node: &Node, query: &Map<String, Value>) -> Response {
     }
     .await;
     match result {
-        Ok(page) => node.json(StatusCode::OK, &page_body("/clustering/data-planes", page)),
+        Ok(page) => node.json(
+            StatusCode::OK,
+            &page_body("/clustering/data-planes", page, None),
+        ),
         Err(e) => node.json(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             &e.body,

@@ -7,6 +7,9 @@
 //! - `POST /config` (any body): a data plane or DB-less node receives a
 //!   configuration; its hash becomes the node's `configuration_hash` and
 //!   the Admin API's `GET /config` serves it.
+//! - `POST /seed {"collection":"services","count":50000,"template":{...}}`:
+//!   bulk-creates entities in one statement (benchmarks at scale); the
+//!   template is validated as the Admin API would validate a POST.
 //! - `GET /health`: identity and request counters.
 
 use super::clustering::{self, DataPlaneRegistration};
@@ -34,6 +37,7 @@ async fn handle(State(node): State<Arc<Node>>, method: Method, uri: Uri, body: B
         }
         (&Method::POST, "/data-planes") => register_data_plane(&node, &body).await,
         (&Method::POST, "/config") => receive_config(&node, &body),
+        (&Method::POST, "/seed") => seed(&node, &body).await,
         (&Method::GET, "/health") => node.json(
             StatusCode::OK,
             &json!({
@@ -125,4 +129,44 @@ fn receive_config(node: &Node, body: &Bytes) -> Response {
         StatusCode::CREATED,
         &json!({ "configuration_hash": node.config_hash() }),
     )
+}
+
+#[derive(serde::Deserialize)]
+struct SeedRequest {
+    /// Admin API collection, e.g. `services` or `key-auths`.
+    collection: String,
+    count: i64,
+    #[serde(default)]
+    template: serde_json::Value,
+}
+
+async fn seed(node: &Node, body: &Bytes) -> Response {
+    let request: SeedRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => return node.message(StatusCode::BAD_REQUEST, &format!("invalid seed: {e}")),
+    };
+    let Some(def) = super::entities::by_path(&request.collection) else {
+        return node.message(StatusCode::NOT_FOUND, "no such collection");
+    };
+    let Some(store) = &node.store else {
+        return node.message(StatusCode::BAD_REQUEST, "seeding needs a database");
+    };
+    let template = match request.template {
+        serde_json::Value::Null => json!({}),
+        t => t,
+    };
+    let result = async {
+        let pg = store.pg().await?;
+        node.entities(&pg)
+            .create_many(def, &template, request.count)
+            .await
+    }
+    .await;
+    match result {
+        Ok(created) => node.json(StatusCode::CREATED, &json!({ "created": created })),
+        Err(e) => node.json(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &e.body,
+        ),
+    }
 }

@@ -2,6 +2,7 @@
 //! Status API, proxy and the test-only control listener.
 
 pub mod admin;
+mod balancer;
 pub mod clustering;
 pub mod control;
 pub mod entities;
@@ -131,6 +132,7 @@ async fn start(
             }
         }));
     }
+    balancer::spawn_poller(node.clone());
     log.info("Kong started");
 
     wait_for_stop_signal().await;

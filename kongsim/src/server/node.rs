@@ -155,6 +155,8 @@ pub struct Node {
     pub declarative_config: RwLock<Option<String>>,
     pub draining: AtomicBool,
     pub last_datastore_reachable: AtomicBool,
+    /// The target weights this node's balancer serves (see `balancer.rs`).
+    pub balancer: std::sync::Mutex<super::balancer::BalancerView>,
 }
 
 /// Who a node is: everything fixed at startup.
@@ -200,6 +202,7 @@ impl Node {
             declarative_config: RwLock::new(None),
             draining: AtomicBool::new(false),
             last_datastore_reachable: AtomicBool::new(true),
+            balancer: Default::default(),
         }
     }
 
@@ -267,6 +270,15 @@ impl Node {
             .headers_mut()
             .insert(header::SERVER, self.server_token.clone());
         response
+    }
+
+    /// The entity store over `pg`, as this node's version and settings see it.
+    pub fn entities<'a>(&'a self, pg: &'a crate::pg::Pg) -> super::entities::Entities<'a> {
+        super::entities::Entities {
+            pg,
+            version: &self.version,
+            conf: &self.conf,
+        }
     }
 
     /// `configuration` of `GET /`: the effective kong.conf, secrets masked.

@@ -44,7 +44,7 @@ pub async fn read(
     let mut counters = Vec::new();
     if node.database != "off" && node.role != NodeRole::DataPlane {
         for plugin in client
-            .paginate("/plugins?size=1000")
+            .paginate("/plugins")
             .await
             .map_err(at("cluster_x.admin_url"))?
         {

@@ -4,376 +4,20 @@
 //!
 //! Reads and writes go through `json_populate_record` / `to_jsonb`, so the
 //! tables the migrations created are the only storage there is.
+//! `defs.rs` lists the entities and their fields, `error.rs` Kong's error
+//! bodies; this file reads and writes them.
 
+mod defs;
+mod error;
+
+pub use defs::*;
+pub use error::ApiError;
+
+use crate::conf::KongConf;
 use crate::pg::{escape_identifier, Pg, PgError};
 use crate::version::KongVersion;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Integer,
-    Boolean,
-    TextArray,
-    /// A JSON object (or any JSON value for `sources`-like fields).
-    Json,
-    UuidArray,
-    /// A reference to another entity collection, `{"id": ...}` in the API.
-    Foreign(&'static str),
-}
-
-pub struct Field {
-    pub name: &'static str,
-    pub column: &'static str,
-    pub kind: Kind,
-    /// Kong's default as a JSON literal.
-    pub default: &'static str,
-    pub required: bool,
-    /// First release whose schema has the field.
-    pub since: (u64, u64),
-}
-
-const BASE: (u64, u64) = (2, 8);
-
-const fn f(name: &'static str, kind: Kind, default: &'static str) -> Field {
-    Field {
-        name,
-        column: name,
-        kind,
-        default,
-        required: false,
-        since: BASE,
-    }
-}
-
-const fn required(name: &'static str, kind: Kind) -> Field {
-    Field {
-        name,
-        column: name,
-        kind,
-        default: "null",
-        required: true,
-        since: BASE,
-    }
-}
-
-const fn fk(name: &'static str, column: &'static str, target: &'static str) -> Field {
-    Field {
-        name,
-        column,
-        kind: Kind::Foreign(target),
-        default: "null",
-        required: false,
-        since: BASE,
-    }
-}
-
-const fn since(field: Field, since: (u64, u64)) -> Field {
-    Field { since, ..field }
-}
-
-pub struct EntityDef {
-    /// Collection path and table name, e.g. `services`.
-    pub name: &'static str,
-    /// The unique field `/services/{name}` looks up when the key is not a UUID.
-    pub endpoint_key: Option<&'static str>,
-    pub fields: &'static [Field],
-    /// First release with an `updated_at` column (`None`: never).
-    pub updated_at_since: Option<(u64, u64)>,
-    /// Targets keep millisecond timestamps and report them as floats.
-    pub millisecond_timestamps: bool,
-}
-
-const UPSTREAM_HEALTHCHECKS: &str = r#"{"active":{"concurrency":10,"headers":null,"healthy":{"http_statuses":[200,302],"interval":0,"successes":0},"http_path":"/","https_sni":null,"https_verify_certificate":true,"timeout":1,"type":"http","unhealthy":{"http_failures":0,"http_statuses":[429,404,500,501,502,503,504,505],"interval":0,"tcp_failures":0,"timeouts":0}},"passive":{"healthy":{"http_statuses":[200,201,202,203,204,205,206,207,208,226,300,301,302,303,304,305,306,307,308],"successes":0},"type":"http","unhealthy":{"http_failures":0,"http_statuses":[429,500,503],"tcp_failures":0,"timeouts":0}},"threshold":0}"#;
-
-pub const SERVICES: EntityDef = EntityDef {
-    name: "services",
-    endpoint_key: Some("name"),
-    fields: &[
-        f("name", Kind::Text, "null"),
-        f("retries", Kind::Integer, "5"),
-        f("protocol", Kind::Text, "\"http\""),
-        required("host", Kind::Text),
-        f("port", Kind::Integer, "80"),
-        f("path", Kind::Text, "null"),
-        f("connect_timeout", Kind::Integer, "60000"),
-        f("write_timeout", Kind::Integer, "60000"),
-        f("read_timeout", Kind::Integer, "60000"),
-        f("tags", Kind::TextArray, "null"),
-        fk(
-            "client_certificate",
-            "client_certificate_id",
-            "certificates",
-        ),
-        f("tls_verify", Kind::Boolean, "null"),
-        f("tls_verify_depth", Kind::Integer, "null"),
-        f("ca_certificates", Kind::UuidArray, "null"),
-        f("enabled", Kind::Boolean, "true"),
-    ],
-    updated_at_since: Some(BASE),
-    millisecond_timestamps: false,
-};
-
-pub const ROUTES: EntityDef = EntityDef {
-    name: "routes",
-    endpoint_key: Some("name"),
-    fields: &[
-        f("name", Kind::Text, "null"),
-        fk("service", "service_id", "services"),
-        f("protocols", Kind::TextArray, "[\"http\",\"https\"]"),
-        f("methods", Kind::TextArray, "null"),
-        f("hosts", Kind::TextArray, "null"),
-        f("paths", Kind::TextArray, "null"),
-        f("headers", Kind::Json, "null"),
-        f("snis", Kind::TextArray, "null"),
-        f("sources", Kind::Json, "null"),
-        f("destinations", Kind::Json, "null"),
-        f("https_redirect_status_code", Kind::Integer, "426"),
-        f("regex_priority", Kind::Integer, "0"),
-        f("strip_path", Kind::Boolean, "true"),
-        f("path_handling", Kind::Text, "\"v0\""),
-        f("preserve_host", Kind::Boolean, "false"),
-        f("request_buffering", Kind::Boolean, "true"),
-        f("response_buffering", Kind::Boolean, "true"),
-        f("tags", Kind::TextArray, "null"),
-    ],
-    updated_at_since: Some(BASE),
-    millisecond_timestamps: false,
-};
-
-pub const CONSUMERS: EntityDef = EntityDef {
-    name: "consumers",
-    endpoint_key: Some("username"),
-    fields: &[
-        f("username", Kind::Text, "null"),
-        f("custom_id", Kind::Text, "null"),
-        f("tags", Kind::TextArray, "null"),
-    ],
-    updated_at_since: Some((3, 3)),
-    millisecond_timestamps: false,
-};
-
-pub const PLUGINS: EntityDef = EntityDef {
-    name: "plugins",
-    endpoint_key: None,
-    fields: &[
-        required("name", Kind::Text),
-        since(f("instance_name", Kind::Text, "null"), (3, 2)),
-        f("config", Kind::Json, "{}"),
-        f(
-            "protocols",
-            Kind::TextArray,
-            "[\"grpc\",\"grpcs\",\"http\",\"https\"]",
-        ),
-        f("enabled", Kind::Boolean, "true"),
-        f("tags", Kind::TextArray, "null"),
-        fk("service", "service_id", "services"),
-        fk("route", "route_id", "routes"),
-        fk("consumer", "consumer_id", "consumers"),
-    ],
-    updated_at_since: Some((3, 3)),
-    millisecond_timestamps: false,
-};
-
-pub const UPSTREAMS: EntityDef = EntityDef {
-    name: "upstreams",
-    endpoint_key: Some("name"),
-    fields: &[
-        required("name", Kind::Text),
-        f("algorithm", Kind::Text, "\"round-robin\""),
-        f("hash_on", Kind::Text, "\"none\""),
-        f("hash_fallback", Kind::Text, "\"none\""),
-        f("hash_on_header", Kind::Text, "null"),
-        f("hash_fallback_header", Kind::Text, "null"),
-        f("hash_on_cookie", Kind::Text, "null"),
-        f("hash_on_cookie_path", Kind::Text, "\"/\""),
-        since(f("hash_on_query_arg", Kind::Text, "null"), (3, 0)),
-        since(f("hash_fallback_query_arg", Kind::Text, "null"), (3, 0)),
-        since(f("hash_on_uri_capture", Kind::Text, "null"), (3, 0)),
-        since(f("hash_fallback_uri_capture", Kind::Text, "null"), (3, 0)),
-        f("slots", Kind::Integer, "10000"),
-        f("healthchecks", Kind::Json, UPSTREAM_HEALTHCHECKS),
-        f("tags", Kind::TextArray, "null"),
-        f("host_header", Kind::Text, "null"),
-        fk(
-            "client_certificate",
-            "client_certificate_id",
-            "certificates",
-        ),
-        f("use_srv_name", Kind::Boolean, "false"),
-    ],
-    updated_at_since: Some((3, 3)),
-    millisecond_timestamps: false,
-};
-
-pub const TARGETS: EntityDef = EntityDef {
-    name: "targets",
-    endpoint_key: Some("target"),
-    fields: &[
-        fk("upstream", "upstream_id", "upstreams"),
-        required("target", Kind::Text),
-        f("weight", Kind::Integer, "100"),
-        f("tags", Kind::TextArray, "null"),
-    ],
-    updated_at_since: Some((3, 3)),
-    millisecond_timestamps: true,
-};
-
-pub const CERTIFICATES: EntityDef = EntityDef {
-    name: "certificates",
-    endpoint_key: None,
-    fields: &[
-        required("cert", Kind::Text),
-        required("key", Kind::Text),
-        f("cert_alt", Kind::Text, "null"),
-        f("key_alt", Kind::Text, "null"),
-        f("tags", Kind::TextArray, "null"),
-    ],
-    updated_at_since: Some((3, 3)),
-    millisecond_timestamps: false,
-};
-
-pub const ALL: &[&EntityDef] = &[
-    &SERVICES,
-    &ROUTES,
-    &CONSUMERS,
-    &PLUGINS,
-    &UPSTREAMS,
-    &TARGETS,
-    &CERTIFICATES,
-];
-
-pub fn by_name(name: &str) -> Option<&'static EntityDef> {
-    ALL.iter().copied().find(|d| d.name == name)
-}
-
-/// Kong's error body and HTTP status.
-#[derive(Debug, Clone)]
-pub struct ApiError {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl ApiError {
-    fn new(status: u16, code: u64, name: &str, message: String, fields: Option<Value>) -> Self {
-        let mut body = json!({ "code": code, "name": name, "message": message });
-        if let Some(fields) = fields {
-            body["fields"] = fields;
-        }
-        Self { status, body }
-    }
-
-    pub fn not_found() -> Self {
-        Self {
-            status: 404,
-            body: json!({ "message": "Not found" }),
-        }
-    }
-
-    /// Kong's "schema violation" (code 2) from per-field errors.
-    pub fn schema_violation(fields: Map<String, Value>) -> Self {
-        let parts: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| match (k.as_str(), v) {
-                ("@entity", Value::Array(items)) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                (k, Value::String(s)) => format!("{k}: {s}"),
-                (k, other) => format!("{k}: {other}"),
-            })
-            .collect();
-        Self::new(
-            400,
-            2,
-            "schema violation",
-            format!("schema violation ({})", parts.join("; ")),
-            Some(Value::Object(fields)),
-        )
-    }
-
-    fn field(field: &str, message: &str) -> Self {
-        let mut fields = Map::new();
-        fields.insert(field.to_string(), json!(message));
-        Self::schema_violation(fields)
-    }
-
-    fn entity_check(message: &str) -> Self {
-        let mut fields = Map::new();
-        fields.insert("@entity".into(), json!([message]));
-        Self::schema_violation(fields)
-    }
-
-    pub fn invalid_size() -> Self {
-        Self::new(
-            400,
-            9,
-            "invalid size",
-            "size must be an integer between 1 and 1000".into(),
-            None,
-        )
-    }
-
-    pub fn invalid_offset(offset: &str) -> Self {
-        Self::new(
-            400,
-            7,
-            "invalid offset",
-            format!("'{offset}' is not a valid offset: bad base64 encoding"),
-            None,
-        )
-    }
-
-    fn unique(field: &str, value: &Value) -> Self {
-        let rendered = match value {
-            Value::String(s) => format!("\"{s}\""),
-            other => other.to_string(),
-        };
-        let mut fields = Map::new();
-        fields.insert(field.to_string(), value.clone());
-        Self::new(
-            409,
-            5,
-            "unique constraint violation",
-            format!("UNIQUE violation detected on '{{{field}={rendered}}}'"),
-            Some(Value::Object(fields)),
-        )
-    }
-
-    fn foreign_missing(field: &str, target: &str, id: &str) -> Self {
-        let mut fields = Map::new();
-        fields.insert(field.to_string(), json!({ "id": id }));
-        Self::new(
-            400,
-            4,
-            "foreign key violation",
-            format!("the foreign key '{{id=\"{id}\"}}' does not reference an existing '{target}' entity."),
-            Some(Value::Object(fields)),
-        )
-    }
-
-    fn referenced_by(entity: &str, referencing: &str) -> Self {
-        Self::new(
-            400,
-            4,
-            "foreign key violation",
-            format!("an existing '{referencing}' entity references this '{entity}' entity"),
-            Some(json!({ "@referenced_by": referencing })),
-        )
-    }
-
-    pub fn database(e: &PgError) -> Self {
-        Self::new(500, 8, "database error", e.to_string(), None)
-    }
-}
-
-impl From<PgError> for ApiError {
-    fn from(e: PgError) -> Self {
-        ApiError::database(&e)
-    }
-}
 
 /// A parent scope such as `/upstreams/{u}/targets`: the foreign field that
 /// must point at `id`, plus the path prefix for `next` links.
@@ -387,6 +31,7 @@ pub struct Scope {
 pub struct Entities<'a> {
     pub pg: &'a Pg,
     pub version: &'a KongVersion,
+    pub conf: &'a KongConf,
 }
 
 pub struct Page {
@@ -680,6 +325,10 @@ impl Entities<'_> {
         for field in self.fields(def) {
             let value = match input.get(field.name) {
                 Some(v) => v.clone(),
+                // Kong's `utils.random_string()`: 32 hex characters.
+                None if field.auto && existing.is_none() => {
+                    json!(uuid::Uuid::new_v4().simple().to_string())
+                }
                 None => serde_json::from_str(field.default).unwrap_or(Value::Null),
             };
             if value.is_null() {
@@ -708,6 +357,9 @@ impl Entities<'_> {
         }
         if !errors.is_empty() {
             return Err(ApiError::schema_violation(errors));
+        }
+        if def.name == "acls" {
+            record.insert("cache_key".into(), json!(acl_cache_key(&record)));
         }
         Ok(record)
     }
@@ -823,9 +475,82 @@ impl Entities<'_> {
                     ));
                 }
             }
+            "filter_chains" => self.check_filter_chain(record)?,
             _ => {}
         }
         Ok(())
+    }
+
+    /// `filter_chains.lua`'s entity checks: exactly one of route and
+    /// service, at least one filter, each one a filter the node has (the
+    /// `.wasm` files of `wasm_filters_path`).
+    fn check_filter_chain(&self, record: &Map<String, Value>) -> Result<(), ApiError> {
+        let set = |name: &str| record.get(name).is_some_and(|v| !v.is_null());
+        match (set("route_id"), set("service_id")) {
+            (true, true) => {
+                return Err(ApiError::entity_check(
+                    "these fields are mutually exclusive: 'service', 'route'",
+                ))
+            }
+            (false, false) => {
+                return Err(ApiError::entity_check(
+                    "at least one of these fields must be non-empty: 'service', 'route'",
+                ))
+            }
+            _ => {}
+        }
+        let filters = record
+            .get("filters")
+            .and_then(Value::as_array)
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| ApiError::field("filters", "length must be at least 1"))?;
+        let known = wasm_filter_names(self.conf);
+        for filter in filters {
+            let name = filter.get("name").and_then(Value::as_str).unwrap_or("");
+            if !known.iter().any(|k| k == name) {
+                return Err(ApiError::field("filters", "no such filter"));
+            }
+        }
+        Ok(())
+    }
+
+    /// TEST-ONLY bulk seed: `count` copies of `template` in one statement,
+    /// validated once as a POST would be, each with a fresh id and its
+    /// endpoint key (`name`, `username`, `key`...) suffixed `-N` so unique
+    /// keys stay unique. Returns how many rows were written.
+    pub async fn create_many(
+        &self,
+        def: &EntityDef,
+        template: &Value,
+        count: i64,
+    ) -> Result<u64, ApiError> {
+        let record = self.complete(def, as_object(template)?, None).await?;
+        let unique = def
+            .endpoint_key
+            .filter(|k| record.get(*k).is_some_and(|v| !v.is_null()));
+        let columns: Vec<&String> = record.keys().collect();
+        let selected: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let c = escape_identifier(c);
+                match unique {
+                    Some(key) if escape_identifier(key) == c => format!("r.{c} || '-' || g"),
+                    _ => format!("r.{c}"),
+                }
+            })
+            .collect();
+        let table = escape_identifier(def.name);
+        let sql = format!(
+            "INSERT INTO {table} (id, {cols}) SELECT gen_random_uuid(), {selected} \
+             FROM json_populate_record(NULL::{table}, $1::text::json) r, generate_series(1, $2::bigint) g",
+            cols = columns.iter().map(|c| escape_identifier(c)).collect::<Vec<_>>().join(", "),
+            selected = selected.join(", ")
+        );
+        let payload = Value::Object(record.clone()).to_string();
+        self.pg
+            .execute(&sql, &[&payload, &count])
+            .await
+            .map_err(|e| self.write_error(def, &record, e))
     }
 
     async fn insert(
@@ -899,6 +624,37 @@ impl Entities<'_> {
         }
         ApiError::database(&e)
     }
+}
+
+/// Kong's cache key of an ACL: `acls:CONSUMER:GROUP::::WORKSPACE`
+/// (kongsim keeps no workspace on credentials).
+fn acl_cache_key(record: &Map<String, Value>) -> String {
+    let text = |k: &str| {
+        record
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    format!("acls:{}:{}::::", text("consumer_id"), text("group"))
+}
+
+/// The filters a node with wasm on has: the `.wasm` files in
+/// `wasm_filters_path`, by file stem.
+fn wasm_filter_names(conf: &KongConf) -> Vec<String> {
+    let Some(dir) = conf.get("wasm_filters_path") else {
+        return Vec::new();
+    };
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+                .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn as_object(value: &Value) -> Result<Map<String, Value>, ApiError> {

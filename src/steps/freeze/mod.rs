@@ -13,26 +13,14 @@
 //! Content decides for entities without `updated_at` (2.8) and when Kong's
 //! clock cannot be read.
 
+mod collections;
+
+pub use collections::{ReadStats, COLLECTIONS};
+
 use crate::kong::{KongClient, KongError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-
-/// Core entity collections of the Admin API. Collections a version does not
-/// have (404) are recorded as absent, so 2.8 and 3.x nodes both work.
-pub const COLLECTIONS: &[&str] = &[
-    "services",
-    "routes",
-    "consumers",
-    "plugins",
-    "upstreams",
-    "certificates",
-    "ca_certificates",
-    "snis",
-    "vaults",
-    "key_sets",
-    "keys",
-];
 
 pub type Collections = BTreeMap<String, Option<BTreeMap<String, String>>>;
 
@@ -131,16 +119,14 @@ impl std::fmt::Display for FreezeViolation {
 }
 
 /// Compares the fingerprint taken at freeze time with a fresh one. Entities
-/// are named `collection/id`.
+/// are named `collection/id`. Only collections the freeze read are compared:
+/// a freeze recorded by an older provider did not read every collection
+/// this one does, and what it did not read it cannot vouch for. (A new
+/// workspace is itself an added `workspaces` entity.)
 pub fn compare(frozen: &Fingerprint, now: &Fingerprint) -> FreezeViolation {
     let mut v = FreezeViolation::default();
     let empty = BTreeMap::new();
-    let names: std::collections::BTreeSet<&String> = frozen
-        .collections
-        .keys()
-        .chain(now.collections.keys())
-        .collect();
-    for name in names {
+    for name in frozen.collections.keys() {
         let before = frozen
             .collections
             .get(name)
@@ -174,65 +160,41 @@ const SETTLE_ATTEMPTS: usize = 3;
 /// Reads every collection (paginated) and fingerprints it, settled when
 /// Kong's clock allows (see the module comment).
 pub async fn take(client: &KongClient) -> Result<Fingerprint, KongError> {
+    take_counted(client).await.map(|(fp, _)| fp)
+}
+
+/// [`take`], also saying how many Admin API requests it made.
+pub async fn take_counted(client: &KongClient) -> Result<(Fingerprint, ReadStats), KongError> {
+    let mut stats = ReadStats::default();
     for _ in 0..SETTLE_ATTEMPTS {
-        let (collections, newest_write) = read_all(client).await?;
-        let settled = match newest_write {
-            None => Some(true),
-            Some(newest) => match client.server_time().await? {
-                Some(now) if newest < now => Some(true),
-                Some(_) => None,
-                None => Some(false),
-            },
+        let reading = collections::read_all(client).await?;
+        stats.requests += reading.stats.requests;
+        stats.entities = reading.stats.entities;
+        // Kong's clock is the last page's `Date`: taken after every entity.
+        let settled = match (reading.newest_write, reading.server_time) {
+            (None, _) => Some(true),
+            (Some(newest), Some(now)) if newest < now => Some(true),
+            (Some(_), Some(_)) => None,
+            (Some(_), None) => Some(false),
         };
         if let Some(settled) = settled {
-            return Ok(Fingerprint {
-                collections,
+            let fp = Fingerprint {
+                collections: reading.collections,
                 settled,
-            });
+            };
+            return Ok((fp, stats));
         }
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
     // Writes keep landing in Kong's current second: let content decide.
-    let (collections, _) = read_all(client).await?;
-    Ok(Fingerprint {
-        collections,
+    let reading = collections::read_all(client).await?;
+    stats.requests += reading.stats.requests;
+    stats.entities = reading.stats.entities;
+    let fp = Fingerprint {
+        collections: reading.collections,
         settled: false,
-    })
-}
-
-/// Every collection's fingerprint entries, and the newest `updated_at`.
-async fn read_all(client: &KongClient) -> Result<(Collections, Option<i64>), KongError> {
-    let mut collections = BTreeMap::new();
-    let mut newest_write = None;
-    for name in COLLECTIONS {
-        let items = match client.paginate(&format!("/{name}?size=1000")).await {
-            Ok(items) => items,
-            Err(KongError::Http { status: 404, .. }) => {
-                collections.insert(name.to_string(), None);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        newest_write = newest_write.max(newest_updated_at(&items));
-        let mut hashes = fingerprint_items(&items);
-        // Targets hang off upstreams and are not a top-level collection.
-        if *name == "upstreams" {
-            for upstream in items
-                .iter()
-                .filter_map(|u| u.get("id").and_then(|i| i.as_str()))
-            {
-                let targets = client
-                    .paginate(&format!("/upstreams/{upstream}/targets?size=1000"))
-                    .await?;
-                newest_write = newest_write.max(newest_updated_at(&targets));
-                for (id, h) in fingerprint_items(&targets) {
-                    hashes.insert(format!("{upstream}/targets/{id}"), h);
-                }
-            }
-        }
-        collections.insert(name.to_string(), Some(hashes));
-    }
-    Ok((collections, newest_write))
+    };
+    Ok((fp, stats))
 }
 
 fn updated_at(item: &serde_json::Value) -> Option<i64> {
@@ -240,27 +202,21 @@ fn updated_at(item: &serde_json::Value) -> Option<i64> {
     at.as_i64().or_else(|| at.as_f64().map(|f| f as i64))
 }
 
-fn newest_updated_at(items: &[serde_json::Value]) -> Option<i64> {
-    items.iter().filter_map(updated_at).max()
-}
-
-fn fingerprint_items(items: &[serde_json::Value]) -> BTreeMap<String, String> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let id = item
-                .get("id")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("#{i}"));
-            let entry = match updated_at(item) {
-                Some(at) => format!("{at}:{}", item_hash(item)),
-                None => item_hash(item),
-            };
-            (id, entry)
-        })
-        .collect()
+/// An entity's id and its fingerprint entry: `UPDATED_AT:HASH`, or `HASH`
+/// for entities without `updated_at`. An entity without an id (none of
+/// Kong's) is named by its hash.
+fn entity_entry(item: &serde_json::Value) -> (String, String) {
+    let hash = item_hash(item);
+    let id = item
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("#{hash}"));
+    let entry = match updated_at(item) {
+        Some(at) => format!("{at}:{hash}"),
+        None => hash,
+    };
+    (id, entry)
 }
 
 /// A short hash of an entity's canonical JSON (keys sorted at every level,
@@ -305,7 +261,7 @@ mod tests {
         Fingerprint {
             collections: items
                 .iter()
-                .map(|(n, v)| (n.to_string(), Some(fingerprint_items(v))))
+                .map(|(n, v)| (n.to_string(), Some(v.iter().map(entity_entry).collect())))
                 .collect(),
             settled: true,
         }
@@ -380,3 +336,6 @@ mod tests {
         assert_ne!(before.digest(), after.digest());
     }
 }
+
+#[cfg(test)]
+mod kongsim_tests;
