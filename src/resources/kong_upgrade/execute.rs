@@ -4,6 +4,7 @@
 
 use super::config::{Intent, Settings};
 use super::failpoint;
+use super::journal::{Entry, Event, Journal, JournalError};
 use super::state::{HistoryEntry, Private};
 use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
@@ -57,6 +58,7 @@ pub struct Executor<'a> {
     pub cancel: &'a CancellationToken,
     pub deadline: Instant,
     pub upgrade_id: String,
+    pub journal: &'a Journal,
 }
 
 type StepResult = Result<String, StepFailure>;
@@ -69,7 +71,9 @@ impl Executor<'_> {
     }
 
     /// Runs every step; stops at the first failure or cancellation. Returns
-    /// the failure (if any) and the step it happened in.
+    /// the failure (if any) and the step it happened in. Each step is in
+    /// the journal before it starts and after it ends: a step whose start
+    /// cannot be recorded does not run.
     pub async fn run(
         &self,
         steps: &[PlannedStep],
@@ -95,6 +99,10 @@ impl Executor<'_> {
             );
             let resumed = private.in_flight.as_ref() == Some(&step.kind);
             private.in_flight = Some(step.kind.clone());
+            let started = Entry::new(step.id.as_str(), Event::Started, private);
+            if let Err(e) = self.write(started, private).await {
+                return Some((step.clone(), self.journal_failure(&e)));
+            }
             let mut outcome = self.run_step(step, resumed, private).await;
             if outcome.is_ok() && failpoint::interrupted_after(&step.id, self.cancel).await {
                 outcome = Err(StepFailure::new(
@@ -107,23 +115,102 @@ impl Executor<'_> {
                 Ok(detail) => ("ok", detail.clone()),
                 Err(f) => ("failed", format!("{}: {}", f.summary, f.detail)),
             };
-            history.push(HistoryEntry {
+            let entry = HistoryEntry {
                 step: step.id.as_str().to_string(),
                 action: step.describe(),
                 started_at,
                 finished_at: now_rfc3339(),
                 result: result.to_string(),
                 detail,
-            });
+            };
+            history.push(entry.clone());
             match outcome {
                 Ok(_) => {
                     private.checkpoint.record(&step.kind);
                     private.in_flight = None;
+                    if let Err(e) = self.record_finished(step, entry, history, private).await {
+                        return Some((step.clone(), self.journal_failure(&e)));
+                    }
                 }
-                Err(f) => return Some((step.clone(), f)),
+                Err(f) => {
+                    let mut failed = Entry::new(step.id.as_str(), Event::Failed, private);
+                    failed.history = vec![entry];
+                    if let Err(e) = self.write(failed, private).await {
+                        tracing::warn!(error = %e, "cannot record the failed step in the journal");
+                    }
+                    return Some((step.clone(), f));
+                }
             }
         }
         None
+    }
+
+    /// Appends `entry` to the journal; the private state remembers it.
+    async fn write(&self, entry: Entry, private: &mut Private) -> Result<(), JournalError> {
+        private.journal_seq = self.journal.append(&entry).await?;
+        Ok(())
+    }
+
+    /// Records a finished step with what it left behind: the backup's
+    /// checksum, what Kong has pending after `up`. `complete` compacts the
+    /// journal to one row holding the whole history.
+    async fn record_finished(
+        &self,
+        step: &PlannedStep,
+        entry: HistoryEntry,
+        history: &[HistoryEntry],
+        private: &mut Private,
+    ) -> Result<(), JournalError> {
+        let mut finished = Entry::new(step.id.as_str(), Event::Finished, private);
+        finished.history = vec![entry];
+        match &step.kind {
+            StepKind::Backup { .. } => {
+                finished.backup_sha256 = match &private.checkpoint.backup_location {
+                    Some(location) => sha256_of(location).await,
+                    None => None,
+                };
+            }
+            StepKind::MigrationsUp { database } => {
+                finished.pending_after_up = self.pending(*database).await;
+            }
+            StepKind::Complete => {
+                finished.event = Event::Completed;
+                finished.history = history.to_vec();
+                private.journal_seq = self.journal.compact(&finished).await?;
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.write(finished, private).await
+    }
+
+    /// What Kong's `schema_meta` has pending on `which` (`subsystem:name`).
+    async fn pending(&self, which: MigrationDatabase) -> Option<String> {
+        let db = self.database(which).ok()?;
+        let meta = read_schema_state(db).await.ok()?;
+        Some(
+            meta.subsystems
+                .iter()
+                .flat_map(|s| {
+                    s.pending
+                        .iter()
+                        .map(move |m| format!("{}:{m}", s.subsystem))
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+    }
+
+    fn journal_failure(&self, e: &JournalError) -> StepFailure {
+        StepFailure::new(
+            Some(e.attribute()),
+            "cannot write the upgrade journal",
+            format!(
+                "{e}. Every step is recorded in the journal ({}) before it starts and after it ends, so that an upgrade \
+                 survives a killed provider; nothing is run unrecorded.",
+                self.journal.describe()
+            ),
+        )
     }
 
     /// Runs one step. `resumed`: the previous apply stopped inside this
@@ -301,6 +388,14 @@ impl Executor<'_> {
                 })?
             }
         };
+        // A backup is never replaced: the first one is the one taken before
+        // anything irreversible, the one a rollback needs.
+        if let Some(first) = &private.checkpoint.backup_location {
+            return Ok(format!(
+                "{} bytes written to {} ({}); backup_location keeps the first backup, {first}",
+                record.bytes, record.location, record.tool
+            ));
+        }
         private.checkpoint.backup_location = Some(record.location.clone());
         Ok(format!(
             "{} bytes written to {} ({})",
@@ -842,6 +937,21 @@ fn set_checkpoint_weight(private: &mut Private, weight: TrafficWeight) {
     if let Ok(w) = crate::planner::WeightY::new(i64::from(weight.percent())) {
         private.checkpoint.weight_y = w;
     }
+}
+
+/// The backup file's SHA-256 (hex), read off the async runtime.
+async fn sha256_of(location: &str) -> Option<String> {
+    let path = std::path::PathBuf::from(location);
+    tokio::task::spawn_blocking(move || {
+        use sha2::Digest;
+        let mut file = std::fs::File::open(path).ok()?;
+        let mut hasher = sha2::Sha256::new();
+        std::io::copy(&mut file, &mut hasher).ok()?;
+        Some(hex::encode(hasher.finalize()))
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 fn kong_failure(attribute: &str, e: &KongError) -> StepFailure {
