@@ -4,7 +4,7 @@
 
 use super::config::{Intent, Settings};
 use super::failpoint;
-use super::journal::{Entry, Event, Journal, JournalError};
+use super::journal::{Entry, Event, Journal};
 use super::state::{HistoryEntry, Private};
 use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
@@ -14,14 +14,14 @@ use crate::planner::{
 };
 use crate::runner::MigrationCommand;
 use crate::steps::{backup, freeze, hooks, migrate, readiness, staging};
-use crate::traffic::{
-    plan_shift, shift, SplitCheckError, SplitReader, TrafficDriver, TrafficWeight,
-};
 use crate::version::KongVersion;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tfplug::{AttrPath, Diagnostic};
 use tokio_util::sync::CancellationToken;
+
+mod record;
+mod traffic;
 
 /// Why a step failed, with the attribute the user should look at.
 pub struct StepFailure {
@@ -143,74 +143,6 @@ impl Executor<'_> {
             }
         }
         None
-    }
-
-    /// Appends `entry` to the journal; the private state remembers it.
-    async fn write(&self, entry: Entry, private: &mut Private) -> Result<(), JournalError> {
-        private.journal_seq = self.journal.append(&entry).await?;
-        Ok(())
-    }
-
-    /// Records a finished step with what it left behind: the backup's
-    /// checksum, what Kong has pending after `up`. `complete` compacts the
-    /// journal to one row holding the whole history.
-    async fn record_finished(
-        &self,
-        step: &PlannedStep,
-        entry: HistoryEntry,
-        history: &[HistoryEntry],
-        private: &mut Private,
-    ) -> Result<(), JournalError> {
-        let mut finished = Entry::new(step.id.as_str(), Event::Finished, private);
-        finished.history = vec![entry];
-        match &step.kind {
-            StepKind::Backup { .. } => {
-                finished.backup_sha256 = match &private.checkpoint.backup_location {
-                    Some(location) => sha256_of(location).await,
-                    None => None,
-                };
-            }
-            StepKind::MigrationsUp { database } => {
-                finished.pending_after_up = self.pending(*database).await;
-            }
-            StepKind::Complete => {
-                finished.event = Event::Completed;
-                finished.history = history.to_vec();
-                private.journal_seq = self.journal.compact(&finished).await?;
-                return Ok(());
-            }
-            _ => {}
-        }
-        self.write(finished, private).await
-    }
-
-    /// What Kong's `schema_meta` has pending on `which` (`subsystem:name`).
-    async fn pending(&self, which: MigrationDatabase) -> Option<String> {
-        let db = self.database(which).ok()?;
-        let meta = read_schema_state(db).await.ok()?;
-        Some(
-            meta.subsystems
-                .iter()
-                .flat_map(|s| {
-                    s.pending
-                        .iter()
-                        .map(move |m| format!("{}:{m}", s.subsystem))
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-        )
-    }
-
-    fn journal_failure(&self, e: &JournalError) -> StepFailure {
-        StepFailure::new(
-            Some(e.attribute()),
-            "cannot write the upgrade journal",
-            format!(
-                "{e}. Every step is recorded in the journal ({}) before it starts and after it ends, so that an upgrade \
-                 survives a killed provider; nothing is run unrecorded.",
-                self.journal.describe()
-            ),
-        )
     }
 
     /// Runs one step. `resumed`: the previous apply stopped inside this
@@ -671,117 +603,6 @@ impl Executor<'_> {
             ))
         }
     }
-
-    async fn shift_traffic(&self, to: i64, private: &mut Private) -> StepResult {
-        if let Some(split) = &self.settings.traffic_split {
-            return self.verify_split(split, to, private).await;
-        }
-        let Some(traffic) = &self.settings.traffic else {
-            return Err(StepFailure::new(
-                Some("traffic"),
-                "no traffic block",
-                "This step moves traffic: configure a traffic block.",
-            ));
-        };
-        let to = TrafficWeight::new(to)
-            .map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
-        let current = traffic.driver.read_weights().await.map_err(|e| {
-            StepFailure::new(
-                Some("traffic"),
-                "cannot read the load balancer",
-                e.to_string(),
-            )
-        })?;
-        let plan =
-            plan_shift(current.y, to, &traffic.progression, traffic.on_failure).map_err(|e| {
-                StepFailure::new(
-                    Some(&format!("traffic.{}", e.attribute())),
-                    "invalid traffic progression",
-                    e.to_string(),
-                )
-            })?;
-        let outcome = shift(
-            &traffic.driver,
-            &plan,
-            &traffic.gates,
-            self.cancel,
-            |event| tracing::info!(?event, "traffic"),
-        )
-        .await;
-        match outcome {
-            Ok(o) => {
-                set_checkpoint_weight(private, o.weights.y);
-                if o.weights.y != to {
-                    return Err(StepFailure::new(
-                        None,
-                        "interrupted",
-                        format!("traffic stopped at {}% on Y", o.weights.y.percent()),
-                    ));
-                }
-                Ok(format!(
-                    "traffic {}% → {}% on Y in {} step(s)",
-                    current.y.percent(),
-                    to.percent(),
-                    o.history.len()
-                ))
-            }
-            Err(e) => {
-                set_checkpoint_weight(private, e.weights.y);
-                Err(StepFailure::new(
-                    Some("traffic"),
-                    "traffic shift stopped",
-                    e.to_string(),
-                ))
-            }
-        }
-    }
-
-    /// With `traffic_split_id` a kong_traffic_split owns the weights: a
-    /// traffic step (rollback included) only checks that the split gives Y
-    /// the share the phase needs, waiting briefly for an owner still moving
-    /// it. The checkpoint records the split seen, as a refresh would.
-    async fn verify_split(
-        &self,
-        split: &SplitReader,
-        to: i64,
-        private: &mut Private,
-    ) -> StepResult {
-        let wanted = TrafficWeight::new(to)
-            .map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
-        let bound = self
-            .deadline
-            .saturating_duration_since(Instant::now())
-            .min(SPLIT_WAIT);
-        match split.wait_for(wanted, bound, SPLIT_POLL, self.cancel).await {
-            Ok(live) => {
-                set_checkpoint_weight(private, live.y);
-                Ok(format!(
-                    "verified: the kong_traffic_split ({}) is at {live}; the upgrade moved no traffic",
-                    split.kind()
-                ))
-            }
-            Err(e) => {
-                if let Some(live) = e.last_seen() {
-                    set_checkpoint_weight(private, live.y);
-                }
-                Err(split_failure(&e, wanted, bound))
-            }
-        }
-    }
-
-    async fn confirm_cutover(&self, private: &Private) -> StepResult {
-        if private.checkpoint.weight_y.percent() != 100 {
-            return Err(StepFailure::new(
-                Some("weight_y"),
-                "not all traffic on Y",
-                format!(
-                    "Y has {}% of traffic",
-                    private.checkpoint.weight_y.percent()
-                ),
-            ));
-        }
-        Ok("all traffic on Y; X kept for rollback until decommissioned".into())
-    }
 }
 
 fn database_attribute(which: MigrationDatabase) -> &'static str {
@@ -852,60 +673,6 @@ async fn running_version(
 /// Longest wait for a cluster to start or stop once its hook returned.
 const START_STOP_WAIT: Duration = Duration::from_secs(600);
 
-/// Longest wait for a kong_traffic_split (`traffic_split_id`) to reach the
-/// weight a step needs. Terraform applies a referenced split before the
-/// upgrade, so it is normally there at once; the wait covers an owner
-/// applying it elsewhere at the same moment, not a forgotten apply.
-const SPLIT_WAIT: Duration = Duration::from_secs(30);
-const SPLIT_POLL: Duration = Duration::from_millis(500);
-
-/// What to do about a kong_traffic_split that is not where the step needs
-/// it; on `traffic_split_id`, since that split is what must change.
-fn split_failure(e: &SplitCheckError, wanted: TrafficWeight, waited: Duration) -> StepFailure {
-    let at = Some(crate::blocks::traffic::SPLIT_ID);
-    match e {
-        SplitCheckError::Mismatch { live, .. } if wanted == TrafficWeight::ZERO => StepFailure::new(
-            at,
-            "the traffic split still sends traffic to Y",
-            format!(
-                "The kong_traffic_split named by traffic_split_id is at {live}. A rollback needs all traffic on X, and this \
-                 upgrade does not write weights it does not own: set that split's weight_y = 0 and apply (going down is \
-                 immediate, without gates), then apply this upgrade again."
-            ),
-        ),
-        SplitCheckError::Mismatch { live, .. } => {
-            let fix = if live.y < wanted {
-                format!(
-                    "raise that split's weight_y to {} and apply it (with traffic_split_id = kong_traffic_split.NAME.id in \
-                     the same configuration, Terraform applies it before this upgrade)",
-                    wanted.percent()
-                )
-            } else {
-                format!("lower that split's weight_y to {}", wanted.percent())
-            };
-            StepFailure::new(
-                at,
-                "the traffic split is not at this phase's weight",
-                format!(
-                    "The kong_traffic_split named by traffic_split_id is at {live} (after waiting {}s for it), and this phase \
-                     needs {}% on Y. This upgrade does not move traffic it does not own: {fix}, or set this upgrade's \
-                     target_phase and weight_y to where the split stands.",
-                    waited.as_secs(),
-                    wanted.percent()
-                ),
-            )
-        }
-        SplitCheckError::Unreadable(d) => {
-            StepFailure::new(at, "cannot read the traffic split", d.to_string())
-        }
-        SplitCheckError::Cancelled { .. } => StepFailure::new(
-            None,
-            "interrupted",
-            "Terraform asked the provider to stop while it waited for the traffic split.",
-        ),
-    }
-}
-
 /// What a start or stop step waits for at a cluster's Admin API.
 #[derive(Clone, Copy)]
 enum Expect {
@@ -929,29 +696,6 @@ impl Expect {
             Expect::Gone(v) => format!("no Kong {v} answers any more"),
         }
     }
-}
-
-/// The checkpoint follows what the load balancer really applied, even on
-/// failure (a rollback leaves Y at 0).
-fn set_checkpoint_weight(private: &mut Private, weight: TrafficWeight) {
-    if let Ok(w) = crate::planner::WeightY::new(i64::from(weight.percent())) {
-        private.checkpoint.weight_y = w;
-    }
-}
-
-/// The backup file's SHA-256 (hex), read off the async runtime.
-async fn sha256_of(location: &str) -> Option<String> {
-    let path = std::path::PathBuf::from(location);
-    tokio::task::spawn_blocking(move || {
-        use sha2::Digest;
-        let mut file = std::fs::File::open(path).ok()?;
-        let mut hasher = sha2::Sha256::new();
-        std::io::copy(&mut file, &mut hasher).ok()?;
-        Some(hex::encode(hasher.finalize()))
-    })
-    .await
-    .ok()
-    .flatten()
 }
 
 fn kong_failure(attribute: &str, e: &KongError) -> StepFailure {
