@@ -272,8 +272,10 @@ impl Executor<'_> {
         let record = match source {
             BackupSource::Database => {
                 let db = self.database(MigrationDatabase::Shared)?;
-                let name =
-                    backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump");
+                let name = unused_name(
+                    &settings.directory,
+                    backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump"),
+                );
                 backup::dump_database(
                     db,
                     &settings.directory,
@@ -313,8 +315,10 @@ impl Executor<'_> {
                             .map_err(unreadable)?
                     }
                 };
-                let name =
-                    backup::backup_file_name("declarative", &self.from.to_string(), now, "yml");
+                let name = unused_name(
+                    &settings.directory,
+                    backup::backup_file_name("declarative", &self.from.to_string(), now, "yml"),
+                );
                 backup::write_declarative(&settings.directory, &name, &text).map_err(|e| {
                     StepFailure::new(Some("backup.directory"), "backup failed", e.to_string())
                 })?
@@ -603,6 +607,22 @@ impl Executor<'_> {
             ))
         }
     }
+}
+
+/// `name`, or `N-name` with the first N for which no file exists in
+/// `dir`: a backup never overwrites another (a resumed backup step may
+/// dump again within the same second).
+fn unused_name(dir: &std::path::Path, name: String) -> String {
+    (1..)
+        .map(|n: u32| {
+            if n == 1 {
+                name.clone()
+            } else {
+                format!("{n}-{name}")
+            }
+        })
+        .find(|candidate| !dir.join(candidate).exists())
+        .unwrap_or(name)
 }
 
 fn database_attribute(which: MigrationDatabase) -> &'static str {
