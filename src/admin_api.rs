@@ -55,7 +55,9 @@ fn token_attribute() -> Attribute {
 }
 
 fn headers_attribute() -> Attribute {
-    Attribute::map_of("headers", Type::String).optional()
+    Attribute::map_of("headers", Type::String)
+        .optional()
+        .sensitive()
 }
 
 /// `admin_token` and `headers` on a resource, overriding the provider's.

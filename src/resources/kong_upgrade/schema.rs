@@ -147,7 +147,7 @@ pub fn schema() -> Schema {
                 .attr(Attribute::string("name").required().describe("Name shown in the history."))
                 .attr(Attribute::string("method").optional().describe("HTTP method. Default `GET`."))
                 .attr(Attribute::string("path").required().describe("Path on the proxy, e.g. `/orders`."))
-                .attr(Attribute::map_of("headers", Type::String).optional().describe("Request headers (e.g. an API key for key-auth)."))
+                .attr(Attribute::map_of("headers", Type::String).optional().sensitive().describe("Request headers (e.g. an API key for key-auth). Sensitive: never shown in plans."))
                 .attr(Attribute::string("body").optional().describe("Request body."))
                 .attr(Attribute::number("expect_status").optional().describe("Status Y must answer (besides matching X)."))
                 .attr(Attribute::list_of("compare_headers", Type::String).optional().describe("Response headers whose values must match between X and Y.")),
