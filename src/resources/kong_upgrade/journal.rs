@@ -514,8 +514,10 @@ mod tests {
     async fn the_newest_snapshot_is_adopted_only_when_newer_than_private_state() {
         let dir = tempfile::tempdir().unwrap();
         let journal = journal_in(dir.path());
-        let mut private = Private::default();
-        private.in_flight = Some(StepKind::WaitReady);
+        let private = Private {
+            in_flight: Some(StepKind::WaitReady),
+            ..Default::default()
+        };
         journal
             .append(&Entry::new("wait_ready_y", Event::Started, &private))
             .await
