@@ -151,7 +151,7 @@ async fn gather(
                     s.as_str() == "decommission_x"
                         || s.as_str() == "migrations_finish"
                         || s.as_str() == "stop_x"
-                }) =>
+                }) || stopping_x(private) =>
             {
                 tracing::info!(error = %e, "cluster X does not answer; using the facts recorded earlier");
                 Ok((from, f.clone()))
@@ -159,6 +159,15 @@ async fn gather(
             _ => Err(crate::data_sources::kong_node::kong_error_diagnostic(&attr, &e).into()),
         },
     }
+}
+
+/// The apply stopped inside a step that stops X: X not answering is its
+/// effect (`execute::reconcile_in_flight` records it once the facts are in).
+fn stopping_x(private: &Private) -> bool {
+    matches!(
+        private.in_flight,
+        Some(planner::StepKind::StopClusterX { .. } | planner::StepKind::DecommissionX { .. })
+    )
 }
 
 /// A new kong_upgrade whose upgrade the world shows already in progress.
@@ -180,7 +189,7 @@ async fn refuse_if_under_way(intent: &Intent, settings: &Settings) -> Option<Dia
         format!(
             "The upgrade to {} is already partly done here (schema_meta, cluster Y or the load balancer show it), but this kong_upgrade has no record of it.\n\n\
              {UNTAINT_HINT}\n\n\
-             To take over an upgrade started elsewhere, import it: terraform import ADDRESS '{},{},{},{}'.",
+             To take over an upgrade started elsewhere, or one whose first apply was killed before Terraform recorded it, import it (the import reads the provider's upgrade journal when there is one): terraform import ADDRESS '{},{},{},{}'.",
             intent.to_version,
             intent.strategy,
             intent.to_version,
@@ -363,7 +372,7 @@ impl Resource for KongUpgrade {
         // A journal that cannot be read is reported after the planner's
         // refusals of the configuration, which come first.
         let (adopted, unreadable_journal) =
-            match adopt_journal(&journal, &mut private, &req.config).await {
+            match adopt_journal(&journal, &mut private, &req.config, &req.prior).await {
                 Ok(recorded) => (recorded.adopted, None),
                 Err(d) => (false, Some(d)),
             };
@@ -399,9 +408,7 @@ impl Resource for KongUpgrade {
             return PlanResponse { diags: d, ..resp };
         }
         // After the planner, whose refusals of the configuration come first.
-        // A journal that recorded this upgrade's steps is its record: the
-        // replacement of an upgrade whose create was killed resumes it.
-        if req.prior.is_null() && !private.infer && !adopted {
+        if req.prior.is_null() && !private.infer {
             if let Some(d) = refuse_if_under_way(&intent, &settings).await {
                 return PlanResponse { diags: d, ..resp };
             }
@@ -466,7 +473,7 @@ impl Resource for KongUpgrade {
         let mut private = private;
         let id = upgrade_id(&req.config, &req.prior);
         let journal = journal_of(&intent, &settings, &id);
-        let recorded = match adopt_journal(&journal, &mut private, &req.config).await {
+        let recorded = match adopt_journal(&journal, &mut private, &req.config, &req.prior).await {
             Ok(r) => r,
             Err(d) => return failed(d),
         };
@@ -655,7 +662,7 @@ impl KongUpgrade {
             .map(|(intent, settings)| journal_of(intent, settings, &id));
         let mut recorded = None;
         if let Some(journal) = &journal {
-            match adopt_journal(journal, &mut private, &req.prior).await {
+            match adopt_journal(journal, &mut private, &req.prior, &req.prior).await {
                 Ok(r) => recorded = Some(r.journal),
                 Err(d) => {
                     return ApplyResponse {

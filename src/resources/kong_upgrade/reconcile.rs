@@ -46,16 +46,29 @@ pub struct Adoption {
 /// Reads the journal and, when it recorded more than `private` knows
 /// (an apply whose provider died before Terraform saved its state), takes
 /// its newest snapshot as the private state.
+///
+/// Only for an upgrade Terraform has in its state (`prior` not null). A
+/// create never takes a journal over: Terraform plans the replacement of a
+/// tainted upgrade as a create without prior state, and its destroy half,
+/// which runs first, removes the journal. An upgrade whose first apply was
+/// killed left no state: `refuse_if_under_way` finds it in the world and
+/// points at `terraform import`, which reads the journal; one killed before
+/// anything irreversible (freeze, backup) simply starts again.
 pub async fn adopt_journal(
     journal: &Journal,
     private: &mut Private,
     config: &Value,
+    prior: &Value,
 ) -> Result<Adoption, Diagnostics> {
     let recorded = journal
         .read()
         .await
         .map_err(|e| unreadable(journal, &e, config))?;
-    let newer = recorded.newer_than(private);
+    let newer = if prior.is_null() {
+        None
+    } else {
+        recorded.newer_than(private)
+    };
     let adopted = newer.is_some();
     if let Some(newer) = newer {
         tracing::info!(
