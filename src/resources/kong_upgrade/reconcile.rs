@@ -118,7 +118,11 @@ pub fn steps_changed_since_plan(planned: &Value, plan: &Plan) -> Option<Diagnost
     if !approved.is_wholly_known() || approved.is_null() {
         return None;
     }
+    // An empty plan keeps the last apply's `planned_steps` (so that the
+    // plan after it stays empty) and its `history`; a plan with steps
+    // leaves `history` to the apply.
     let approved: Vec<String> = match approved {
+        _ if planned.attr("history").is_wholly_known() => Vec::new(),
         Value::List(items) => items
             .iter()
             .filter_map(|s| s.attr("id").as_str().map(str::to_string))
