@@ -281,15 +281,7 @@ impl Journal {
     async fn read_table(&self, db: &DatabaseConfig) -> Result<Vec<Entry>, JournalError> {
         let client = crate::migrations::database::connect(db).await?;
         let err = query_error(db);
-        let exists: bool = client
-            .query_one(
-                "SELECT to_regclass($1) IS NOT NULL",
-                &[&format!("{SCHEMA}.upgrade_journal")],
-            )
-            .await
-            .map_err(&err)?
-            .get(0);
-        if !exists {
+        if !table_exists(&client, db).await? {
             return Ok(Vec::new());
         }
         let rows = client
@@ -345,15 +337,7 @@ impl Journal {
     async fn remove_rows(&self, db: &DatabaseConfig) -> Result<(), JournalError> {
         let client = crate::migrations::database::connect(db).await?;
         let err = query_error(db);
-        let exists: bool = client
-            .query_one(
-                "SELECT to_regclass($1) IS NOT NULL",
-                &[&format!("{SCHEMA}.upgrade_journal")],
-            )
-            .await
-            .map_err(&err)?
-            .get(0);
-        if !exists {
+        if !table_exists(&client, db).await? {
             return Ok(());
         }
         client
@@ -386,6 +370,21 @@ fn query_error(db: &DatabaseConfig) -> impl Fn(tokio_postgres::Error) -> Journal
         address: db.address(),
         detail: e.to_string(),
     }
+}
+
+/// Whether the journal's table exists (it is created on first write).
+async fn table_exists(
+    client: &tokio_postgres::Client,
+    db: &DatabaseConfig,
+) -> Result<bool, JournalError> {
+    Ok(client
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&format!("{SCHEMA}.upgrade_journal")],
+        )
+        .await
+        .map_err(query_error(db))?
+        .get(0))
 }
 
 async fn create_table(
