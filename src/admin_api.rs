@@ -58,6 +58,7 @@ fn headers_attribute() -> Attribute {
     Attribute::map_of("headers", Type::String)
         .optional()
         .check(Check::HttpHeaders)
+        .sensitive()
 }
 
 /// `admin_token` and `headers` on a resource, overriding the provider's.

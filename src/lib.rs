@@ -20,4 +20,5 @@ pub mod resources;
 pub mod runner;
 pub mod steps;
 pub mod traffic;
+pub mod urls;
 pub use kong_upgrade_core::version;

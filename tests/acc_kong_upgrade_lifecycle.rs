@@ -2,9 +2,10 @@
 //! workspace, through real Terraform on `examples/upgrades/blue_green`
 //! against real PostgreSQL, HAProxy and kongsim:
 //!
-//! - importing an upgrade already under way: the first plan infers how far
-//!   it got from `schema_meta`, the version Y runs and HAProxy's split, and
-//!   plans only what is left;
+//! - importing an upgrade already under way: the first plan reads how far
+//!   it got from the provider's journal in X's database or, without one,
+//!   infers it from `schema_meta`, the version Y runs and HAProxy's split,
+//!   and plans only what is left;
 //! - destroying an unfinished upgrade: refused by default, rolled back to X
 //!   with `on_destroy = "rollback"`, refused after `migrations finish`.
 
@@ -83,6 +84,13 @@ fn import_while_serving(version: TerraformVersion) {
     let pending_after_up = sb.pending();
     assert!(!pending_after_up.is_empty(), "{}", sb.schema_meta("kong"));
     let meta_after_up = sb.schema_meta("kong");
+
+    // As if the upgrade had been run by other means: no journal of this
+    // provider's to read, so the import infers the progress from the world.
+    sb.query(
+        "kong",
+        "DROP SCHEMA terraform_provider_kong CASCADE; SELECT 'dropped'",
+    );
 
     // Imported into a fresh state: the plan knows Y is migrated and serving
     // 50 %, so at the same target all that runs is a fresh freeze baseline
@@ -174,19 +182,13 @@ fn import_at_earlier_points(version: TerraformVersion) {
     assert_eq!(values(&first)["phase"], "prepared");
 
     // After `prepared` only, nothing Kong keeps shows the freeze or the
-    // backup: both are taken again (neither changes anything), then the
-    // migration and Y.
+    // backup, but the provider's journal in X's database does: the import
+    // reads it, and neither is taken again. Then the migration and Y.
     let mut second = import_into_fresh_workspace(version, &sb, &vars(&sb, "migrated", None, None));
     let planned = planned_values(second.ws(), ADDRESS);
     assert_eq!(
         step_ids(&planned),
-        [
-            "freeze",
-            "backup",
-            "migrations_up",
-            "start_y",
-            "wait_ready_y"
-        ],
+        ["migrations_up", "start_y", "wait_ready_y"],
         "{planned}"
     );
     second.apply(&config);
@@ -196,16 +198,14 @@ fn import_at_earlier_points(version: TerraformVersion) {
     assert_eq!(version_of(&sb.y.admin_url), TO);
     assert_eq!(haproxy_share_y(&sb), 0);
 
-    // After `migrated`: schema_meta and Y's version show both; what is
-    // left is a fresh freeze baseline, then the checks before Y takes
-    // traffic.
+    // After `migrated`: the journal holds the freeze baseline too; what is
+    // left is the checks before Y takes traffic.
     let mut third =
         import_into_fresh_workspace(version, &sb, &vars(&sb, "serving", Some(50), None));
     let planned = planned_values(third.ws(), ADDRESS);
     assert_eq!(
         step_ids(&planned),
         [
-            "freeze",
             "verify_freeze_before_cutover",
             "staging_tests",
             "shift_traffic_to_50"

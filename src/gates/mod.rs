@@ -150,6 +150,9 @@ fn validate_prometheus(check: &PrometheusCheck) -> Result<(), GateConfigError> {
             message,
         })
     };
+    if crate::urls::has_userinfo(&check.url) {
+        return fail("prometheus.url", crate::urls::userinfo_refused("url"));
+    }
     if let Err(e) = reqwest::Url::parse(&check.url) {
         return fail(
             "prometheus.url",
@@ -180,6 +183,9 @@ fn validate_http(check: &HttpCheck) -> Result<(), GateConfigError> {
             message,
         })
     };
+    if crate::urls::has_userinfo(&check.url) {
+        return fail("http.url", crate::urls::userinfo_refused("url"));
+    }
     if let Err(e) = reqwest::Url::parse(&check.url) {
         return fail("http.url", format!("{:?} is not a URL: {e}", check.url));
     }

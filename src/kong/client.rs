@@ -204,9 +204,14 @@ impl KongClient {
 
 fn parse_base_url(admin_url: &str) -> Result<Url, KongError> {
     let invalid = |reason: &str| KongError::InvalidUrl {
-        url: admin_url.to_string(),
+        url: crate::urls::without_userinfo(admin_url),
         reason: reason.to_string(),
     };
+    if crate::urls::has_userinfo(admin_url) {
+        return Err(invalid(
+            "it carries credentials (user:password@); use admin_token or headers instead",
+        ));
+    }
     let mut url = Url::parse(admin_url).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be http or https"));

@@ -129,6 +129,12 @@ pub async fn dump_database(
         "pg_dump".to_string(),
         "--format=custom".to_string(),
         "--no-password".to_string(),
+        // The provider's upgrade journal is not Kong's: a restored database
+        // must not bring back a journal of steps it never saw.
+        format!(
+            "--exclude-schema={}",
+            crate::resources::kong_upgrade::JOURNAL_SCHEMA
+        ),
         format!("--file={}", partial.display()),
     ];
     run_pg_tool("pg_dump", argv, db, timeout, cancel).await?;

@@ -24,6 +24,7 @@
 #![allow(dead_code, unused_imports)] // every test binary uses a different subset
 
 pub mod phase;
+pub mod interrupts;
 pub mod runbooks;
 pub mod upgrade;
 

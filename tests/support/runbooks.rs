@@ -148,6 +148,22 @@ pub fn dual_cluster_vars(sb: &Sandbox, phase: &str, weight_y: Option<u8>) -> Str
     tfvars(&vars)
 }
 
+/// `examples/upgrades/in_place`: Y takes over X's database.
+pub fn in_place_vars(sb: &Sandbox, phase: &str, allow_downtime: bool) -> String {
+    let mut vars = vec![
+        ("target_phase", hcl_string(phase)),
+        ("allow_downtime", allow_downtime.to_string()),
+        ("to_version", hcl_string(TO)),
+        ("x_admin_url", hcl_string(&sb.x.admin_url)),
+        ("y_admin_url", hcl_string(&sb.y.admin_url)),
+        ("y_status_url", hcl_string(&sb.y.status_url)),
+        ("stop_x_command", hcl_list(&sb.stop_x_hook())),
+        ("start_y_command", hcl_list(&sb.start_y_on_database("kong"))),
+    ];
+    vars.extend(shared_database_vars(sb, "kong"));
+    tfvars(&vars)
+}
+
 /// The version a node's Admin API reports.
 pub fn version_of(admin_url: &str) -> String {
     let (status, body) = admin(admin_url, "GET", "/", "");

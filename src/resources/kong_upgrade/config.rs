@@ -254,6 +254,7 @@ fn parse_cluster(v: &Value, name: &str, provider: &AdminSettings) -> Result<Clus
         );
         return Err(d);
     };
+    refuse_userinfo(v, name)?;
     let status_url = v.attr("status_url").as_str().map(str::to_string);
     let mut nodes = vec![NodeEndpoints {
         admin_url: admin_url.to_string(),
@@ -278,6 +279,37 @@ fn parse_cluster(v: &Value, name: &str, provider: &AdminSettings) -> Result<Clus
         proxy_url: v.attr("proxy_url").as_str().map(str::to_string),
         admin: admin_api::with_overrides(provider, v),
     })
+}
+
+/// Every URL of a cluster block without credentials in it.
+fn refuse_userinfo(v: &Value, name: &str) -> Result<(), Diagnostics> {
+    let mut d = Diagnostics::new();
+    for attr in ["admin_url", "status_url", "proxy_url"] {
+        if v.attr(attr).as_str().is_some_and(crate::urls::has_userinfo) {
+            d.error_at(
+                AttrPath::root(name).attr(attr),
+                "Credentials in a URL",
+                crate::urls::userinfo_refused(&format!("{name}.{attr}")),
+            );
+        }
+    }
+    if v.attr("node_admin_urls")
+        .elements()
+        .iter()
+        .filter_map(Value::as_str)
+        .any(crate::urls::has_userinfo)
+    {
+        d.error_at(
+            AttrPath::root(name).attr("node_admin_urls"),
+            "Credentials in a URL",
+            crate::urls::userinfo_refused(&format!("{name}.node_admin_urls")),
+        );
+    }
+    if d.has_errors() {
+        Err(d)
+    } else {
+        Ok(())
+    }
 }
 
 fn collect<T>(r: Result<T, Diagnostics>, diags: &mut Diagnostics) -> Option<T> {

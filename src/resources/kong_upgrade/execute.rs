@@ -4,6 +4,7 @@
 
 use super::config::{Intent, Settings};
 use super::failpoint;
+use super::journal::{Entry, Event, Journal};
 use super::state::{HistoryEntry, Private};
 use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
@@ -13,14 +14,14 @@ use crate::planner::{
 };
 use crate::runner::MigrationCommand;
 use crate::steps::{backup, freeze, hooks, migrate, readiness, staging};
-use crate::traffic::{
-    plan_shift, shift, SplitCheckError, SplitReader, TrafficDriver, TrafficWeight,
-};
 use crate::version::KongVersion;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tfplug::{AttrPath, Diagnostic};
 use tokio_util::sync::CancellationToken;
+
+mod record;
+mod traffic;
 
 /// Why a step failed, with the attribute the user should look at.
 pub struct StepFailure {
@@ -59,6 +60,7 @@ pub struct Executor<'a> {
     pub cancel: &'a CancellationToken,
     pub deadline: Instant,
     pub upgrade_id: String,
+    pub journal: &'a Journal,
 }
 
 type StepResult = Result<String, StepFailure>;
@@ -80,7 +82,9 @@ impl Executor<'_> {
     }
 
     /// Runs every step; stops at the first failure or cancellation. Returns
-    /// the failure (if any) and the step it happened in.
+    /// the failure (if any) and the step it happened in. Each step is in
+    /// the journal before it starts and after it ends: a step whose start
+    /// cannot be recorded does not run.
     pub async fn run(
         &self,
         steps: &[PlannedStep],
@@ -106,6 +110,10 @@ impl Executor<'_> {
             );
             let resumed = private.in_flight.as_ref() == Some(&step.kind);
             private.in_flight = Some(step.kind.clone());
+            let started = Entry::new(step.id.as_str(), Event::Started, private);
+            if let Err(e) = self.write(started, private).await {
+                return Some((step.clone(), self.journal_failure(&e)));
+            }
             let mut outcome = self.run_step(step, resumed, private).await;
             if outcome.is_ok() && failpoint::interrupted_after(&step.id, self.cancel).await {
                 outcome = Err(StepFailure::new(
@@ -118,20 +126,31 @@ impl Executor<'_> {
                 Ok(detail) => ("ok", detail.clone()),
                 Err(f) => ("failed", format!("{}: {}", f.summary, f.detail)),
             };
-            history.push(HistoryEntry {
+            let entry = HistoryEntry {
                 step: step.id.as_str().to_string(),
                 action: step.describe(),
                 started_at,
                 finished_at: now_rfc3339(),
                 result: result.to_string(),
                 detail,
-            });
+            };
+            history.push(entry.clone());
             match outcome {
                 Ok(_) => {
                     private.checkpoint.record(&step.kind);
                     private.in_flight = None;
+                    if let Err(e) = self.record_finished(step, entry, history, private).await {
+                        return Some((step.clone(), self.journal_failure(&e)));
+                    }
                 }
-                Err(f) => return Some((step.clone(), f)),
+                Err(f) => {
+                    let mut failed = Entry::new(step.id.as_str(), Event::Failed, private);
+                    failed.history = vec![entry];
+                    if let Err(e) = self.write(failed, private).await {
+                        tracing::warn!(error = %e, "cannot record the failed step in the journal");
+                    }
+                    return Some((step.clone(), f));
+                }
             }
         }
         None
@@ -264,8 +283,10 @@ impl Executor<'_> {
         let record = match source {
             BackupSource::Database => {
                 let db = self.database(MigrationDatabase::Shared)?;
-                let name =
-                    backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump");
+                let name = unused_name(
+                    &settings.directory,
+                    backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump"),
+                );
                 backup::dump_database(
                     db,
                     &settings.directory,
@@ -305,13 +326,23 @@ impl Executor<'_> {
                             .map_err(unreadable)?
                     }
                 };
-                let name =
-                    backup::backup_file_name("declarative", &self.from.to_string(), now, "yml");
+                let name = unused_name(
+                    &settings.directory,
+                    backup::backup_file_name("declarative", &self.from.to_string(), now, "yml"),
+                );
                 backup::write_declarative(&settings.directory, &name, &text).map_err(|e| {
                     StepFailure::new(Some("backup.directory"), "backup failed", e.to_string())
                 })?
             }
         };
+        // A backup is never replaced: the first one is the one taken before
+        // anything irreversible, the one a rollback needs.
+        if let Some(first) = &private.checkpoint.backup_location {
+            return Ok(format!(
+                "{} bytes written to {} ({}); backup_location keeps the first backup, {first}",
+                record.bytes, record.location, record.tool
+            ));
+        }
         private.checkpoint.backup_location = Some(record.location.clone());
         Ok(format!(
             "{} bytes written to {} ({})",
@@ -619,117 +650,22 @@ impl Executor<'_> {
             ))
         }
     }
+}
 
-    async fn shift_traffic(&self, to: i64, private: &mut Private) -> StepResult {
-        if let Some(split) = &self.settings.traffic_split {
-            return self.verify_split(split, to, private).await;
-        }
-        let Some(traffic) = &self.settings.traffic else {
-            return Err(StepFailure::new(
-                Some("traffic"),
-                "no traffic block",
-                "This step moves traffic: configure a traffic block.",
-            ));
-        };
-        let to = TrafficWeight::new(to)
-            .map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
-        let current = traffic.driver.read_weights().await.map_err(|e| {
-            StepFailure::new(
-                Some("traffic"),
-                "cannot read the load balancer",
-                e.to_string(),
-            )
-        })?;
-        let plan =
-            plan_shift(current.y, to, &traffic.progression, traffic.on_failure).map_err(|e| {
-                StepFailure::new(
-                    Some(&format!("traffic.{}", e.attribute())),
-                    "invalid traffic progression",
-                    e.to_string(),
-                )
-            })?;
-        let outcome = shift(
-            &traffic.driver,
-            &plan,
-            &traffic.gates,
-            self.cancel,
-            |event| tracing::info!(?event, "traffic"),
-        )
-        .await;
-        match outcome {
-            Ok(o) => {
-                set_checkpoint_weight(private, o.weights.y);
-                if o.weights.y != to {
-                    return Err(StepFailure::new(
-                        None,
-                        "interrupted",
-                        format!("traffic stopped at {}% on Y", o.weights.y.percent()),
-                    ));
-                }
-                Ok(format!(
-                    "traffic {}% → {}% on Y in {} step(s)",
-                    current.y.percent(),
-                    to.percent(),
-                    o.history.len()
-                ))
+/// `name`, or `N-name` with the first N for which no file exists in
+/// `dir`: a backup never overwrites another (a resumed backup step may
+/// dump again within the same second).
+fn unused_name(dir: &std::path::Path, name: String) -> String {
+    (1..)
+        .map(|n: u32| {
+            if n == 1 {
+                name.clone()
+            } else {
+                format!("{n}-{name}")
             }
-            Err(e) => {
-                set_checkpoint_weight(private, e.weights.y);
-                Err(StepFailure::new(
-                    Some("traffic"),
-                    "traffic shift stopped",
-                    e.to_string(),
-                ))
-            }
-        }
-    }
-
-    /// With `traffic_split_id` a kong_traffic_split owns the weights: a
-    /// traffic step (rollback included) only checks that the split gives Y
-    /// the share the phase needs, waiting briefly for an owner still moving
-    /// it. The checkpoint records the split seen, as a refresh would.
-    async fn verify_split(
-        &self,
-        split: &SplitReader,
-        to: i64,
-        private: &mut Private,
-    ) -> StepResult {
-        let wanted = TrafficWeight::new(to)
-            .map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
-        let bound = self
-            .deadline
-            .saturating_duration_since(Instant::now())
-            .min(SPLIT_WAIT);
-        match split.wait_for(wanted, bound, SPLIT_POLL, self.cancel).await {
-            Ok(live) => {
-                set_checkpoint_weight(private, live.y);
-                Ok(format!(
-                    "verified: the kong_traffic_split ({}) is at {live}; the upgrade moved no traffic",
-                    split.kind()
-                ))
-            }
-            Err(e) => {
-                if let Some(live) = e.last_seen() {
-                    set_checkpoint_weight(private, live.y);
-                }
-                Err(split_failure(&e, wanted, bound))
-            }
-        }
-    }
-
-    async fn confirm_cutover(&self, private: &Private) -> StepResult {
-        if private.checkpoint.weight_y.percent() != 100 {
-            return Err(StepFailure::new(
-                Some("weight_y"),
-                "not all traffic on Y",
-                format!(
-                    "Y has {}% of traffic",
-                    private.checkpoint.weight_y.percent()
-                ),
-            ));
-        }
-        Ok("all traffic on Y; X kept for rollback until decommissioned".into())
-    }
+        })
+        .find(|candidate| !dir.join(candidate).exists())
+        .unwrap_or(name)
 }
 
 fn database_attribute(which: MigrationDatabase) -> &'static str {
@@ -800,60 +736,6 @@ async fn running_version(
 /// Longest wait for a cluster to start or stop once its hook returned.
 const START_STOP_WAIT: Duration = Duration::from_secs(600);
 
-/// Longest wait for a kong_traffic_split (`traffic_split_id`) to reach the
-/// weight a step needs. Terraform applies a referenced split before the
-/// upgrade, so it is normally there at once; the wait covers an owner
-/// applying it elsewhere at the same moment, not a forgotten apply.
-const SPLIT_WAIT: Duration = Duration::from_secs(30);
-const SPLIT_POLL: Duration = Duration::from_millis(500);
-
-/// What to do about a kong_traffic_split that is not where the step needs
-/// it; on `traffic_split_id`, since that split is what must change.
-fn split_failure(e: &SplitCheckError, wanted: TrafficWeight, waited: Duration) -> StepFailure {
-    let at = Some(crate::blocks::traffic::SPLIT_ID);
-    match e {
-        SplitCheckError::Mismatch { live, .. } if wanted == TrafficWeight::ZERO => StepFailure::new(
-            at,
-            "the traffic split still sends traffic to Y",
-            format!(
-                "The kong_traffic_split named by traffic_split_id is at {live}. A rollback needs all traffic on X, and this \
-                 upgrade does not write weights it does not own: set that split's weight_y = 0 and apply (going down is \
-                 immediate, without gates), then apply this upgrade again."
-            ),
-        ),
-        SplitCheckError::Mismatch { live, .. } => {
-            let fix = if live.y < wanted {
-                format!(
-                    "raise that split's weight_y to {} and apply it (with traffic_split_id = kong_traffic_split.NAME.id in \
-                     the same configuration, Terraform applies it before this upgrade)",
-                    wanted.percent()
-                )
-            } else {
-                format!("lower that split's weight_y to {}", wanted.percent())
-            };
-            StepFailure::new(
-                at,
-                "the traffic split is not at this phase's weight",
-                format!(
-                    "The kong_traffic_split named by traffic_split_id is at {live} (after waiting {}s for it), and this phase \
-                     needs {}% on Y. This upgrade does not move traffic it does not own: {fix}, or set this upgrade's \
-                     target_phase and weight_y to where the split stands.",
-                    waited.as_secs(),
-                    wanted.percent()
-                ),
-            )
-        }
-        SplitCheckError::Unreadable(d) => {
-            StepFailure::new(at, "cannot read the traffic split", d.to_string())
-        }
-        SplitCheckError::Cancelled { .. } => StepFailure::new(
-            None,
-            "interrupted",
-            "Terraform asked the provider to stop while it waited for the traffic split.",
-        ),
-    }
-}
-
 /// What a start or stop step waits for at a cluster's Admin API.
 #[derive(Clone, Copy)]
 enum Expect {
@@ -876,14 +758,6 @@ impl Expect {
             Expect::Running(v) => format!("Kong {v} answers"),
             Expect::Gone(v) => format!("no Kong {v} answers any more"),
         }
-    }
-}
-
-/// The checkpoint follows what the load balancer really applied, even on
-/// failure (a rollback leaves Y at 0).
-fn set_checkpoint_weight(private: &mut Private, weight: TrafficWeight) {
-    if let Ok(w) = crate::planner::WeightY::new(i64::from(weight.percent())) {
-        private.checkpoint.weight_y = w;
     }
 }
 

@@ -4,8 +4,9 @@
 //! `TF_KONG_TEST_RESOURCES=1`, never in a user's run) the executor pauses
 //! there, writes the step id to the file named by
 //! `TF_KONG_TEST_INTERRUPT_MARKER`, and waits for Terraform to cancel the
-//! apply; the test sends SIGINT when the marker appears. The resumed apply
-//! must then cope with a step whose effect happened but was not recorded.
+//! apply; the test sends SIGINT when the marker appears (or kills the
+//! provider, whose pid it finds in `MARKER.pid`). The resumed apply must
+//! then cope with a step whose effect happened but was not recorded.
 
 use crate::planner::StepId;
 use std::time::Duration;
@@ -34,6 +35,12 @@ pub async fn interrupted_after(step: &StepId, cancel: &CancellationToken) -> boo
         "test fault injection: pausing after the step's effect, before recording it"
     );
     if let Ok(marker) = std::env::var(ENV_INTERRUPT_MARKER) {
+        // The provider's pid first, for the tests that kill it (kill -9)
+        // instead of cancelling: it is there once the marker is.
+        let pid_file = format!("{marker}.pid");
+        if let Err(e) = std::fs::write(&pid_file, std::process::id().to_string()) {
+            tracing::warn!(error = %e, pid_file, "cannot write the fault-injection pid file");
+        }
         if let Err(e) = std::fs::write(&marker, step.as_str()) {
             tracing::warn!(error = %e, marker, "cannot write the fault-injection marker");
         }

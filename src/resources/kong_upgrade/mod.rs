@@ -13,6 +13,10 @@ mod execute;
 mod facts;
 mod failpoint;
 mod import;
+mod journal;
+mod precheck;
+pub use journal::SCHEMA as JOURNAL_SCHEMA;
+mod reconcile;
 mod schema;
 mod state;
 
@@ -23,6 +27,10 @@ use crate::planner::{
 use crate::provider::ProviderState;
 use crate::version::KongVersion;
 use config::{Intent, Settings};
+use reconcile::{
+    adopt_journal, journal_of, show_adopted_progress, steps_changed_since_plan,
+    with_journal_history,
+};
 use state::{
     history_from_state, history_value, steps_value, warnings_value, weight_after, HistoryEntry,
     Private,
@@ -143,7 +151,7 @@ async fn gather(
                     s.as_str() == "decommission_x"
                         || s.as_str() == "migrations_finish"
                         || s.as_str() == "stop_x"
-                }) =>
+                }) || stopping_x(private) =>
             {
                 tracing::info!(error = %e, "cluster X does not answer; using the facts recorded earlier");
                 Ok((from, f.clone()))
@@ -151,6 +159,15 @@ async fn gather(
             _ => Err(crate::data_sources::kong_node::kong_error_diagnostic(&attr, &e).into()),
         },
     }
+}
+
+/// The apply stopped inside a step that stops X: X not answering is its
+/// effect (`execute::reconcile_in_flight` records it once the facts are in).
+fn stopping_x(private: &Private) -> bool {
+    matches!(
+        private.in_flight,
+        Some(planner::StepKind::StopClusterX { .. } | planner::StepKind::DecommissionX { .. })
+    )
 }
 
 /// A new kong_upgrade whose upgrade the world shows already in progress.
@@ -172,7 +189,7 @@ async fn refuse_if_under_way(intent: &Intent, settings: &Settings) -> Option<Dia
         format!(
             "The upgrade to {} is already partly done here (schema_meta, cluster Y or the load balancer show it), but this kong_upgrade has no record of it.\n\n\
              {UNTAINT_HINT}\n\n\
-             To take over an upgrade started elsewhere, import it: terraform import ADDRESS '{},{},{},{}'.",
+             To take over an upgrade started elsewhere, or one whose first apply was killed before Terraform recorded it, import it (the import reads the provider's upgrade journal when there is one): terraform import ADDRESS '{},{},{},{}'.",
             intent.to_version,
             intent.strategy,
             intent.to_version,
@@ -350,10 +367,22 @@ impl Resource for KongUpgrade {
             Ok(s) => s,
             Err(d) => return PlanResponse { diags: d, ..resp },
         };
+        let id = upgrade_id(&req.config, &req.prior);
+        let journal = journal_of(&intent, &settings, &id);
+        // A journal that cannot be read is reported after the planner's
+        // refusals of the configuration, which come first.
+        let (adopted, unreadable_journal) =
+            match adopt_journal(&journal, &mut private, &req.config, &req.prior).await {
+                Ok(recorded) => (recorded.adopted, None),
+                Err(d) => (false, Some(d)),
+            };
         let (from, facts) = match gather(&intent, &settings, &req.config, &private, &provider).await
         {
             Ok(g) => g,
-            Err(d) => return PlanResponse { diags: d, ..resp },
+            Err(mut d) => {
+                d.extend(unreadable_journal.unwrap_or_default());
+                return PlanResponse { diags: d, ..resp };
+            }
         };
         execute::reconcile_in_flight(&mut private, &settings, from, intent.to_version).await;
         if private.infer {
@@ -371,6 +400,13 @@ impl Resource for KongUpgrade {
                 }
             }
         };
+        if let Some(d) = unreadable_journal {
+            return PlanResponse { diags: d, ..resp };
+        }
+        let d = precheck::backup_database(&plan, &settings, &req.config).await;
+        if d.has_errors() {
+            return PlanResponse { diags: d, ..resp };
+        }
         // After the planner, whose refusals of the configuration come first.
         if req.prior.is_null() && !private.infer {
             if let Some(d) = refuse_if_under_way(&intent, &settings).await {
@@ -382,8 +418,12 @@ impl Resource for KongUpgrade {
             resp.diags
                 .warning_at(AttrPath::root("allow_downtime"), "Downtime", d.describe());
         }
-        let id = upgrade_id(&req.config, &req.prior);
         resp.planned = planned_state(&req.proposed, &req.prior, from, &plan, &private, id);
+        if adopted && plan.is_empty() {
+            // The journal went further than Terraform's state: an apply
+            // with no step brings the attributes up to it.
+            show_adopted_progress(&mut resp.planned, &plan, &private);
+        }
         if !req.prior.is_null() && req.prior.attr("to_version") != req.proposed.attr("to_version") {
             resp.requires_replace.push(AttrPath::root("to_version"));
         }
@@ -431,6 +471,12 @@ impl Resource for KongUpgrade {
             Err(d) => return failed(d),
         };
         let mut private = private;
+        let id = upgrade_id(&req.config, &req.prior);
+        let journal = journal_of(&intent, &settings, &id);
+        let recorded = match adopt_journal(&journal, &mut private, &req.config, &req.prior).await {
+            Ok(r) => r,
+            Err(d) => return failed(d),
+        };
         let (from, facts) = match gather(&intent, &settings, &req.config, &private, &provider).await
         {
             Ok(g) => g,
@@ -442,7 +488,9 @@ impl Resource for KongUpgrade {
             Ok(p) => p,
             Err(errors) => return failed(plan_errors(errors)),
         };
-        let id = upgrade_id(&req.config, &req.prior);
+        if let Some(d) = steps_changed_since_plan(&req.planned, &plan) {
+            return failed(d);
+        }
         let _lock = match &settings.database {
             Some(db) if !plan.is_empty() => match crate::steps::lock::acquire(db, &id).await {
                 Ok(l) => Some(l),
@@ -458,7 +506,9 @@ impl Resource for KongUpgrade {
             },
             _ => None,
         };
-        let mut history = history_from_state(&req.prior);
+        // The journal holds the whole history of an apply Terraform did not
+        // record; otherwise the state's history is the record.
+        let mut history = with_journal_history(history_from_state(&req.prior), &recorded.journal);
         let executor = execute::Executor {
             warnings: Default::default(),
             intent: &intent,
@@ -467,6 +517,7 @@ impl Resource for KongUpgrade {
             cancel: &ctx.cancel,
             deadline,
             upgrade_id: id.clone(),
+            journal: &journal,
         };
         let failure = executor.run(&plan.steps, &mut private, &mut history).await;
         for warning in executor
@@ -598,8 +649,41 @@ impl KongUpgrade {
         req: ApplyRequest,
         mut private: Private,
     ) -> ApplyResponse {
+        let id = req
+            .prior
+            .attr("id")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        // The rollback needs the settings; on destroy Terraform passes the
+        // prior state as configuration.
+        let parsed = match (
+            config::parse_intent(&req.prior),
+            self.state.admin_settings(),
+        ) {
+            (Ok(i), Ok(p)) => config::parse_settings(&req.prior, &p).map(|s| (i, s)),
+            (Err(d), _) => Err(d),
+            (_, Err(d)) => Err(d.into()),
+        };
+        let journal = parsed
+            .as_ref()
+            .ok()
+            .map(|(intent, settings)| journal_of(intent, settings, &id));
+        let mut recorded = None;
+        if let Some(journal) = &journal {
+            match adopt_journal(journal, &mut private, &req.prior, &req.prior).await {
+                Ok(r) => recorded = Some(r.journal),
+                Err(d) => {
+                    return ApplyResponse {
+                        new_state: req.prior.clone(),
+                        private: private.encode(),
+                        diags: d,
+                    }
+                }
+            }
+        }
         let Some((input, on_destroy)) = self.destroy_input(&req.prior, &private) else {
-            return ApplyResponse::default();
+            return forget(journal.as_ref()).await;
         };
         let keep = |diags: Diagnostics, private: &Private| ApplyResponse {
             new_state: req.prior.clone(),
@@ -611,30 +695,19 @@ impl KongUpgrade {
             Err(errors) => return keep(destroy_refused(errors), &private),
         };
         if plan.is_empty() {
-            return ApplyResponse::default();
+            return forget(journal.as_ref()).await;
         }
-        // The rollback needs the settings; on destroy Terraform passes the
-        // prior state as configuration.
+        let (journal, (intent, settings)) = match (journal, parsed) {
+            (Some(j), Ok(p)) => (j, p),
+            (_, Err(d)) => return keep(d, &private),
+            (None, Ok(_)) => return keep(Diagnostics::new(), &private),
+        };
         let mut diags = Diagnostics::new();
         let deadline = Instant::now() + timeout_for(&req.prior, "delete", &mut diags);
-        let (intent, settings) = match (
-            config::parse_intent(&req.prior),
-            self.state.admin_settings(),
-        ) {
-            (Ok(i), Ok(p)) => match config::parse_settings(&req.prior, &p) {
-                Ok(s) => (i, s),
-                Err(d) => return keep(d, &private),
-            },
-            (Err(d), _) => return keep(d, &private),
-            (_, Err(d)) => return keep(d.into(), &private),
-        };
-        let mut history = history_from_state(&req.prior);
-        let id = req
-            .prior
-            .attr("id")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let mut history = with_journal_history(
+            history_from_state(&req.prior),
+            &recorded.unwrap_or_default(),
+        );
         let executor = execute::Executor {
             warnings: Default::default(),
             intent: &intent,
@@ -643,6 +716,7 @@ impl KongUpgrade {
             cancel: &ctx.cancel,
             deadline,
             upgrade_id: id.clone(),
+            journal: &journal,
         };
         if let Some((step, f)) = executor.run(&plan.steps, &mut private, &mut history).await {
             let mut state = req.prior.clone();
@@ -654,8 +728,27 @@ impl KongUpgrade {
                 diags,
             };
         }
-        ApplyResponse::default()
+        forget(Some(&journal)).await
     }
+}
+
+/// A destroyed upgrade leaves nothing behind: its journal rows go, and the
+/// journal's schema with the last of them. A journal that cannot be
+/// removed is a warning, not a reason to keep the resource.
+async fn forget(journal: Option<&journal::Journal>) -> ApplyResponse {
+    let mut resp = ApplyResponse::default();
+    if let Some(journal) = journal {
+        if let Err(e) = journal.remove().await {
+            resp.diags.warning(
+                "The upgrade journal was not removed",
+                format!(
+                    "{e}. Remove it by hand: it lives in {}.",
+                    journal.describe()
+                ),
+            );
+        }
+    }
+    resp
 }
 
 #[cfg(test)]

@@ -122,7 +122,7 @@ pub fn schema() -> Schema {
         .block(cluster_block("cluster_y", "Y (the target version)"))
         .block(optional_database(
             "database",
-            "X's database (traditional mode and control planes). Y's migrations run here for in_place and blue_green.",
+            "X's database (traditional mode and control planes). Y's migrations run here for in_place and blue_green. The provider keeps its upgrade journal here, in a schema of its own (`terraform_provider_kong`, created on first use and left out of backups; `user` needs `CREATE` on the database): every step is recorded before and after it runs, so an upgrade survives a killed provider. Destroying the resource removes it. A plan that backs this database up first checks it is reachable, accepts the login and holds Kong's `schema_meta`.",
         ))
         .block(optional_database(
             "new_database",
@@ -134,7 +134,7 @@ pub fn schema() -> Schema {
             "backup",
             Block::new()
                 .describe("The backup taken before anything irreversible: `pg_dump` (custom format) of the database, or, for DB-less nodes and data planes, the declarative configuration (from `declarative_config_path`, or else as cluster X's Admin API serves it at `GET /config`).")
-                .attr(Attribute::string("directory").required().describe("Directory on the machine running Terraform where the backup is written."))
+                .attr(Attribute::string("directory").required().describe("Directory on the machine running Terraform where the backup is written. A backup is never overwritten. Without a `database` block (DB-less `rolling` upgrades) the upgrade journal is kept here too, as `terraform-provider-kong-journal-<id>.jsonl`."))
                 .attr(Attribute::bool("enabled").optional().describe("Default `true`. Disabling it is allowed only with the planner's consent (it warns)."))
                 .attr(Attribute::string("declarative_config_path").optional().describe(
                     "DB-less nodes: the declarative configuration file to back up (copied into `directory`). When not set, the configuration X is serving is read from its Admin API (`GET /config`, the YAML Kong exports from memory) and written into `directory`.",
@@ -147,7 +147,7 @@ pub fn schema() -> Schema {
                 .attr(Attribute::string("name").required().describe("Name shown in the history."))
                 .attr(Attribute::string("method").optional().describe("HTTP method. Default `GET`."))
                 .attr(Attribute::string("path").required().describe("Path on the proxy, e.g. `/orders`."))
-                .attr(Attribute::map_of("headers", Type::String).optional().describe("Request headers (e.g. an API key for key-auth)."))
+                .attr(Attribute::map_of("headers", Type::String).optional().sensitive().describe("Request headers (e.g. an API key for key-auth). Sensitive: never shown in plans."))
                 .attr(Attribute::string("body").optional().describe("Request body."))
                 .attr(Attribute::number("expect_status").optional().describe("Status Y must answer (besides matching X)."))
                 .attr(Attribute::list_of("compare_headers", Type::String).optional().describe("Response headers whose values must match between X and Y.")),

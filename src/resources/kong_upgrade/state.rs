@@ -30,6 +30,10 @@ pub struct Private {
     /// the step's executor checks the world before doing it again.
     #[serde(default)]
     pub in_flight: Option<StepKind>,
+    /// The newest journal row this private state reflects (0: none); a
+    /// newer row means an apply went further than Terraform recorded.
+    #[serde(default)]
+    pub journal_seq: i64,
 }
 
 impl Private {
