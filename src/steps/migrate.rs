@@ -37,6 +37,19 @@ pub enum MigrateError {
     },
     #[error("{0}; gave up after the time limit")]
     NotApplied(PhaseNotApplied),
+    #[error(
+        "kong migrations {phase} reported success (\"{reported}\") but the database the provider reads \
+         (postgres://{database}) shows no change: the runner probably migrated another database, or runs another \
+         Kong version than the target. A runner that crosses a boundary (kubectl exec, docker exec, ssh) does not \
+         pass the local KONG_PG_* environment on, and the far side's kong uses its own settings: set \
+         runner.command.env_transport = \"stdin\" (or use runner.ssh).\n{command_line}"
+    )]
+    OtherDatabase {
+        phase: MigrationPhase,
+        reported: String,
+        database: String,
+        command_line: String,
+    },
     #[error("{0}")]
     Unparseable(String),
     #[error("cancelled: Terraform asked the provider to stop")]
@@ -109,7 +122,18 @@ pub async fn run_phase(
             }
         }
         let after = read_schema_state(db).await?;
-        let verified = verify_phase(&plan, &classify(&after, known), after.lock.as_ref());
+        let after_state = classify(&after, known);
+        let verified = verify_phase(&plan, &after_state, after.lock.as_ref());
+        if verified.is_err() && after.lock.is_none() && after_state == state {
+            if let Some(reported) = reported_success(&outcome) {
+                return Err(MigrateError::OtherDatabase {
+                    phase: command.phase,
+                    reported,
+                    database: format!("{}@{}:{}/{}", db.user, db.host, db.port, db.database),
+                    command_line: output.command_line.clone(),
+                });
+            }
+        }
         let tail = output
             .lines
             .iter()
@@ -139,6 +163,19 @@ pub async fn run_phase(
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// What Kong said when it claims to have done the phase (or to have had
+/// nothing to do); `None` for lock contention and failures, which leave
+/// the database unchanged by design.
+fn reported_success(outcome: &CliOutcome) -> Option<String> {
+    match outcome {
+        CliOutcome::Completed { migrated, .. } => {
+            Some(format!("{} migration(s) processed", migrated.len()))
+        }
+        CliOutcome::NothingToDo(nothing) => Some(nothing.kong_message().to_owned()),
+        CliOutcome::LockNotAcquired | CliOutcome::Failed(_) => None,
     }
 }
 
