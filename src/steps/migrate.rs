@@ -12,7 +12,8 @@ use crate::migrations::{
     MigrationPhase, MigrationsError, PhaseNotApplied, PhasePlan,
 };
 use crate::runner::{
-    parse_phase_output, CliOutcome, KongInvocation, MigrationCommand, Runner, RunnerError, Stream,
+    parse_phase_output, CliOutcome, KongInvocation, MigrationCommand, RunOutput, Runner,
+    RunnerError, Stream,
 };
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -124,14 +125,11 @@ pub async fn run_phase(
         let after = read_schema_state(db).await?;
         let after_state = classify(&after, known);
         let verified = verify_phase(&plan, &after_state, after.lock.as_ref());
-        if verified.is_err() && after.lock.is_none() && after_state == state {
-            if let Some(reported) = reported_success(&outcome) {
-                return Err(MigrateError::OtherDatabase {
-                    phase: command.phase,
-                    reported,
-                    database: format!("{}@{}:{}/{}", db.user, db.host, db.port, db.database),
-                    command_line: output.command_line.clone(),
-                });
+        if verified.is_err() {
+            let unchanged = after_state == state && after.lock.is_none();
+            let phase = command.phase;
+            if let Some(e) = migrated_elsewhere(phase, &outcome, unchanged, db, &output) {
+                return Err(e);
             }
         }
         let tail = output
@@ -166,17 +164,31 @@ pub async fn run_phase(
     }
 }
 
-/// What Kong said when it claims to have done the phase (or to have had
-/// nothing to do); `None` for lock contention and failures, which leave
+/// [`MigrateError::OtherDatabase`] when Kong reports the phase done (or
+/// nothing to do) while `db`, read by the provider, shows no change and no
+/// lock holder: the `kong` that ran read its database settings from
+/// somewhere else. `None` for lock contention and failures, which leave
 /// the database unchanged by design.
-fn reported_success(outcome: &CliOutcome) -> Option<String> {
-    match outcome {
+pub fn migrated_elsewhere(
+    phase: MigrationPhase,
+    outcome: &CliOutcome,
+    database_unchanged: bool,
+    db: &DatabaseConfig,
+    output: &RunOutput,
+) -> Option<MigrateError> {
+    let reported = match outcome {
         CliOutcome::Completed { migrated, .. } => {
-            Some(format!("{} migration(s) processed", migrated.len()))
+            format!("{} migration(s) processed", migrated.len())
         }
-        CliOutcome::NothingToDo(nothing) => Some(nothing.kong_message().to_owned()),
-        CliOutcome::LockNotAcquired | CliOutcome::Failed(_) => None,
-    }
+        CliOutcome::NothingToDo(nothing) => nothing.kong_message().to_owned(),
+        CliOutcome::LockNotAcquired | CliOutcome::Failed(_) => return None,
+    };
+    database_unchanged.then(|| MigrateError::OtherDatabase {
+        phase,
+        reported,
+        database: format!("{}@{}:{}/{}", db.user, db.host, db.port, db.database),
+        command_line: output.command_line.clone(),
+    })
 }
 
 /// How many migrations await `finish` when `up` has already run for the
