@@ -2,6 +2,7 @@
 //! Kong database, restored into the new database with `pg_restore` for
 //! dual-cluster upgrades; for DB-less nodes, the declarative configuration.
 
+use super::pg_tools::PgTools;
 use crate::migrations::DatabaseConfig;
 use crate::runner::process::{execute, ProcessSpec};
 use crate::runner::{RunOutput, RunnerError, Stream};
@@ -113,6 +114,7 @@ async fn run_pg_tool(
 
 /// `pg_dump --format=custom` of the whole Kong database into `dir`.
 pub async fn dump_database(
+    tools: &PgTools,
     db: &DatabaseConfig,
     dir: &Path,
     file_name: &str,
@@ -126,7 +128,7 @@ pub async fn dump_database(
     let path = dir.join(file_name);
     let partial = dir.join(format!("{file_name}.partial"));
     let argv = vec![
-        "pg_dump".to_string(),
+        tools.pg_dump.display().to_string(),
         "--format=custom".to_string(),
         "--no-password".to_string(),
         format!("--file={}", partial.display()),
@@ -145,7 +147,7 @@ pub async fn dump_database(
             tool: "pg_dump",
         });
     }
-    verify_dump(db, &path, timeout, cancel).await?;
+    verify_dump(tools, db, &path, timeout, cancel).await?;
     Ok(BackupRecord {
         location: path.display().to_string(),
         bytes,
@@ -156,13 +158,14 @@ pub async fn dump_database(
 /// `pg_restore --list` reads the archive's table of contents: a truncated
 /// or corrupt dump fails here, not on the day it is needed.
 async fn verify_dump(
+    tools: &PgTools,
     db: &DatabaseConfig,
     path: &Path,
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<(), BackupError> {
     let argv = vec![
-        "pg_restore".to_string(),
+        tools.pg_restore.display().to_string(),
         "--list".to_string(),
         path.display().to_string(),
     ];
@@ -173,6 +176,7 @@ async fn verify_dump(
 
 /// Restores a dump into a new, empty database (dual-cluster).
 pub async fn restore_into(
+    tools: &PgTools,
     target: &DatabaseConfig,
     dump: &Path,
     timeout: Duration,
@@ -180,7 +184,7 @@ pub async fn restore_into(
 ) -> Result<(), BackupError> {
     ensure_empty(target).await?;
     let argv = vec![
-        "pg_restore".to_string(),
+        tools.pg_restore.display().to_string(),
         "--no-owner".to_string(),
         "--no-privileges".to_string(),
         "--exit-on-error".to_string(),

@@ -8,5 +8,6 @@ pub mod freeze;
 pub mod hooks;
 pub mod lock;
 pub mod migrate;
+pub mod pg_tools;
 pub mod readiness;
 pub mod staging;

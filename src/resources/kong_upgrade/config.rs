@@ -28,6 +28,7 @@ pub struct Backup {
     pub directory: PathBuf,
     pub enabled: bool,
     pub declarative_config_path: Option<PathBuf>,
+    pub pg_tools: crate::steps::pg_tools::PgTools,
 }
 
 /// What the planner needs, available from configuration alone (plan time,
@@ -241,6 +242,16 @@ fn parse_backup(v: &Value) -> Option<Backup> {
             .attr("declarative_config_path")
             .as_str()
             .map(PathBuf::from),
+        pg_tools: {
+            let defaults = crate::steps::pg_tools::PgTools::default();
+            let path = |attr: &str, default: PathBuf| {
+                v.attr(attr).as_str().map(PathBuf::from).unwrap_or(default)
+            };
+            crate::steps::pg_tools::PgTools {
+                pg_dump: path("pg_dump_path", defaults.pg_dump),
+                pg_restore: path("pg_restore_path", defaults.pg_restore),
+            }
+        },
     })
 }
 

@@ -256,6 +256,7 @@ impl Executor<'_> {
                 let name =
                     backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump");
                 backup::dump_database(
+                    &settings.pg_tools,
                     db,
                     &settings.directory,
                     &name,
@@ -334,6 +335,7 @@ impl Executor<'_> {
             ));
         }
         backup::restore_into(
+            &self.backup_settings()?.pg_tools,
             target,
             std::path::Path::new(location),
             self.remaining(),

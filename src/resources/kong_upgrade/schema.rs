@@ -136,6 +136,12 @@ pub fn schema() -> Schema {
                 .describe("The backup taken before anything irreversible: `pg_dump` (custom format) of the database, or, for DB-less nodes and data planes, the declarative configuration (from `declarative_config_path`, or else as cluster X's Admin API serves it at `GET /config`).")
                 .attr(Attribute::string("directory").required().describe("Directory on the machine running Terraform where the backup is written."))
                 .attr(Attribute::bool("enabled").optional().describe("Default `true`. Disabling it is allowed only with the planner's consent (it warns)."))
+                .attr(Attribute::string("pg_dump_path").optional().describe(
+                    "The `pg_dump` to use (database backups). Default: `pg_dump` on the `PATH`. Checked at plan: it must exist and be of a major version at least the server's (an older `pg_dump` refuses to dump a newer server).",
+                ))
+                .attr(Attribute::string("pg_restore_path").optional().describe(
+                    "The `pg_restore` to use (it verifies every dump, and restores it for `dual_cluster`). Default: `pg_restore` on the `PATH`. Checked at plan like `pg_dump_path`.",
+                ))
                 .attr(Attribute::string("declarative_config_path").optional().describe(
                     "DB-less nodes: the declarative configuration file to back up (copied into `directory`). When not set, the configuration X is serving is read from its Admin API (`GET /config`, the YAML Kong exports from memory) and written into `directory`.",
                 )),
