@@ -25,6 +25,12 @@ pub enum BackupError {
     EmptyBackup { path: PathBuf, tool: &'static str },
     #[error("refusing to restore into {database}: it is not empty ({detail}); restore only into a new, empty database")]
     TargetNotEmpty { database: String, detail: String },
+    #[error("the backup {name} the download command returned is not the one uploaded (expected {expected}, got {got}); the new database was not touched")]
+    ChecksumMismatch {
+        name: String,
+        expected: String,
+        got: String,
+    },
     #[error("cannot write the declarative configuration to {path}: {source}")]
     WriteConfig {
         path: PathBuf,
@@ -65,7 +71,7 @@ pub fn backup_file_name(
     )
 }
 
-fn pg_env(db: &DatabaseConfig) -> Vec<(String, String)> {
+pub(super) fn pg_env(db: &DatabaseConfig) -> Vec<(String, String)> {
     // Secrets travel in the environment, never in argv.
     let mut env = vec![
         ("PGHOST".to_string(), db.host.clone()),
@@ -198,7 +204,7 @@ pub async fn restore_into(
         .map(|_| ())
 }
 
-async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {
+pub(super) async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {
     let not_empty = |detail: String| BackupError::TargetNotEmpty {
         database: target.address(),
         detail,

@@ -4,6 +4,7 @@
 //! history.
 
 pub mod backup;
+pub mod backup_stream;
 pub mod freeze;
 pub mod hooks;
 pub mod lock;
