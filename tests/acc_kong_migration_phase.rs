@@ -9,6 +9,7 @@ mod support;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
+use support::upgrade::far_side_kong;
 use support::{Acceptance, TerraformVersion, TfOutput};
 use testbed::kongsim::{kongsim_bin, kongsim_cli};
 use testbed::postgres::KONG_PASSWORD;
@@ -620,20 +621,6 @@ fn the_ssh_runner_runs_and_discovers_through_a_pinned_host_key() {
             db.schema_meta()
         );
     }
-}
-
-/// The `kong` on the far side of a boundary: a script running kongsim as
-/// Kong `version`, the last element of a stdin-transport runner's argv.
-fn far_side_kong(dir: &std::path::Path, version: &str) -> String {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(format!("kong-{version}"));
-    let script = format!(
-        "#!/bin/sh\nexec '{}' --kong-version {version} \"$@\"\n",
-        kongsim_bin().display()
-    );
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path.display().to_string()
 }
 
 /// A runner behind `env -i` (a boundary that drops the environment, as

@@ -4,10 +4,13 @@
 //! size and sha256 against what the upload recorded, and only then
 //! touches the new database. Both commands get `KONG_BACKUP_NAME`.
 
-use super::backup::{ensure_empty, pg_env, BackupError};
+use super::backup::{
+    dump_database, ensure_empty, pg_env, restore_into, write_declarative, BackupError, BackupRecord,
+};
 use super::pg_tools::PgTools;
 use crate::migrations::DatabaseConfig;
 use sha2::Digest as _;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -20,6 +23,157 @@ pub struct StreamedBackup {
     pub name: String,
     pub bytes: u64,
     pub sha256: String,
+}
+
+/// Where backups are kept: a directory on the machine running Terraform,
+/// or whatever an upload command stores them in (an object store, another
+/// machine), fetched back by a download command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupStore {
+    Directory(PathBuf),
+    Commands {
+        upload: Vec<String>,
+        download: Option<Vec<String>>,
+    },
+}
+
+/// How a backup kept through commands is recorded in `backup_location`.
+const COMMAND_LOCATION_PREFIX: &str = "upload_command:";
+
+impl StreamedBackup {
+    /// `upload_command:<name> bytes=<n> sha256=<hex>`.
+    pub fn location(&self) -> String {
+        format!(
+            "{COMMAND_LOCATION_PREFIX}{} bytes={} sha256={}",
+            self.name, self.bytes, self.sha256
+        )
+    }
+
+    pub fn from_location(location: &str) -> Option<StreamedBackup> {
+        let mut words = location.strip_prefix(COMMAND_LOCATION_PREFIX)?.split(' ');
+        let name = words.next()?.to_owned();
+        let bytes = words.next()?.strip_prefix("bytes=")?.parse().ok()?;
+        let sha256 = words.next()?.strip_prefix("sha256=")?.to_owned();
+        Some(StreamedBackup {
+            name,
+            bytes,
+            sha256,
+        })
+    }
+
+    fn record(&self, tool: &str) -> BackupRecord {
+        BackupRecord {
+            location: self.location(),
+            bytes: self.bytes,
+            tool: tool.to_owned(),
+        }
+    }
+}
+
+impl BackupStore {
+    /// The `backup` attribute that says where backups go.
+    pub fn attribute(&self) -> &'static str {
+        match self {
+            BackupStore::Directory(_) => "backup.directory",
+            BackupStore::Commands { .. } => "backup.upload_command",
+        }
+    }
+
+    /// `pg_dump` of `db`, kept as `name`.
+    pub async fn dump(
+        &self,
+        tools: &PgTools,
+        db: &DatabaseConfig,
+        name: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<BackupRecord, BackupError> {
+        match self {
+            BackupStore::Directory(dir) => {
+                dump_database(tools, db, dir, name, timeout, cancel).await
+            }
+            BackupStore::Commands { upload, .. } => {
+                let streamed = dump_to_command(tools, db, upload, name, timeout, cancel).await?;
+                Ok(streamed.record("pg_dump --format=custom | upload_command"))
+            }
+        }
+    }
+
+    /// A DB-less node's declarative configuration, kept as `name`.
+    pub async fn keep_text(
+        &self,
+        name: &str,
+        text: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<BackupRecord, BackupError> {
+        match self {
+            BackupStore::Directory(dir) => write_declarative(dir, name, text),
+            BackupStore::Commands { upload, .. } => {
+                let streamed = upload_bytes(upload, name, text.as_bytes(), timeout, cancel).await?;
+                Ok(streamed.record("declarative config | upload_command"))
+            }
+        }
+    }
+
+    /// Restores the dump recorded at `location` into the new, empty
+    /// database `target`.
+    pub async fn restore(
+        &self,
+        tools: &PgTools,
+        target: &DatabaseConfig,
+        location: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(), BackupError> {
+        match (StreamedBackup::from_location(location), self) {
+            (None, _) => restore_into(tools, target, Path::new(location), timeout, cancel).await,
+            (Some(expected), BackupStore::Commands { download: Some(download), .. }) => {
+                restore_from_command(tools, target, download, &expected, timeout, cancel).await
+            }
+            (Some(_), _) => Err(BackupError::ToolFailed {
+                tool: "download_command",
+                detail: format!("the backup {location} was uploaded by a command; set backup.download_command to fetch it back"),
+            }),
+        }
+    }
+}
+
+/// `bytes` piped into `upload` as `name`.
+async fn upload_bytes(
+    upload: &[String],
+    name: &str,
+    bytes: &[u8],
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<StreamedBackup, BackupError> {
+    let mut uploader = spawn("upload_command", upload, backup_name_env(name), Side::Sink)?;
+    let run = async {
+        let err = tokio::spawn(stderr_tail(uploader.stderr.take()));
+        let mut stdin = uploader
+            .stdin
+            .take()
+            .ok_or_else(|| lost("upload_command"))?;
+        let _ = stdin.write_all(bytes).await;
+        drop(stdin);
+        let status = uploader
+            .wait()
+            .await
+            .map_err(|e| io("upload_command", &e))?;
+        if !status.success() {
+            return Err(failed(
+                "upload_command",
+                status,
+                err.await.unwrap_or_default(),
+            ));
+        }
+        Ok(StreamedBackup {
+            name: name.to_owned(),
+            bytes: bytes.len() as u64,
+            sha256: hex::encode(sha2::Sha256::digest(bytes)),
+        })
+    };
+    bounded("upload_command", run, timeout, cancel).await
 }
 
 /// Kept of a command's stderr for its error message.
@@ -313,6 +467,20 @@ mod tests {
         );
         db.sslmode = SslMode::Disable;
         db
+    }
+
+    #[test]
+    fn a_command_backup_location_round_trips() {
+        let b = StreamedBackup {
+            name: "kong-kong-3.4.2-1.dump".into(),
+            bytes: 42,
+            sha256: "ab".repeat(32),
+        };
+        assert_eq!(StreamedBackup::from_location(&b.location()), Some(b));
+        assert_eq!(
+            StreamedBackup::from_location("/var/backups/kong.dump"),
+            None
+        );
     }
 
     fn sh(script: String) -> Vec<String> {

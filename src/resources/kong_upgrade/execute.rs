@@ -255,18 +255,17 @@ impl Executor<'_> {
                 let db = self.database(MigrationDatabase::Shared)?;
                 let name =
                     backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump");
-                backup::dump_database(
-                    &settings.pg_tools,
-                    db,
-                    &settings.directory,
-                    &name,
-                    self.remaining(),
-                    self.cancel,
-                )
-                .await
-                .map_err(|e| {
-                    StepFailure::new(Some("backup.directory"), "backup failed", e.to_string())
-                })?
+                settings
+                    .store
+                    .dump(&settings.pg_tools, db, &name, self.remaining(), self.cancel)
+                    .await
+                    .map_err(|e| {
+                        StepFailure::new(
+                            Some(settings.store.attribute()),
+                            "backup failed",
+                            e.to_string(),
+                        )
+                    })?
             }
             BackupSource::DeclarativeConfig => {
                 let text = match &settings.declarative_config_path {
@@ -297,9 +296,17 @@ impl Executor<'_> {
                 };
                 let name =
                     backup::backup_file_name("declarative", &self.from.to_string(), now, "yml");
-                backup::write_declarative(&settings.directory, &name, &text).map_err(|e| {
-                    StepFailure::new(Some("backup.directory"), "backup failed", e.to_string())
-                })?
+                settings
+                    .store
+                    .keep_text(&name, &text, self.remaining(), self.cancel)
+                    .await
+                    .map_err(|e| {
+                        StepFailure::new(
+                            Some(settings.store.attribute()),
+                            "backup failed",
+                            e.to_string(),
+                        )
+                    })?
             }
         };
         private.checkpoint.backup_location = Some(record.location.clone());
@@ -334,15 +341,13 @@ impl Executor<'_> {
                 target.address()
             ));
         }
-        backup::restore_into(
-            &self.backup_settings()?.pg_tools,
-            target,
-            std::path::Path::new(location),
-            self.remaining(),
-            self.cancel,
-        )
-        .await
-        .map_err(|e| StepFailure::new(Some("new_database"), "restore failed", e.to_string()))?;
+        let settings = self.backup_settings()?;
+        let tools = &settings.pg_tools;
+        settings
+            .store
+            .restore(tools, target, location, self.remaining(), self.cancel)
+            .await
+            .map_err(|e| StepFailure::new(Some("new_database"), "restore failed", e.to_string()))?;
         Ok(format!("restored {location} into {}", target.address()))
     }
 
