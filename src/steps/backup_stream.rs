@@ -483,6 +483,35 @@ mod tests {
         );
     }
 
+    /// DB-less nodes: the declarative configuration goes through the same
+    /// upload command and is recorded the same way.
+    #[tokio::test]
+    async fn a_declarative_backup_is_uploaded_and_recorded_by_size_and_sha256() {
+        let store = tempfile::tempdir().unwrap();
+        let s = store.path().display();
+        let commands = BackupStore::Commands {
+            upload: sh(format!("cat > '{s}'/\"$KONG_BACKUP_NAME\"")),
+            download: None,
+        };
+        let yaml = "_format_version: \"3.0\"\nservices:\n- name: orders\n";
+        let record = commands
+            .keep_text(
+                "kong-declarative-3.4.2-1.yml",
+                yaml,
+                Duration::from_secs(10),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(store.path().join("kong-declarative-3.4.2-1.yml")).unwrap(),
+            yaml
+        );
+        let recorded = StreamedBackup::from_location(&record.location).unwrap();
+        assert_eq!(recorded.bytes, yaml.len() as u64);
+        assert_eq!(recorded.sha256, hex::encode(sha2::Sha256::digest(yaml)));
+    }
+
     fn sh(script: String) -> Vec<String> {
         vec!["sh".into(), "-c".into(), script]
     }
