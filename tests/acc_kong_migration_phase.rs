@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use support::phase::{
     command_runner, diagnostic_about, listed, mentions, password_lines, phase, pointed_line, Db,
 };
+use support::upgrade::far_side_kong;
 use support::Acceptance;
 use testbed::kongsim::kongsim_bin;
 use testbed::postgres::KONG_PASSWORD;
@@ -457,6 +458,98 @@ fn the_ssh_runner_runs_and_discovers_through_a_pinned_host_key() {
         assert!(listed(&values).contains(&"core:020_330_to_340".to_owned()));
         assert!(
             db.schema_meta().contains("core|020_330_to_340|"),
+            "{}",
+            db.schema_meta()
+        );
+    }
+}
+
+/// A runner behind `env -i` (a boundary that drops the environment, as
+/// `kubectl exec` does), the far side's own settings in `far_env`.
+fn env_i_runner(far_kong: &str, far_env: &[String], transport: &str) -> String {
+    let words: Vec<String> = ["env", "-i", "PATH=/usr/bin:/bin"]
+        .iter()
+        .map(|w| format!("\"{w}\""))
+        .chain(far_env.iter().map(|w| format!("\"{w}\"")))
+        .chain([format!("\"{far_kong}\"")])
+        .collect();
+    format!(
+        "  runner {{\n    command {{\n      argv          = [{}]\n      env_transport = \"{transport}\"\n    }}\n  }}\n",
+        words.join(", ")
+    )
+}
+
+#[test]
+fn the_stdin_transport_crosses_env_i_and_a_runner_migrating_another_database_is_caught() {
+    let pg = Postgres::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (kong_342, kong_361) = (
+        far_side_kong(dir.path(), "3.4.2"),
+        far_side_kong(dir.path(), "3.6.1"),
+    );
+    for core in support::versions() {
+        let db = Db::for_core(&pg, "stdin", core);
+        let elsewhere = Db::for_core(&pg, "elsewhere", core);
+        elsewhere.kong_outside("3.4.2", &["migrations", "bootstrap"]);
+        let mut acc = Acceptance::new(core);
+        let bootstrap = phase("bootstrap", "bootstrap", "3.4.2", &db, core, "").replace(
+            &command_runner("3.4.2"),
+            &env_i_runner(&kong_342, &[], "stdin"),
+        );
+        acc.apply(&bootstrap);
+        assert!(
+            db.schema_meta().contains("core|020_330_to_340|"),
+            "bootstrap ran past env -i: {}",
+            db.schema_meta()
+        );
+
+        // The far side's own environment names another database (as a
+        // pod's does) and the provider's KONG_PG_* never arrive.
+        let far_env: Vec<String> = [
+            "KONG_DATABASE=postgres".to_owned(),
+            "KONG_PG_HOST=127.0.0.1".to_owned(),
+            format!("KONG_PG_PORT={}", pg.port),
+            "KONG_PG_USER=kong".to_owned(),
+            format!("KONG_PG_PASSWORD={KONG_PASSWORD}"),
+            format!("KONG_PG_DATABASE={}", elsewhere.name),
+        ]
+        .into();
+        let up = |transport: &str| {
+            let env = if transport == "process" {
+                &far_env[..]
+            } else {
+                &[]
+            };
+            phase(
+                "up",
+                "up",
+                "3.6.1",
+                &db,
+                core,
+                "  after          = kong_migration_phase.bootstrap.applied_at",
+            )
+            .replace(
+                &command_runner("3.6.1"),
+                &env_i_runner(&kong_361, env, transport),
+            )
+        };
+        let before = db.schema_meta();
+        let out = acc.apply_expect_error(&format!("{bootstrap}\n{}", up("process")), "Error");
+        assert!(
+            mentions(&out, "probably migrated another database")
+                && mentions(&out, "env_transport = \"stdin\""),
+            "{out}"
+        );
+        assert_eq!(db.schema_meta(), before, "our database was not touched");
+        assert!(
+            !elsewhere.pending().is_empty(),
+            "the runner really migrated the other database: {}",
+            elsewhere.pending()
+        );
+
+        acc.apply(&format!("{bootstrap}\n{}", up("stdin")));
+        assert!(
+            !db.pending().is_empty() && db.schema_meta().contains("core|022_350_to_360|"),
             "{}",
             db.schema_meta()
         );

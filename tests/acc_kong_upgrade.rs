@@ -114,6 +114,36 @@ fn blue_green_end_to_end(version: TerraformVersion) {
         acc.ws_mut().enable_log("debug");
     }
 
+    // A pg_dump older than the server is refused at plan, on the attribute
+    // that chooses it, naming the fix; nothing is frozen or dumped.
+    let old_pg_dump = sb.backup_dir().with_file_name("pg_dump-9.6");
+    std::fs::write(
+        &old_pg_dump,
+        "#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &old_pg_dump,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let backup_line = format!("directory = \"{}\"", sb.backup_dir().display());
+    let with_old_pg_dump = config(&sb, "prepared", None).replace(
+        &backup_line,
+        &format!(
+            "{backup_line}\n    pg_dump_path = \"{}\"",
+            old_pg_dump.display()
+        ),
+    );
+    let refused =
+        acc.plan_expect_error(&with_old_pg_dump, "Backup tools cannot serve this database");
+    assert!(
+        refused.stderr.contains("backup[0].pg_dump_path")
+            || refused.stderr.contains("pg_dump_path = "),
+        "{refused}"
+    );
+    assert!(refused.stderr.contains("postgresql-client-"), "{refused}");
+
     acc.configure(&config(&sb, "prepared", None));
     let plan = acc.ws().plan().unwrap();
     assert!(

@@ -133,6 +133,7 @@ fn y_error_gate(prometheus: &Prometheus) -> GateSpec {
                     .into(),
             min: None,
             max: Some(0.0),
+            auth: Default::default(),
         }),
         policy: AnalysisPolicy {
             interval: GATE_INTERVAL,

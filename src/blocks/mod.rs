@@ -11,6 +11,7 @@
 //! fault, under the path the caller gives.
 
 pub mod database;
+pub mod gate;
 pub mod runner;
 
 use std::time::Duration;

@@ -7,7 +7,7 @@ use super::{first, seconds_attr, string_attr};
 use crate::migrations::{DatabaseConfig, KnownMigrations, KnownSource, Secret};
 use crate::runner::{
     display_command_line, list_known_migrations, CommandRunner, Discovered, DiscoveryError,
-    DiscoveryRequest, HostKeyPin, Runner, RunnerError, SshRunner,
+    DiscoveryRequest, EnvTransport, HostKeyPin, Runner, RunnerError, SshRunner,
 };
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -36,7 +36,7 @@ pub fn optional_block() -> NestedBlock {
 
 fn runner_block() -> Block {
     Block::new()
-        .describe("How the `kong` CLI **of the target version** is run: exactly one of `command` (a local argv prefix, e.g. `kubectl exec`) or `ssh`. The provider appends `migrations <phase> --lock-timeout N [--db-timeout N] [-f] [-c conf_path]` and passes the database settings as `KONG_PG_*` environment variables.")
+        .describe("How the `kong` CLI **of the target version** is run: exactly one of `command` (a local argv prefix, e.g. `kubectl exec`) or `ssh`. The provider appends `migrations <phase> --lock-timeout N [--db-timeout N] [-f] [-c conf_path]` and passes the database settings as `KONG_PG_*` environment variables (over stdin with `ssh` and with `command`'s `env_transport = \"stdin\"`).")
         .attr(Attribute::bool("discover").optional().describe(
             "At plan time, run `kong migrations status` (read-only, Kong ≥ 3.0) through the runner to learn which migrations the target version knows, instead of previewing them from the provider's embedded catalog of Kong OSS migrations. Needed for an exact plan on Enterprise and custom builds. Default `false`. Either way, `kong_upgrade` asks the target's `kong migrations status` when it runs a phase, decides from what Kong reports and records in `schema_meta`, and warns where that differs from the catalog.",
         ))
@@ -46,7 +46,10 @@ fn runner_block() -> Block {
             Block::new()
                 .describe("Run a program on the machine running Terraform.")
                 .attr(Attribute::list_of("argv", Type::String).required().describe(
-                    "The program and its first arguments, e.g. `[\"kong\"]`, `[\"docker\", \"exec\", \"-i\", \"kong-y\", \"kong\"]` or `[\"kubectl\", \"exec\", \"deploy/kong-y\", \"--\", \"kong\"]`.",
+                    "The program and its first arguments, e.g. `[\"kong\"]`, `[\"docker\", \"exec\", \"-i\", \"kong-y\", \"kong\"]` or `[\"kubectl\", \"exec\", \"-i\", \"deploy/kong-y\", \"--\", \"kong\"]`. With `env_transport = \"stdin\"` the last element is the `kong` program on the far side.",
+                ))
+                .attr(Attribute::string("env_transport").optional().describe(
+                    "How the settings reach `kong`: `\"process\"` (default) sets them in the environment of the local program, which `kubectl exec`, `docker exec` and `ssh` do **not** pass on (kubernetes/kubernetes#50321); `\"stdin\"` runs every element of `argv` but the last with a POSIX `sh -c` prologue that reads `KONG_PG_*`, the TLS settings and `env` from stdin, exports them and execs the last element (the far-side `kong`) with Kong's arguments. Nothing secret is in any argv either way. Use `\"stdin\"` with `kubectl exec -i`, `docker exec -i` (note `-i`) or `ssh`; the far side needs `sh`.",
                 ))
                 .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables (not secret: they may be logged)."))
                 .attr(Attribute::string("working_dir").optional().describe("Working directory of the program.")),
@@ -195,6 +198,9 @@ pub fn validate(block: &Value, path: &AttrPath) -> Diagnostics {
                 "argv must start with the program to run, e.g. [\"kong\"].",
             );
         }
+        if let Err(d) = env_transport(command, &path.clone().attr("command")) {
+            diags.push(d);
+        }
     }
     if !ssh.is_null() {
         let ssh_path = path.clone().attr("ssh");
@@ -219,6 +225,23 @@ pub fn validate(block: &Value, path: &AttrPath) -> Diagnostics {
         }
     }
     diags
+}
+
+fn env_transport(command: &Value, path: &AttrPath) -> Result<EnvTransport, Diagnostic> {
+    let value = command.attr("env_transport");
+    if value.is_null() || value.is_unknown() {
+        return Ok(EnvTransport::default());
+    }
+    value.as_str().and_then(EnvTransport::parse).ok_or_else(|| {
+        Diagnostic::error(
+            "Invalid env_transport",
+            format!(
+                "env_transport must be one of {}, got {value}.",
+                EnvTransport::NAMES.map(|n| format!("\"{n}\"")).join(", ")
+            ),
+        )
+        .at(path.clone().attr("env_transport"))
+    })
 }
 
 fn first_is_blank(argv: &Value) -> bool {
@@ -293,6 +316,7 @@ pub fn parse(block: &Value, path: AttrPath) -> Result<RunnerSettings, Diagnostic
         let mut runner = CommandRunner::new(strings(command.attr("argv")));
         runner.env = string_map(command.attr("env"));
         runner.working_dir = string_attr(command, "working_dir").map(PathBuf::from);
+        runner.env_transport = env_transport(command, &path.clone().attr("command"))?;
         runner
             .validate()
             .map_err(|e| Diagnostics::from(error_diagnostic(&e, path.clone().attr("command"))))?;
@@ -444,11 +468,16 @@ mod tests {
     const HOST_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@host";
 
     fn command(argv: &[&str]) -> Value {
+        command_with_transport(argv, Value::Null)
+    }
+
+    fn command_with_transport(argv: &[&str], env_transport: Value) -> Value {
         Value::object([
             (
                 "argv",
                 Value::List(argv.iter().map(|a| Value::from(*a)).collect()),
             ),
+            ("env_transport", env_transport),
             ("env", Value::Null),
             ("working_dir", Value::Null),
         ])
@@ -510,6 +539,25 @@ mod tests {
             paths(&validate(&runner(Value::Null, ssh("nonsense")), &root())),
             ["runner.ssh.host_key"]
         );
+    }
+
+    #[test]
+    fn env_transport_is_process_by_default_stdin_on_request_and_nothing_else() {
+        let argv = ["kubectl", "exec", "-i", "deploy/kong-y", "--", "kong"];
+        let transport = |value: Value| {
+            parse(
+                &runner(command_with_transport(&argv, value), Value::Null),
+                root(),
+            )
+            .map(|parsed| match parsed.kind {
+                RunnerKind::Command(c) => c.env_transport,
+                RunnerKind::Ssh(_) => panic!("command expected"),
+            })
+        };
+        assert_eq!(transport(Value::Null).unwrap(), EnvTransport::Process);
+        assert_eq!(transport("stdin".into()).unwrap(), EnvTransport::Stdin);
+        let refused = transport("ssh".into()).unwrap_err();
+        assert_eq!(paths(&refused), ["runner.command.env_transport"]);
     }
 
     #[test]

@@ -8,10 +8,7 @@
 //! `kong_traffic_split` ([`split_locator`]), read but never written through a
 //! [`SplitReader`] ([`split_reader`], [`live_weights`]).
 
-use crate::gates::{
-    AnalysisPolicy, CommandCheck, GateCheck, GateSpec, HttpCheck, InconclusivePolicy, JsonPath,
-    PrometheusCheck,
-};
+use crate::gates::GateSpec;
 use crate::kong::AdminSettings;
 use crate::traffic::{
     Driver, DriverError, ExternalDriver, HaproxyDriver, KongUpstreamDriver, LocatorError,
@@ -86,41 +83,6 @@ fn driver_blocks() -> Vec<NestedBlock> {
     ]
 }
 
-fn gate_block() -> NestedBlock {
-    NestedBlock::list(
-        "gate",
-        Block::new()
-            .describe("A check run while Y holds a step's weight: one of `prometheus`, `http` or `command`.")
-            .attr(Attribute::string("name").required().describe("Unique name; failures and the history name it."))
-            .attr(Attribute::string("interval").optional().describe("Time between measurements (Go duration). Default `10s`."))
-            .attr(Attribute::number("count").optional().describe("Measurements per step. Default: every interval until the step's pause ends."))
-            .attr(Attribute::number("failure_limit").optional().describe("Failures tolerated before the gate fails. Default `0`."))
-            .attr(Attribute::number("consecutive_success_limit").optional().describe("Pass as soon as this many measurements in a row succeed."))
-            .attr(Attribute::string("inconclusive").optional().describe("What a measurement without data counts as: `fail` (default), `pass`, or `wait` (halt for a human)."))
-            .attr(Attribute::string("timeout").optional().describe("Bound on one measurement. Default `10s`."))
-            .block(NestedBlock::single(
-                "prometheus",
-                Block::new()
-                    .attr(Attribute::string("url").required().describe("Base URL of Prometheus."))
-                    .attr(Attribute::string("query").required().describe("PromQL instant query; every sample must lie within [min, max]."))
-                    .attr(Attribute::number("min").optional().describe("Inclusive lower bound."))
-                    .attr(Attribute::number("max").optional().describe("Inclusive upper bound.")),
-            ))
-            .block(NestedBlock::single(
-                "http",
-                Block::new()
-                    .attr(Attribute::string("url").required().describe("URL to GET."))
-                    .attr(Attribute::number("expected_status").optional().describe("Status that passes. Default `200`."))
-                    .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`."))
-                    .attr(Attribute::string("expected_value").optional().describe("The JSON value expected there (parsed as JSON, else compared as a string).")),
-            ))
-            .block(NestedBlock::single(
-                "command",
-                Block::new().attr(Attribute::list_of("argv", Type::String).required().describe("Program and arguments; exit 0 passes.")),
-            )),
-    )
-}
-
 /// The block's content: drivers, progression, gates, on_failure.
 pub fn content() -> Block {
     let mut b = Block::new()
@@ -138,14 +100,14 @@ pub fn content() -> Block {
                 .attr(Attribute::string("pause").optional().describe("How long to hold this weight. Default `0s`."))
                 .attr(Attribute::bool("analysis").optional().describe("Run the gates at this step. Default `true`.")),
         ))
-        .block(gate_block());
+        .block(super::gate::block());
     for d in driver_blocks() {
         b = b.block(d);
     }
     b
 }
 
-fn duration(
+pub(super) fn duration(
     v: &Value,
     attr: &str,
     default: Duration,
@@ -179,7 +141,7 @@ fn weight(
         .ok()
 }
 
-fn strings(v: &Value) -> Vec<String> {
+pub(super) fn strings(v: &Value) -> Vec<String> {
     v.elements()
         .iter()
         .filter_map(|s| s.as_str().map(str::to_string))
@@ -292,7 +254,7 @@ pub fn parse_content(
         }
     };
     let progression = parse_progression(block, path, &mut diags);
-    let gates = parse_gates(block.attr("gate"), &path.clone().attr("gate"), &mut diags);
+    let gates = super::gate::parse(block.attr("gate"), &path.clone().attr("gate"), &mut diags);
     let driver = parse_driver(block, path, applied, &mut diags);
     if let Err(e) = crate::gates::validate_gates(&gates) {
         let at = match e.gate_index {
@@ -374,110 +336,6 @@ fn parse_progression(block: &Value, path: &AttrPath, diags: &mut Diagnostics) ->
         },
         None => Progression::Direct,
     }
-}
-
-fn parse_gates(v: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Vec<GateSpec> {
-    v.elements()
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| {
-            let at = path.clone().index(i as i64);
-            let policy = AnalysisPolicy {
-                interval: duration(g, "interval", Duration::from_secs(10), &at, diags),
-                count: g.attr("count").as_i64().and_then(|n| u32::try_from(n).ok()),
-                failure_limit: g
-                    .attr("failure_limit")
-                    .as_i64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(0),
-                consecutive_success_limit: g
-                    .attr("consecutive_success_limit")
-                    .as_i64()
-                    .and_then(|n| u32::try_from(n).ok()),
-                inconclusive: match g.attr("inconclusive").as_str() {
-                    None | Some("fail") => InconclusivePolicy::Fail,
-                    Some("pass") => InconclusivePolicy::Pass,
-                    Some("wait") => InconclusivePolicy::Wait,
-                    Some(other) => {
-                        diags.error_at(
-                            at.clone().attr("inconclusive"),
-                            "Invalid inconclusive",
-                            format!("{other:?} is not fail, pass or wait"),
-                        );
-                        InconclusivePolicy::Fail
-                    }
-                },
-                timeout: duration(g, "timeout", Duration::from_secs(10), &at, diags),
-            };
-            let check = parse_check(g, &at, diags)?;
-            Some(GateSpec {
-                name: g.attr("name").as_str().unwrap_or_default().to_string(),
-                check,
-                policy,
-            })
-        })
-        .collect()
-}
-
-fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<GateCheck> {
-    let (p, h, c) = (
-        super::first(g.attr("prometheus")),
-        super::first(g.attr("http")),
-        super::first(g.attr("command")),
-    );
-    let present = [!p.is_null(), !h.is_null(), !c.is_null()]
-        .iter()
-        .filter(|x| **x)
-        .count();
-    if present != 1 {
-        diags.error_at(
-            at.clone(),
-            "Invalid gate",
-            "A gate needs exactly one of prometheus, http or command.",
-        );
-        return None;
-    }
-    if !p.is_null() {
-        return Some(GateCheck::Prometheus(PrometheusCheck {
-            url: p.attr("url").as_str().unwrap_or_default().to_string(),
-            query: p.attr("query").as_str().unwrap_or_default().to_string(),
-            min: p.attr("min").as_f64(),
-            max: p.attr("max").as_f64(),
-        }));
-    }
-    if !h.is_null() {
-        let json_path = match h.attr("json_path").as_str() {
-            None => None,
-            Some(text) => match JsonPath::parse(text) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    diags.error_at(
-                        at.clone().attr("http").attr("json_path"),
-                        "Invalid json_path",
-                        e.to_string(),
-                    );
-                    None
-                }
-            },
-        };
-        let expected_value = h
-            .attr("expected_value")
-            .as_str()
-            .map(|t| serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::from(t)));
-        return Some(GateCheck::Http(HttpCheck {
-            url: h.attr("url").as_str().unwrap_or_default().to_string(),
-            expected_status: h
-                .attr("expected_status")
-                .as_i64()
-                .and_then(|s| u16::try_from(s).ok())
-                .unwrap_or(200),
-            json_path,
-            expected_value,
-        }));
-    }
-    Some(GateCheck::Command(CommandCheck {
-        argv: strings(c.attr("argv")),
-    }))
 }
 
 fn parse_driver(

@@ -32,8 +32,11 @@ impl CommandCheck {
             Ok(Err(e)) => return Measurement::error("argv", format!("waiting for {program}: {e}")),
             Err(_) => {
                 return Measurement::error(
-                    "argv",
-                    format!("{program} did not finish within {timeout:?} and was killed"),
+                    "timeout",
+                    format!(
+                        "{program} timed out after {} and was killed",
+                        super::shown_duration(timeout)
+                    ),
                 )
             }
         };
@@ -100,8 +103,9 @@ mod tests {
             .await;
         assert_eq!(
             (hung.outcome, hung.fault.as_deref()),
-            (Outcome::Error, Some("argv"))
+            (Outcome::Error, Some("timeout"))
         );
+        assert_eq!(hung.detail, "sh timed out after 200ms and was killed");
         let missing = CommandCheck {
             argv: vec!["/nonexistent/check".into()],
         }

@@ -2,7 +2,7 @@
 
 use super::json_path::JsonPath;
 use super::measurement::Measurement;
-use super::shown_url;
+use super::{request_error, shown_url, GateAuth};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -13,16 +13,23 @@ pub struct HttpCheck {
     /// With `expected_value`: the body must be JSON with this value here.
     pub json_path: Option<JsonPath>,
     pub expected_value: Option<Value>,
+    pub auth: GateAuth,
 }
 
 impl HttpCheck {
     pub async fn measure(&self, client: &reqwest::Client, timeout: Duration) -> Measurement {
         let shown = shown_url(&self.url);
-        let response = match client.get(&self.url).timeout(timeout).send().await {
+        let client = match self.auth.client(client) {
+            Ok(c) => c,
+            Err(e) => return Measurement::error("ca_cert_pem", e),
+        };
+        let request = client
+            .get(&self.url)
+            .headers(self.auth.headers())
+            .timeout(timeout);
+        let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => {
-                return Measurement::error("url", format!("GET {shown}: {}", e.without_url()))
-            }
+            Err(e) => return request_error(e, timeout, &format!("GET {shown}"), &self.auth),
         };
         let status = response.status().as_u16();
         if status != self.expected_status {
@@ -40,9 +47,11 @@ impl HttpCheck {
         let body = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                return Measurement::error(
-                    "url",
-                    format!("reading the body of GET {shown}: {}", e.without_url()),
+                return request_error(
+                    e,
+                    timeout,
+                    &format!("reading the body of GET {shown}"),
+                    &self.auth,
                 )
             }
         };
@@ -111,6 +120,7 @@ mod tests {
             expected_status: 200,
             json_path: Some(JsonPath::parse("$.database.reachable").unwrap()),
             expected_value: Some(json!("true")),
+            auth: GateAuth::default(),
         };
         let path = check.json_path.clone().unwrap();
         let ok = check.judge_value(&path, &json!({"database": {"reachable": true}}));

@@ -7,6 +7,7 @@
 //! loop that measures and asks it. Gates know nothing about load balancers.
 
 mod analysis;
+mod auth;
 mod command;
 use kong_upgrade_core::gates::decision;
 mod http;
@@ -14,7 +15,11 @@ mod json_path;
 use kong_upgrade_core::gates::measurement;
 mod prometheus;
 
+#[cfg(test)]
+mod auth_tests;
+
 pub use analysis::{analyse, GateRecord, KEPT_MEASUREMENTS};
+pub use auth::{BasicAuth, GateAuth};
 pub use command::CommandCheck;
 pub use decision::{decide, AnalysisPolicy, InconclusivePolicy, Verdict};
 pub use http::HttpCheck;
@@ -43,13 +48,20 @@ pub enum GateCheck {
 
 impl GateCheck {
     /// Takes one measurement, bounded by `timeout`. Never fails: a broken
-    /// check is an [`Outcome::Error`] measurement.
+    /// check is an [`Outcome::Error`] measurement, and one that outlives
+    /// `timeout` (a server that accepts and never answers, a slow body) is
+    /// a "timed out after …" error the moment the timeout passes.
     pub async fn measure(&self, client: &reqwest::Client, timeout: Duration) -> Measurement {
-        match self {
-            GateCheck::Prometheus(check) => check.measure(client, timeout).await,
-            GateCheck::Http(check) => check.measure(client, timeout).await,
-            GateCheck::Command(check) => check.measure(timeout).await,
-        }
+        let measured = async {
+            match self {
+                GateCheck::Prometheus(check) => check.measure(client, timeout).await,
+                GateCheck::Http(check) => check.measure(client, timeout).await,
+                GateCheck::Command(check) => check.measure(timeout).await,
+            }
+        };
+        tokio::time::timeout(timeout, measured)
+            .await
+            .unwrap_or_else(|_| timed_out(timeout))
     }
 
     /// The block name in HCL (`prometheus`, `http`, `command`).
@@ -113,8 +125,10 @@ impl GateSpec {
             }
         }
         match &self.check {
-            GateCheck::Prometheus(p) => validate_prometheus(p),
-            GateCheck::Http(h) => validate_http(h),
+            GateCheck::Prometheus(p) => {
+                validate_prometheus(p).and_then(|()| p.auth.validate("prometheus"))
+            }
+            GateCheck::Http(h) => validate_http(h).and_then(|()| h.auth.validate("http")),
             GateCheck::Command(c) if c.argv.is_empty() || c.argv[0].is_empty() => {
                 fail("command.argv", "needs at least the program to run".into())
             }
@@ -204,6 +218,51 @@ fn validate_http(check: &HttpCheck) -> Result<(), GateConfigError> {
     Ok(())
 }
 
+/// The measurement of a check that did not finish within `timeout`.
+pub(crate) fn timed_out(timeout: Duration) -> Measurement {
+    Measurement::error(
+        "timeout",
+        format!("timed out after {}", shown_duration(timeout)),
+    )
+}
+
+/// `5s`, `1.5s`, `250ms`: as a user writes it in a gate's `timeout`.
+pub(crate) fn shown_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
+/// A failed request as a measurement: "timed out after …" when the
+/// timeout ran out, else what went wrong, without the URL (it may carry
+/// credentials) and with the check's secrets redacted.
+pub(crate) fn request_error(
+    e: reqwest::Error,
+    timeout: Duration,
+    context: &str,
+    auth: &GateAuth,
+) -> Measurement {
+    if e.is_timeout() {
+        return timed_out(timeout);
+    }
+    let e = e.without_url();
+    let mut causes = vec![e.to_string()];
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !causes.iter().any(|c| c.contains(&text)) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    let detail = auth.redact(&causes.join(": "));
+    Measurement::error("url", format!("{context}: {detail}"))
+}
+
 /// `url` as gates show it in messages and history: without user info or
 /// query values, which may hold credentials.
 pub(crate) fn shown_url(url: &str) -> String {
@@ -226,7 +285,7 @@ pub(crate) fn shown_url(url: &str) -> String {
 /// The HTTP client gates measure with: rustls, no proxy from the
 /// environment (gates talk to loopback and in-cluster endpoints).
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder().no_proxy().build()
+    auth::base_client_builder().build()
 }
 
 #[cfg(test)]
@@ -241,6 +300,7 @@ mod tests {
                 query: "up".into(),
                 min,
                 max,
+                auth: GateAuth::default(),
             }),
             policy: AnalysisPolicy::default(),
         }
@@ -282,6 +342,7 @@ mod tests {
                 expected_status: 200,
                 json_path: None,
                 expected_value: None,
+                auth: GateAuth::default(),
             }),
             ..prometheus_gate("c", None, None)
         };

@@ -2,7 +2,7 @@
 //! a threshold range.
 
 use super::measurement::Measurement;
-use super::shown_url;
+use super::{request_error, shown_url, GateAuth};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ pub struct PrometheusCheck {
     pub min: Option<f64>,
     /// Inclusive upper bound on every sample.
     pub max: Option<f64>,
+    pub auth: GateAuth,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,37 +57,39 @@ impl PrometheusCheck {
     pub async fn measure(&self, client: &reqwest::Client, timeout: Duration) -> Measurement {
         let endpoint = format!("{}/api/v1/query", self.url.trim_end_matches('/'));
         let shown = shown_url(&endpoint);
+        let client = match self.auth.client(client) {
+            Ok(c) => c,
+            Err(e) => return Measurement::error("ca_cert_pem", e),
+        };
         let request = client
             .get(&endpoint)
             .query(&[("query", self.query.as_str())])
+            .headers(self.auth.headers())
             .timeout(timeout);
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
-                return Measurement::error(
-                    "url",
-                    format!("cannot query Prometheus at {shown}: {}", e.without_url()),
-                )
+                let context = format!("cannot query Prometheus at {shown}");
+                return request_error(e, timeout, &context, &self.auth);
             }
         };
         let status = response.status();
         let body = match response.text().await {
             Ok(b) => b,
             Err(e) => {
-                return Measurement::error(
-                    "url",
-                    format!(
-                        "reading Prometheus' answer from {shown}: {}",
-                        e.without_url()
-                    ),
-                )
+                let context = format!("reading Prometheus' answer from {shown}");
+                return request_error(e, timeout, &context, &self.auth);
             }
         };
         match serde_json::from_str::<QueryResponse>(&body) {
             Ok(parsed) => self.judge(parsed),
             Err(_) => Measurement::error(
                 "url",
-                format!("{shown} answered {status} with something that is not a Prometheus API response: {}", snippet(&body)),
+                format!(
+                    "{shown} answered {status}{} with something that is not a Prometheus API response: {}",
+                    credentials_hint(status),
+                    self.auth.redact(&snippet(&body))
+                ),
             ),
         }
     }
@@ -177,6 +180,15 @@ impl Sample {
     }
 }
 
+/// What a 401/403 from a proxy in front of Prometheus usually means.
+fn credentials_hint(status: reqwest::StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => " (credentials missing or refused: see headers, bearer_token and basic_auth)",
+        403 => " (the credentials are not allowed to query)",
+        _ => "",
+    }
+}
+
 fn snippet(body: &str) -> String {
     let trimmed = body.trim();
     match trimmed.char_indices().nth(200) {
@@ -196,6 +208,7 @@ mod tests {
             query: "q".into(),
             min,
             max,
+            auth: GateAuth::default(),
         }
     }
 

@@ -44,6 +44,17 @@ pub enum NothingToDo {
     AlreadyBootstrapped,
 }
 
+impl NothingToDo {
+    /// The line Kong prints for it.
+    pub fn kong_message(self) -> &'static str {
+        match self {
+            NothingToDo::AlreadyUpToDate => ALREADY_UP_TO_DATE,
+            NothingToDo::NoPendingToFinish => NO_PENDING_TO_FINISH,
+            NothingToDo::AlreadyBootstrapped => ALREADY_BOOTSTRAPPED,
+        }
+    }
+}
+
 /// What a failed `kong migrations` run (exit ≠ 0) was about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FailureKind {

@@ -12,12 +12,15 @@
 pub mod cli;
 mod command;
 mod discovery;
+mod env_stdin;
 mod error;
 mod invocation;
 mod output;
 pub(crate) mod process;
 mod ssh;
 
+#[cfg(test)]
+mod kongsim_tests;
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +29,7 @@ pub use cli::{
     parse_list_output, parse_phase_output, parse_status_output, CliError, CliFailure, CliOutcome,
     FailureKind, ListReport, MigratedLine, NothingToDo, RecordedAs, StatusReport,
 };
-pub use command::CommandRunner;
+pub use command::{CommandRunner, EnvTransport};
 pub use discovery::{
     known_from_status, list_known_migrations, Discovered, DiscoveryError, DiscoveryRequest,
 };

@@ -5,15 +5,16 @@
 //!   after the run; the host key is pinned through a one-line known_hosts
 //!   file and `StrictHostKeyChecking=yes` (`HostKeyAlias` makes the pin
 //!   independent of how the host is spelled and of the port).
-//! - Environment values, secrets included, travel over stdin to a tiny
-//!   `sh -c` wrapper that exports them and then runs the command: no value
-//!   appears in any argv, local or remote.
-//! - The wrapper keeps watching stdin: when the SSH connection goes away
+//! - Environment values, secrets included, travel over stdin to the
+//!   `sh -c` prologue of [`super::env_stdin`], which exports them and then
+//!   runs the command: no value appears in any argv, local or remote.
+//! - The prologue keeps watching stdin: when the SSH connection goes away
 //!   (timeout, cancellation), it stops the remote command's whole process
 //!   group instead of leaving it running.
 //! - `ssh` is read with `-F /dev/null`: the user's ssh_config (ProxyJump,
 //!   ControlMaster...) does not apply, so runs are reproducible.
 
+use super::env_stdin;
 use super::error::RunnerError;
 use super::invocation::{display_command_line, shell_quote, KongInvocation};
 use super::output::{RunOutput, Stream};
@@ -35,20 +36,6 @@ pub const DEFAULT_SSH_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The alias the pinned key is filed under in the temporary known_hosts.
 const HOST_KEY_ALIAS: &str = "kong-runner-pinned-host";
-
-/// Reads `NAME=value` lines up to an empty line, exports them, runs "$@"
-/// with stdin from /dev/null, and kills its own process group (the SSH
-/// session's) if stdin reaches EOF before the command ends.
-const REMOTE_WRAPPER: &str = r#"while IFS= read -r kv && [ -n "$kv" ]; do export "$kv"; done
-exec 3<&0
-"$@" </dev/null &
-child=$!
-( while read -r _ <&3; do :; done; kill -TERM 0 ) &
-watcher=$!
-wait "$child"
-status=$?
-kill "$watcher" 2>/dev/null
-exit "$status""#;
 
 const KEY_TYPES: &[&str] = &[
     "ssh-ed25519",
@@ -237,41 +224,14 @@ impl SshRunner {
         argv
     }
 
-    /// `sh -c '<wrapper>' kong-runner <argv...>`, each word shell-quoted
+    /// `sh -c '<prologue>' kong-runner <argv...>`, each word shell-quoted
     /// for the remote login shell.
     fn remote_command(&self, invocation: &KongInvocation) -> String {
-        ["sh", "-c", REMOTE_WRAPPER, "kong-runner"]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(self.argv_prefix.iter().cloned())
-            .chain(invocation.args.iter().cloned())
-            .map(|w| shell_quote(&w))
+        env_stdin::wrapped(self.argv_prefix.iter().chain(&invocation.args).cloned())
+            .iter()
+            .map(|w| shell_quote(w))
             .collect::<Vec<_>>()
             .join(" ")
-    }
-
-    /// The `NAME=value` block the wrapper reads, ended by an empty line.
-    fn env_block(&self, invocation: &KongInvocation) -> Result<Vec<u8>, RunnerError> {
-        let mut block = String::new();
-        let plain = self
-            .env
-            .iter()
-            .chain(&invocation.env)
-            .map(|(k, v)| (k, v.as_str()));
-        let secret = invocation.secret_env.iter().map(|(k, v)| (k, v.expose()));
-        for (name, value) in plain.chain(secret) {
-            if value.contains(['\n', '\r', '\0']) {
-                return Err(RunnerError::InvalidRunner(format!(
-                    "environment variable {name} contains a line break, which the ssh runner cannot pass"
-                )));
-            }
-            block.push_str(name);
-            block.push('=');
-            block.push_str(value);
-            block.push('\n');
-        }
-        block.push('\n');
-        Ok(block.into_bytes())
     }
 
     fn display(&self, invocation: &KongInvocation) -> String {
@@ -405,7 +365,7 @@ impl Runner for SshRunner {
         Box::pin(async move {
             self.validate()?;
             super::validate_env_names(invocation.env.keys().chain(invocation.secret_env.keys()))?;
-            let stdin = self.env_block(invocation)?;
+            let stdin = env_stdin::env_block(&self.env, invocation)?;
             let dir = self.credentials_dir()?;
             let redact = |text: &str| self.private_key_pem.redact_in(&invocation.redact(text));
             let spec = ProcessSpec {
@@ -484,10 +444,10 @@ mod tests {
             command.ends_with("kong-runner kong migrations up"),
             "{command}"
         );
-        let block = String::from_utf8(runner.env_block(&inv).unwrap()).unwrap();
+        let block = String::from_utf8(env_stdin::env_block(&runner.env, &inv).unwrap()).unwrap();
         assert_eq!(
             block,
-            "KONG_PREFIX=/tmp/k y\nKONG_PG_PASSWORD=pa55-word\n\n"
+            "KONG_PG_PASSWORD=pa55-word\nKONG_PREFIX=/tmp/k y\n\n"
         );
         let argv = runner.ssh_argv(Path::new("/tmp/x"), command);
         assert!(argv.iter().all(|a| !a.contains("pa55-word")));
@@ -496,6 +456,6 @@ mod tests {
             .contains("KONG_PG_PASSWORD=(sensitive)"));
         inv.secret_env
             .insert("KONG_PG_PASSWORD".into(), Secret::new("two\nlines"));
-        assert!(runner.env_block(&inv).is_err());
+        assert!(env_stdin::env_block(&runner.env, &inv).is_err());
     }
 }

@@ -168,6 +168,64 @@ async fn the_secret_reaches_the_environment_but_no_argv_output_or_error() {
     assert!(!text.contains(SECRET), "{text}");
 }
 
+/// With `env_transport = "stdin"` the far-side program gets the secret
+/// and the block's `env` through a boundary that drops the environment,
+/// and no process on the machine has the secret in its argv meanwhile.
+#[tokio::test]
+async fn the_stdin_transport_delivers_the_environment_past_env_i_and_no_argv_holds_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let far_kong = dir.path().join("kong");
+    std::fs::write(
+        &far_kong,
+        "#!/bin/sh\nprintf %s \"$KONG_PG_PASSWORD\" | sha256sum\necho \"custom=$KONG_CUSTOM home=${HOME:-unset}\"\necho \"args: $*\"\necho ready\nsleep 0.5\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&far_kong, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut runner = CommandRunner::new(vec![
+        "env".into(),
+        "-i".into(),
+        "PATH=/usr/bin:/bin".into(),
+        far_kong.display().to_string(),
+    ]);
+    runner.env_transport = EnvTransport::Stdin;
+    runner
+        .env
+        .insert("KONG_CUSTOM".into(), "it's a value".into());
+    let argv_holders = Arc::new(Mutex::new(None::<Vec<u32>>));
+    let mut on_line = {
+        let holders = argv_holders.clone();
+        move |_: Stream, line: &str| {
+            if line == "ready" {
+                *holders.lock().unwrap() = Some(processes_with_cmdline(SECRET));
+            }
+        }
+    };
+    let out = runner
+        .run(
+            &invocation(&["migrations", "up"]),
+            &CancellationToken::new(),
+            &mut on_line,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0, "{:?}", out.lines);
+    let expected_hash = {
+        use sha2::Digest;
+        hex_lower(&sha2::Sha256::digest(SECRET.as_bytes()))
+    };
+    let lines: Vec<&str> = out.lines.iter().map(|l| l.text.as_str()).collect();
+    assert!(lines[0].starts_with(&expected_hash), "{lines:?}");
+    assert_eq!(lines[1], "custom=it's a value home=unset");
+    assert_eq!(lines[2], "args: migrations up");
+    assert_eq!(
+        *argv_holders.lock().unwrap(),
+        Some(vec![]),
+        "no argv on the machine holds the secret"
+    );
+    assert!(!out.command_line.contains(SECRET));
+}
+
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -522,286 +580,6 @@ mod over_ssh {
         assert!(
             gone,
             "the remote sleep was stopped when the connection went away"
-        );
-    }
-}
-
-/// The project's Kong stand-in, run through both runners against a real
-/// PostgreSQL, checked by reading `schema_meta` ourselves.
-mod with_kongsim {
-    use super::*;
-    use crate::migrations::{
-        classify, plan_phase, read_schema_state, verify_phase, DatabaseConfig, KnownMigrations,
-        MigrationPhase, SslMode,
-    };
-    use testbed::postgres::KONG_PASSWORD;
-    use testbed::Postgres;
-
-    /// `target/debug/kongsim`, built by `cargo build -p kongsim` (or any
-    /// workspace-wide build/test).
-    fn kongsim() -> String {
-        let exe = std::env::current_exe().unwrap();
-        let target_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-        let path = target_dir.join("kongsim");
-        assert!(
-            path.is_file(),
-            "{} is missing: run `cargo build -p kongsim` first",
-            path.display()
-        );
-        path.display().to_string()
-    }
-
-    fn kongsim_runner(version: &str) -> CommandRunner {
-        CommandRunner::new(vec![kongsim(), "--kong-version".into(), version.into()])
-    }
-
-    fn database(pg: &Postgres) -> DatabaseConfig {
-        let mut db = DatabaseConfig::new(
-            "127.0.0.1",
-            pg.port,
-            "kong",
-            Secret::new(KONG_PASSWORD),
-            "kong",
-        );
-        db.sslmode = SslMode::Disable;
-        db
-    }
-
-    /// Plans, runs, parses and verifies one phase; returns Kong's outcome.
-    async fn run_phase(
-        runner: &dyn Runner,
-        db: &DatabaseConfig,
-        version: &str,
-        phase: MigrationPhase,
-    ) -> (crate::migrations::PhasePlan, CliOutcome) {
-        let known = KnownMigrations::from_catalog(version).unwrap();
-        let before = read_schema_state(db).await.unwrap();
-        let plan = plan_phase(
-            &classify(&before, &known),
-            &known,
-            phase,
-            false,
-            before.schema_level(),
-        )
-        .unwrap();
-        let inv = KongInvocation::migrations(&MigrationCommand::new(phase), db)
-            .with_timeout(Duration::from_secs(60));
-        let mut ignore = |_: Stream, _: &str| {};
-        let out = runner
-            .run(&inv, &CancellationToken::new(), &mut ignore)
-            .await
-            .unwrap();
-        let outcome = parse_phase_output(phase, &out).unwrap();
-        let after = read_schema_state(db).await.unwrap();
-        verify_phase(&plan, &classify(&after, &known), after.lock.as_ref())
-            .unwrap_or_else(|e| panic!("{e}\noutput: {:?}", out.lines));
-        (plan, outcome)
-    }
-
-    #[tokio::test]
-    async fn bootstrap_up_finish_through_the_command_runner() {
-        let pg = Postgres::start().unwrap();
-        let db = database(&pg);
-
-        let (plan, outcome) = run_phase(
-            &kongsim_runner("3.4.2"),
-            &db,
-            "3.4.2",
-            MigrationPhase::Bootstrap,
-        )
-        .await;
-        assert!(
-            matches!(outcome, CliOutcome::Completed { .. }),
-            "{outcome:?}"
-        );
-        assert!(plan.migration_count() > 20);
-        let meta = read_schema_state(&db).await.unwrap();
-        assert_eq!(meta.schema_level(), Some("3.4"));
-
-        let (plan, outcome) =
-            run_phase(&kongsim_runner("3.6.1"), &db, "3.6.1", MigrationPhase::Up).await;
-        let planned_core: Vec<&str> = plan.to_run[0]
-            .migrations
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect();
-        assert_eq!(plan.to_run[0].subsystem, "core");
-        assert_eq!(planned_core, ["021_340_to_350", "022_350_to_360"]);
-        let CliOutcome::Completed {
-            migrated,
-            pending_remain,
-            ..
-        } = outcome
-        else {
-            panic!("{outcome:?}")
-        };
-        assert!(pending_remain);
-        let ran: usize = plan.migration_count();
-        assert_eq!(migrated.len(), ran, "Kong reported every planned migration");
-        let predicted = plan.leaves_pending();
-        let after = classify(
-            &read_schema_state(&db).await.unwrap(),
-            &KnownMigrations::from_catalog("3.6.1").unwrap(),
-        );
-        assert_eq!(
-            after.pending(),
-            predicted,
-            "the plan predicted exactly what stays pending"
-        );
-
-        let (plan, outcome) = run_phase(
-            &kongsim_runner("3.6.1"),
-            &db,
-            "3.6.1",
-            MigrationPhase::Finish,
-        )
-        .await;
-        let tearing_down: Vec<crate::migrations::SubsystemMigrations> = plan
-            .to_run
-            .iter()
-            .map(|s| crate::migrations::SubsystemMigrations {
-                subsystem: s.subsystem.clone(),
-                migrations: s.migrations.iter().map(|m| m.name.clone()).collect(),
-            })
-            .collect();
-        assert_eq!(
-            tearing_down, predicted,
-            "finish plans the teardowns up left pending"
-        );
-        assert!(
-            matches!(
-                outcome,
-                CliOutcome::Completed {
-                    pending_remain: false,
-                    ..
-                }
-            ),
-            "{outcome:?}"
-        );
-        assert_eq!(
-            read_schema_state(&db).await.unwrap().schema_level(),
-            Some("3.6")
-        );
-    }
-
-    #[tokio::test]
-    async fn a_held_lock_makes_finish_exit_zero_without_effect_and_verification_names_the_holder() {
-        let pg = Postgres::start().unwrap();
-        let db = database(&pg);
-        run_phase(
-            &kongsim_runner("3.5.0"),
-            &db,
-            "3.5.0",
-            MigrationPhase::Bootstrap,
-        )
-        .await;
-        run_phase(&kongsim_runner("3.6.1"), &db, "3.6.1", MigrationPhase::Up).await;
-        pg.psql("INSERT INTO locks VALUES ('migrations', 'other-node-7a1c', now() + interval '60 seconds')")
-            .unwrap();
-
-        let known = KnownMigrations::from_catalog("3.6.1").unwrap();
-        let before = read_schema_state(&db).await.unwrap();
-        let plan = plan_phase(
-            &classify(&before, &known),
-            &known,
-            MigrationPhase::Finish,
-            false,
-            None,
-        )
-        .unwrap();
-        let inv = KongInvocation::migrations(&MigrationCommand::new(MigrationPhase::Finish), &db);
-        let mut ignore = |_: Stream, _: &str| {};
-        let out = kongsim_runner("3.6.1")
-            .run(&inv, &CancellationToken::new(), &mut ignore)
-            .await
-            .unwrap();
-        assert_eq!(out.exit_code, 0, "Kong exits 0 when it loses the lock race");
-        assert_eq!(
-            parse_phase_output(MigrationPhase::Finish, &out).unwrap(),
-            CliOutcome::LockNotAcquired
-        );
-        let after = read_schema_state(&db).await.unwrap();
-        let err = verify_phase(&plan, &classify(&after, &known), after.lock.as_ref()).unwrap_err();
-        assert!(err.to_string().contains("other-node-7a1c"), "{err}");
-        assert!(!err.pending_remaining.is_empty());
-    }
-
-    #[tokio::test]
-    async fn discovery_through_kong_migrations_status_agrees_with_the_catalog() {
-        let pg = Postgres::start().unwrap();
-        let db = database(&pg);
-        run_phase(
-            &kongsim_runner("3.4.2"),
-            &db,
-            "3.4.2",
-            MigrationPhase::Bootstrap,
-        )
-        .await;
-        let request = DiscoveryRequest {
-            kong_version: "3.6.1",
-            database: &db,
-            ask_runner: true,
-            conf_path: None,
-            db_timeout: None,
-            timeout: Duration::from_secs(30),
-        };
-        let found = list_known_migrations(
-            &kongsim_runner("3.6.1"),
-            &request,
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(found.runner_fallback_reason, None);
-        assert!(matches!(
-            found.known.source,
-            crate::migrations::KnownSource::Runner { .. }
-        ));
-        let catalog = KnownMigrations::from_catalog("3.6.1").unwrap();
-        assert_eq!(
-            found.known.subsystems, catalog.subsystems,
-            "status-derived list, teardowns filled from the catalog"
-        );
-
-        let broken = CommandRunner::new(vec!["kong-that-is-not-installed".into()]);
-        let found = list_known_migrations(&broken, &request, &CancellationToken::new())
-            .await
-            .unwrap();
-        assert!(found.runner_fallback_reason.unwrap().contains("not found"));
-        assert_eq!(found.known, catalog);
-    }
-
-    #[tokio::test]
-    async fn up_through_the_ssh_runner() {
-        let pg = Postgres::start().unwrap();
-        let sshd = testbed::sshd::Sshd::start().unwrap();
-        let db = database(&pg);
-        run_phase(
-            &kongsim_runner("3.5.0"),
-            &db,
-            "3.5.0",
-            MigrationPhase::Bootstrap,
-        )
-        .await;
-        let ssh = SshRunner::new(
-            "127.0.0.1",
-            sshd.port,
-            sshd.user.clone(),
-            Secret::new(sshd.client_private_key_pem.clone()),
-            HostKeyPin::parse(&sshd.host_public_key).unwrap(),
-            vec![kongsim(), "--kong-version".into(), "3.6.1".into()],
-        );
-        let (plan, outcome) = run_phase(&ssh, &db, "3.6.1", MigrationPhase::Up).await;
-        assert!(!plan.is_noop());
-        assert!(
-            matches!(
-                outcome,
-                CliOutcome::Completed {
-                    pending_remain: true,
-                    ..
-                }
-            ),
-            "{outcome:?}"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! Kong database, restored into the new database with `pg_restore` for
 //! dual-cluster upgrades; for DB-less nodes, the declarative configuration.
 
+use super::pg_tools::PgTools;
 use crate::migrations::DatabaseConfig;
 use crate::runner::process::{execute, ProcessSpec};
 use crate::runner::{RunOutput, RunnerError, Stream};
@@ -24,6 +25,12 @@ pub enum BackupError {
     EmptyBackup { path: PathBuf, tool: &'static str },
     #[error("refusing to restore into {database}: it is not empty ({detail}); restore only into a new, empty database")]
     TargetNotEmpty { database: String, detail: String },
+    #[error("the backup {name} the download command returned is not the one uploaded (expected {expected}, got {got}); the new database was not touched")]
+    ChecksumMismatch {
+        name: String,
+        expected: String,
+        got: String,
+    },
     #[error("cannot write the declarative configuration to {path}: {source}")]
     WriteConfig {
         path: PathBuf,
@@ -64,7 +71,7 @@ pub fn backup_file_name(
     )
 }
 
-fn pg_env(db: &DatabaseConfig) -> Vec<(String, String)> {
+pub(super) fn pg_env(db: &DatabaseConfig) -> Vec<(String, String)> {
     // Secrets travel in the environment, never in argv.
     let mut env = vec![
         ("PGHOST".to_string(), db.host.clone()),
@@ -113,6 +120,7 @@ async fn run_pg_tool(
 
 /// `pg_dump --format=custom` of the whole Kong database into `dir`.
 pub async fn dump_database(
+    tools: &PgTools,
     db: &DatabaseConfig,
     dir: &Path,
     file_name: &str,
@@ -126,7 +134,7 @@ pub async fn dump_database(
     let path = dir.join(file_name);
     let partial = dir.join(format!("{file_name}.partial"));
     let argv = vec![
-        "pg_dump".to_string(),
+        tools.pg_dump.display().to_string(),
         "--format=custom".to_string(),
         "--no-password".to_string(),
         // The provider's upgrade journal is not Kong's: a restored database
@@ -151,7 +159,7 @@ pub async fn dump_database(
             tool: "pg_dump",
         });
     }
-    verify_dump(db, &path, timeout, cancel).await?;
+    verify_dump(tools, db, &path, timeout, cancel).await?;
     Ok(BackupRecord {
         location: path.display().to_string(),
         bytes,
@@ -162,13 +170,14 @@ pub async fn dump_database(
 /// `pg_restore --list` reads the archive's table of contents: a truncated
 /// or corrupt dump fails here, not on the day it is needed.
 async fn verify_dump(
+    tools: &PgTools,
     db: &DatabaseConfig,
     path: &Path,
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<(), BackupError> {
     let argv = vec![
-        "pg_restore".to_string(),
+        tools.pg_restore.display().to_string(),
         "--list".to_string(),
         path.display().to_string(),
     ];
@@ -179,6 +188,7 @@ async fn verify_dump(
 
 /// Restores a dump into a new, empty database (dual-cluster).
 pub async fn restore_into(
+    tools: &PgTools,
     target: &DatabaseConfig,
     dump: &Path,
     timeout: Duration,
@@ -186,7 +196,7 @@ pub async fn restore_into(
 ) -> Result<(), BackupError> {
     ensure_empty(target).await?;
     let argv = vec![
-        "pg_restore".to_string(),
+        tools.pg_restore.display().to_string(),
         "--no-owner".to_string(),
         "--no-privileges".to_string(),
         "--exit-on-error".to_string(),
@@ -200,7 +210,7 @@ pub async fn restore_into(
         .map(|_| ())
 }
 
-async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {
+pub(super) async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {
     let not_empty = |detail: String| BackupError::TargetNotEmpty {
         database: target.address(),
         detail,

@@ -14,7 +14,7 @@ use crate::migrations::{
 };
 use crate::runner::{
     list_known_migrations, parse_phase_output, CliOutcome, DiscoveryError, DiscoveryRequest,
-    KongInvocation, MigrationCommand, Runner, RunnerError, Stream,
+    KongInvocation, MigrationCommand, RunOutput, Runner, RunnerError, Stream,
 };
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,19 @@ pub enum MigrateError {
     },
     #[error("{0}; gave up after the time limit")]
     NotApplied(PhaseNotApplied),
+    #[error(
+        "kong migrations {phase} reported success (\"{reported}\") but the database the provider reads \
+         (postgres://{database}) shows no change: the runner probably migrated another database, or runs another \
+         Kong version than the target. A runner that crosses a boundary (kubectl exec, docker exec, ssh) does not \
+         pass the local KONG_PG_* environment on, and the far side's kong uses its own settings: set \
+         runner.command.env_transport = \"stdin\" (or use runner.ssh).\n{command_line}"
+    )]
+    OtherDatabase {
+        phase: MigrationPhase,
+        reported: String,
+        database: String,
+        command_line: String,
+    },
     #[error("{0}")]
     Unparseable(String),
     #[error("cancelled: Terraform asked the provider to stop")]
@@ -176,6 +189,13 @@ pub async fn run_phase(
         let after = read_schema_state(db).await?;
         let after_state = classify(&after, known);
         let verified = verify_phase(&plan, &after_state, after.lock.as_ref());
+        if verified.is_err() {
+            let unchanged = after_state == state && after.lock.is_none();
+            let phase = command.phase;
+            if let Some(e) = migrated_elsewhere(phase, &outcome, unchanged, db, &output) {
+                return Err(e);
+            }
+        }
         let tail = output
             .lines
             .iter()
@@ -207,6 +227,33 @@ pub async fn run_phase(
             }
         }
     }
+}
+
+/// [`MigrateError::OtherDatabase`] when Kong reports the phase done (or
+/// nothing to do) while `db`, read by the provider, shows no change and no
+/// lock holder: the `kong` that ran read its database settings from
+/// somewhere else. `None` for lock contention and failures, which leave
+/// the database unchanged by design.
+pub fn migrated_elsewhere(
+    phase: MigrationPhase,
+    outcome: &CliOutcome,
+    database_unchanged: bool,
+    db: &DatabaseConfig,
+    output: &RunOutput,
+) -> Option<MigrateError> {
+    let reported = match outcome {
+        CliOutcome::Completed { migrated, .. } => {
+            format!("{} migration(s) processed", migrated.len())
+        }
+        CliOutcome::NothingToDo(nothing) => nothing.kong_message().to_owned(),
+        CliOutcome::LockNotAcquired | CliOutcome::Failed(_) => return None,
+    };
+    database_unchanged.then(|| MigrateError::OtherDatabase {
+        phase,
+        reported,
+        database: format!("{}@{}:{}/{}", db.user, db.host, db.port, db.database),
+        command_line: output.command_line.clone(),
+    })
 }
 
 /// How many migrations await `finish` when `up` has already run for the

@@ -4,9 +4,11 @@
 //! history.
 
 pub mod backup;
+pub mod backup_stream;
 pub mod freeze;
 pub mod hooks;
 pub mod lock;
 pub mod migrate;
+pub mod pg_tools;
 pub mod readiness;
 pub mod staging;

@@ -430,6 +430,7 @@ mod with_prometheus {
                 query: query.into(),
                 min: None,
                 max: Some(0.05),
+                auth: crate::gates::GateAuth::default(),
             }),
             policy: AnalysisPolicy {
                 inconclusive,

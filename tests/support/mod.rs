@@ -76,6 +76,30 @@ impl Acceptance {
         self.ws.version()
     }
 
+    /// The same configuration in a brand-new working directory, as on a
+    /// fresh CI runner or HCP Terraform run: only `*.tf`, the state and the
+    /// lock file are copied, `terraform init` runs again, and the old
+    /// directory (backups written there included) is deleted.
+    pub fn moved_to_a_new_directory(self) -> Acceptance {
+        let moved = self.ws.sibling().unwrap();
+        for entry in std::fs::read_dir(self.ws.dir()).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".tf") || name == "terraform.tfstate" || name == ".terraform.lock.hcl"
+            {
+                std::fs::copy(&path, moved.dir().join(&name)).unwrap();
+            }
+        }
+        moved.init().unwrap();
+        let old = self.ws.dir().to_path_buf();
+        std::fs::remove_dir_all(&old).unwrap();
+        Acceptance {
+            ws: moved,
+            config: self.config,
+            initialized: true,
+        }
+    }
+
     pub fn ws(&self) -> &Workspace {
         &self.ws
     }

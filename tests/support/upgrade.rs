@@ -355,6 +355,21 @@ pub fn tfvars(vars: &[(&str, String)]) -> String {
 }
 
 /// The runner argv that stands in for the `kong` CLI of `version`.
+/// The `kong` of `version` on the far side of a boundary: a script in
+/// `dir` running kongsim as that version, for a runner whose last argv
+/// element is the far-side `kong` (`env_transport = "stdin"`).
+pub fn far_side_kong(dir: &Path, version: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(format!("kong-{version}"));
+    let script = format!(
+        "#!/bin/sh\nexec '{}' --kong-version {version} \"$@\"\n",
+        kongsim_bin().display()
+    );
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
 pub fn kong_cli(version: &str) -> String {
     hcl_list(&[
         kongsim_bin().display().to_string(),

@@ -310,10 +310,24 @@ pub(super) async fn attempt(
         },
         (CliOutcome::Failed(f), _) => fail(cli_failure_diagnostic(settings, f, &output)),
         (_, Ok(())) => Attempt::Verified(Diagnostics::new()),
-        (_, Err(e)) => fail(Diagnostic::error(
-            "The migration phase did not take effect",
-            format!("{e}. The kong CLI exited {}.", output.exit_code),
-        )),
+        (outcome, Err(e)) => {
+            let unchanged = !database_changed && after.lock.is_none();
+            let db = &settings.database;
+            match crate::steps::migrate::migrated_elsewhere(phase, outcome, unchanged, db, &output)
+            {
+                Some(elsewhere) => fail(
+                    Diagnostic::error(
+                        "The runner migrated another database",
+                        elsewhere.to_string(),
+                    )
+                    .at(AttrPath::root("runner")),
+                ),
+                None => fail(Diagnostic::error(
+                    "The migration phase did not take effect",
+                    format!("{e}. The kong CLI exited {}.", output.exit_code),
+                )),
+            }
+        }
     }
 }
 

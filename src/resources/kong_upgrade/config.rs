@@ -25,9 +25,10 @@ pub struct Cluster {
 }
 
 pub struct Backup {
-    pub directory: PathBuf,
+    pub store: crate::steps::backup_stream::BackupStore,
     pub enabled: bool,
     pub declarative_config_path: Option<PathBuf>,
+    pub pg_tools: crate::steps::pg_tools::PgTools,
 }
 
 /// What the planner needs, available from configuration alone (plan time,
@@ -117,7 +118,7 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
     });
     let hooks = parse_hooks(config.attr("hooks"), &mut diags);
     let staging = parse_staging(config.attr("staging_test"));
-    let backup = parse_backup(config.attr("backup"));
+    let backup = parse_backup(config.attr("backup"), &mut diags);
     let split_by_id = blocks::traffic::split_locator(config)
         .map_err(|d| diags.extend(d))
         .is_ok_and(|locator| locator.is_some());
@@ -132,6 +133,19 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
         }
         return Err(diags);
     };
+    let uploads_without_download = backup.as_ref().is_some_and(|b| {
+        matches!(
+            b.store,
+            crate::steps::backup_stream::BackupStore::Commands { download: None, .. }
+        )
+    });
+    if strategy == Strategy::DualCluster && uploads_without_download {
+        diags.error_at(
+            AttrPath::root("backup").attr("download_command"),
+            "Missing download_command",
+            "dual_cluster restores the backup into new_database: set download_command to fetch back what upload_command stored.",
+        );
+    }
     if diags.has_errors() {
         return Err(diags);
     }
@@ -232,15 +246,83 @@ fn parse_staging(v: &Value) -> Vec<StagingRequest> {
         .collect()
 }
 
-fn parse_backup(v: &Value) -> Option<Backup> {
-    let directory = v.attr("directory").as_str()?;
+/// The `backup` block: exactly one of `directory` and `upload_command`
+/// says where backups go; `download_command` only with `upload_command`.
+fn parse_backup(v: &Value, diags: &mut Diagnostics) -> Option<Backup> {
+    use crate::steps::backup_stream::BackupStore;
+    let v = blocks::first(v);
+    if v.is_null() {
+        return None;
+    }
+    let argv = |attr: &str| {
+        let list = v.attr(attr);
+        (!list.is_null()).then(|| {
+            list.elements()
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+    };
+    let at = |attr: &str| AttrPath::root("backup").attr(attr);
+    let (upload, download) = (argv("upload_command"), argv("download_command"));
+    for (attr, command) in [("upload_command", &upload), ("download_command", &download)] {
+        if command
+            .as_ref()
+            .is_some_and(|c| c.first().is_none_or(|p| p.trim().is_empty()))
+        {
+            diags.error_at(
+                at(attr),
+                "Empty command",
+                format!("{attr} must start with the program to run."),
+            );
+        }
+    }
+    let store = match (v.attr("directory").as_str(), upload) {
+        (Some(dir), None) => {
+            if download.is_some() {
+                diags.error_at(
+                    at("download_command"),
+                    "download_command without upload_command",
+                    "download_command fetches back what upload_command stored; with directory, the restore reads the file there.",
+                );
+            }
+            BackupStore::Directory(PathBuf::from(dir))
+        }
+        (None, Some(upload)) => BackupStore::Commands { upload, download },
+        (Some(_), Some(_)) => {
+            diags.error_at(
+                at("upload_command"),
+                "Conflicting backup destinations",
+                "Set only one of directory (a local directory) and upload_command (a command that stores the stream elsewhere).",
+            );
+            return None;
+        }
+        (None, None) => {
+            diags.error_at(
+                at("directory"),
+                "Missing backup destination",
+                "Set directory (on the machine running Terraform) or upload_command (and download_command) to keep backups elsewhere, e.g. in an object store when runs are ephemeral.",
+            );
+            return None;
+        }
+    };
     Some(Backup {
-        directory: PathBuf::from(directory),
+        store,
         enabled: v.attr("enabled").as_bool().unwrap_or(true),
         declarative_config_path: v
             .attr("declarative_config_path")
             .as_str()
             .map(PathBuf::from),
+        pg_tools: {
+            let defaults = crate::steps::pg_tools::PgTools::default();
+            let path = |attr: &str, default: PathBuf| {
+                v.attr(attr).as_str().map(PathBuf::from).unwrap_or(default)
+            };
+            crate::steps::pg_tools::PgTools {
+                pg_dump: path("pg_dump_path", defaults.pg_dump),
+                pg_restore: path("pg_restore_path", defaults.pg_restore),
+            }
+        },
     })
 }
 

@@ -284,20 +284,20 @@ impl Executor<'_> {
             BackupSource::Database => {
                 let db = self.database(MigrationDatabase::Shared)?;
                 let name = unused_name(
-                    &settings.directory,
+                    settings.store.directory(),
                     backup::backup_file_name(&db.database, &self.from.to_string(), now, "dump"),
                 );
-                backup::dump_database(
-                    db,
-                    &settings.directory,
-                    &name,
-                    self.remaining(),
-                    self.cancel,
-                )
-                .await
-                .map_err(|e| {
-                    StepFailure::new(Some("backup.directory"), "backup failed", e.to_string())
-                })?
+                settings
+                    .store
+                    .dump(&settings.pg_tools, db, &name, self.remaining(), self.cancel)
+                    .await
+                    .map_err(|e| {
+                        StepFailure::new(
+                            Some(settings.store.attribute()),
+                            "backup failed",
+                            e.to_string(),
+                        )
+                    })?
             }
             BackupSource::DeclarativeConfig => {
                 let text = match &settings.declarative_config_path {
@@ -327,12 +327,20 @@ impl Executor<'_> {
                     }
                 };
                 let name = unused_name(
-                    &settings.directory,
+                    settings.store.directory(),
                     backup::backup_file_name("declarative", &self.from.to_string(), now, "yml"),
                 );
-                backup::write_declarative(&settings.directory, &name, &text).map_err(|e| {
-                    StepFailure::new(Some("backup.directory"), "backup failed", e.to_string())
-                })?
+                settings
+                    .store
+                    .keep_text(&name, &text, self.remaining(), self.cancel)
+                    .await
+                    .map_err(|e| {
+                        StepFailure::new(
+                            Some(settings.store.attribute()),
+                            "backup failed",
+                            e.to_string(),
+                        )
+                    })?
             }
         };
         // A backup is never replaced: the first one is the one taken before
@@ -375,14 +383,13 @@ impl Executor<'_> {
                 target.address()
             ));
         }
-        backup::restore_into(
-            target,
-            std::path::Path::new(location),
-            self.remaining(),
-            self.cancel,
-        )
-        .await
-        .map_err(|e| StepFailure::new(Some("new_database"), "restore failed", e.to_string()))?;
+        let settings = self.backup_settings()?;
+        let tools = &settings.pg_tools;
+        settings
+            .store
+            .restore(tools, target, location, self.remaining(), self.cancel)
+            .await
+            .map_err(|e| StepFailure::new(Some("new_database"), "restore failed", e.to_string()))?;
         Ok(format!("restored {location} into {}", target.address()))
     }
 
@@ -655,7 +662,11 @@ impl Executor<'_> {
 /// `name`, or `N-name` with the first N for which no file exists in
 /// `dir`: a backup never overwrites another (a resumed backup step may
 /// dump again within the same second).
-fn unused_name(dir: &std::path::Path, name: String) -> String {
+/// A backup name no earlier backup in `dir` has. Names for an upload
+/// command carry the time to the second (`backup_file_name`), and the
+/// journal keeps the first backup's location, so those are never reused.
+fn unused_name(dir: Option<&std::path::Path>, name: String) -> String {
+    let Some(dir) = dir else { return name };
     (1..)
         .map(|n: u32| {
             if n == 1 {

@@ -170,6 +170,36 @@ fn stopping_x(private: &Private) -> bool {
     )
 }
 
+/// A plan that dumps (or restores) the database needs a `pg_dump` and a
+/// `pg_restore` that exist and are no older than the server: found out
+/// now, not with X frozen half-way through an apply.
+async fn refuse_unusable_backup_tools(
+    intent: &Intent,
+    settings: &Settings,
+    plan: &Plan,
+) -> Option<Diagnostics> {
+    use crate::planner::{BackupSource, StepKind};
+    let dumps = plan.steps.iter().any(|s| {
+        matches!(
+            s.kind,
+            StepKind::Backup {
+                source: BackupSource::Database
+            } | StepKind::RestoreIntoNewDatabase
+        )
+    });
+    let (true, Some(backup), Some(db)) = (dumps, &intent.backup, &settings.database) else {
+        return None;
+    };
+    let e = crate::steps::pg_tools::check(&backup.pg_tools, db)
+        .await
+        .err()?;
+    Some(
+        tfplug::Diagnostic::error("Backup tools cannot serve this database", e.to_string())
+            .at(AttrPath::root("backup").attr(e.attribute()))
+            .into(),
+    )
+}
+
 /// A new kong_upgrade whose upgrade the world shows already in progress.
 /// Most often this is the replacement Terraform plans for a tainted upgrade
 /// (its first apply was interrupted): starting over would lose the
@@ -412,6 +442,9 @@ impl Resource for KongUpgrade {
             if let Some(d) = refuse_if_under_way(&intent, &settings).await {
                 return PlanResponse { diags: d, ..resp };
             }
+        }
+        if let Some(d) = refuse_unusable_backup_tools(&intent, &settings, &plan).await {
+            return PlanResponse { diags: d, ..resp };
         }
         plan_warnings(&plan.warnings, &mut resp.diags);
         if let Some(d) = &plan.downtime {

@@ -13,7 +13,7 @@ use tfplug::{AttrPath, Diagnostic, Diagnostics, Value};
 
 /// The journal of the upgrade `id`.
 pub fn journal_of(intent: &Intent, settings: &Settings, id: &str) -> Journal {
-    let backup_dir = intent.backup.as_ref().map(|b| b.directory.as_path());
+    let backup_dir = intent.backup.as_ref().and_then(|b| b.store.directory());
     Journal::for_upgrade(settings, backup_dir, id)
 }
 

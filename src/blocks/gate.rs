@@ -1,0 +1,208 @@
+//! `gate { ... }` inside `traffic`: a named check (`prometheus`, `http` or
+//! `command`) with its analysis policy, parsed into [`GateSpec`]s. The
+//! `prometheus` and `http` checks share the authentication and TLS
+//! attributes ([`with_auth`], [`parse_auth`]).
+
+use super::traffic::{duration, strings};
+use super::{first, string_attr};
+use crate::gates::{
+    AnalysisPolicy, BasicAuth, CommandCheck, GateAuth, GateCheck, GateSpec, HttpCheck,
+    InconclusivePolicy, JsonPath, PrometheusCheck,
+};
+use crate::migrations::Secret;
+use std::time::Duration;
+use tfplug::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Type, Value};
+
+/// The `gate` list block.
+pub fn block() -> NestedBlock {
+    NestedBlock::list(
+        "gate",
+        Block::new()
+            .describe("A check run while Y holds a step's weight: one of `prometheus`, `http` or `command`.")
+            .attr(Attribute::string("name").required().describe("Unique name; failures and the history name it."))
+            .attr(Attribute::string("interval").optional().describe("Time between measurements (Go duration). Default `10s`."))
+            .attr(Attribute::number("count").optional().describe("Measurements per step. Default: every interval until the step's pause ends."))
+            .attr(Attribute::number("failure_limit").optional().describe("Failures tolerated before the gate fails. Default `0`."))
+            .attr(Attribute::number("consecutive_success_limit").optional().describe("Pass as soon as this many measurements in a row succeed."))
+            .attr(Attribute::string("inconclusive").optional().describe("What a measurement without data counts as: `fail` (default), `pass`, or `wait` (halt for a human)."))
+            .attr(Attribute::string("timeout").optional().describe("Bound on one measurement. Default `10s`."))
+            .block(NestedBlock::single(
+                "prometheus",
+                with_auth(Block::new()
+                    .attr(Attribute::string("url").required().describe("Base URL of Prometheus (or of a Prometheus-compatible API: Grafana Cloud, Mimir, Thanos, VictoriaMetrics)."))
+                    .attr(Attribute::string("query").required().describe("PromQL instant query; every sample must lie within [min, max]."))
+                    .attr(Attribute::number("min").optional().describe("Inclusive lower bound."))
+                    .attr(Attribute::number("max").optional().describe("Inclusive upper bound."))),
+            ))
+            .block(NestedBlock::single(
+                "http",
+                with_auth(Block::new()
+                    .attr(Attribute::string("url").required().describe("URL to GET."))
+                    .attr(Attribute::number("expected_status").optional().describe("Status that passes. Default `200`."))
+                    .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`."))
+                    .attr(Attribute::string("expected_value").optional().describe("The JSON value expected there (parsed as JSON, else compared as a string)."))),
+            ))
+            .block(NestedBlock::single(
+                "command",
+                Block::new().attr(Attribute::list_of("argv", Type::String).required().describe("Program and arguments; exit 0 passes.")),
+            )),
+    )
+}
+
+/// The gates of a wholly known `gate` list.
+pub fn parse(v: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Vec<GateSpec> {
+    v.elements()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let at = path.clone().index(i as i64);
+            let policy = AnalysisPolicy {
+                interval: duration(g, "interval", Duration::from_secs(10), &at, diags),
+                count: g.attr("count").as_i64().and_then(|n| u32::try_from(n).ok()),
+                failure_limit: g
+                    .attr("failure_limit")
+                    .as_i64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0),
+                consecutive_success_limit: g
+                    .attr("consecutive_success_limit")
+                    .as_i64()
+                    .and_then(|n| u32::try_from(n).ok()),
+                inconclusive: match g.attr("inconclusive").as_str() {
+                    None | Some("fail") => InconclusivePolicy::Fail,
+                    Some("pass") => InconclusivePolicy::Pass,
+                    Some("wait") => InconclusivePolicy::Wait,
+                    Some(other) => {
+                        diags.error_at(
+                            at.clone().attr("inconclusive"),
+                            "Invalid inconclusive",
+                            format!("{other:?} is not fail, pass or wait"),
+                        );
+                        InconclusivePolicy::Fail
+                    }
+                },
+                timeout: duration(g, "timeout", Duration::from_secs(10), &at, diags),
+            };
+            let check = parse_check(g, &at, diags)?;
+            Some(GateSpec {
+                name: g.attr("name").as_str().unwrap_or_default().to_string(),
+                check,
+                policy,
+            })
+        })
+        .collect()
+}
+
+fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<GateCheck> {
+    let (p, h, c) = (
+        first(g.attr("prometheus")),
+        first(g.attr("http")),
+        first(g.attr("command")),
+    );
+    let present = [!p.is_null(), !h.is_null(), !c.is_null()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if present != 1 {
+        diags.error_at(
+            at.clone(),
+            "Invalid gate",
+            "A gate needs exactly one of prometheus, http or command.",
+        );
+        return None;
+    }
+    if !p.is_null() {
+        return Some(GateCheck::Prometheus(PrometheusCheck {
+            url: p.attr("url").as_str().unwrap_or_default().to_string(),
+            query: p.attr("query").as_str().unwrap_or_default().to_string(),
+            min: p.attr("min").as_f64(),
+            max: p.attr("max").as_f64(),
+            auth: parse_auth(p),
+        }));
+    }
+    if !h.is_null() {
+        let json_path = match h.attr("json_path").as_str() {
+            None => None,
+            Some(text) => match JsonPath::parse(text) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    diags.error_at(
+                        at.clone().attr("http").attr("json_path"),
+                        "Invalid json_path",
+                        e.to_string(),
+                    );
+                    None
+                }
+            },
+        };
+        let expected_value = h
+            .attr("expected_value")
+            .as_str()
+            .map(|t| serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::from(t)));
+        return Some(GateCheck::Http(HttpCheck {
+            url: h.attr("url").as_str().unwrap_or_default().to_string(),
+            expected_status: h
+                .attr("expected_status")
+                .as_i64()
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(200),
+            json_path,
+            expected_value,
+            auth: parse_auth(h),
+        }));
+    }
+    Some(GateCheck::Command(CommandCheck {
+        argv: strings(c.attr("argv")),
+    }))
+}
+
+/// Adds the authentication and TLS attributes to a check's block.
+fn with_auth(block: Block) -> Block {
+    block
+        .attr(Attribute::map_of("headers", Type::String).optional().sensitive().describe(
+            "Headers sent with every request, e.g. `{ \"X-Scope-OrgID\" = \"tenant-1\" }` or an API key. Sensitive: never shown in plans or logs.",
+        ))
+        .attr(Attribute::string("bearer_token").optional().sensitive().describe(
+            "Sent as `Authorization: Bearer <token>` (a Grafana Cloud access policy token, a service account token). Sensitive. Conflicts with `basic_auth` and an `Authorization` header.",
+        ))
+        .block(NestedBlock::single(
+            "basic_auth",
+            Block::new()
+                .describe("HTTP basic authentication (`Authorization: Basic ...`).")
+                .attr(Attribute::string("username").required().describe("User name (for Grafana Cloud: the instance id)."))
+                .attr(Attribute::string("password").required().sensitive().describe("Password or token. Sensitive.")),
+        ))
+        .attr(Attribute::string("ca_cert_pem").optional().describe(
+            "PEM CA certificates trusted for this endpoint's TLS, on top of the Web PKI roots.",
+        ))
+        .attr(Attribute::bool("insecure_skip_verify").optional().describe(
+            "Skip TLS certificate verification. For tests only; prefer `ca_cert_pem`. Default `false`.",
+        ))
+}
+
+/// The authentication and TLS settings of a `prometheus`/`http` block;
+/// their consistency is checked by [`GateAuth::validate`].
+fn parse_auth(check: &Value) -> GateAuth {
+    let basic = first(check.attr("basic_auth"));
+    GateAuth {
+        headers: check
+            .attr("headers")
+            .entries()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), Secret::new(s))))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        bearer_token: string_attr(check, "bearer_token").map(Secret::new),
+        basic_auth: (!basic.is_null()).then(|| BasicAuth {
+            username: string_attr(basic, "username").unwrap_or_default(),
+            password: Secret::new(string_attr(basic, "password").unwrap_or_default()),
+        }),
+        ca_cert_pem: string_attr(check, "ca_cert_pem"),
+        insecure_skip_verify: check
+            .attr("insecure_skip_verify")
+            .as_bool()
+            .unwrap_or(false),
+    }
+}
