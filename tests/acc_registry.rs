@@ -107,8 +107,8 @@ fn one_byte_changed(mut bytes: Vec<u8>) -> Vec<u8> {
 }
 
 /// Publishes the release under registry namespace `namespace`: service
-/// discovery, versions, and the download document pointing at the zip,
-/// SHA256SUMS, its signature and the signing key.
+/// discovery, versions, and the download document pointing at `zip`,
+/// SHA256SUMS, `signature` and the release's public key.
 fn publish_in_registry(
     server: &HttpsFileServer,
     namespace: &str,
@@ -136,7 +136,9 @@ fn publish_in_registry(
         )
         .unwrap();
     let armor = String::from_utf8(read(dist, &format!("{PREFIX}_signing-key.asc"))).unwrap();
-    let shasum = sha256_of_zip_in_sums(dist);
+    // The download document names the zip's own hash: a registry that
+    // lies consistently is caught by the signed SHA256SUMS alone.
+    let shasum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(zip));
     let download = serde_json::json!({
         "protocols": ["6.0"], "os": os, "arch": arch,
         "filename": zip_name(),
@@ -327,11 +329,13 @@ fn the_signed_release_installs_through_a_registry_and_a_mirror_and_tampering_is_
 
         let ws = installing_workspace(version, &server, direct, &format!("{host}/tampered/kong"));
         let out = init(&ws);
+        // The registry's download document vouches for the changed zip;
+        // only the signed SHA256SUMS does not.
         assert_refused(
             &ws,
             &out,
             "a zip with one byte changed",
-            "archive has incorrect checksum",
+            "checksum list has unexpected SHA-256 hash",
         );
 
         let ws = installing_workspace(version, &server, direct, &format!("{host}/wrongkey/kong"));
