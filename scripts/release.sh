@@ -24,7 +24,7 @@
 #                                       signature, public key, mirror layout, install check
 # Environment:
 #   GPG_FINGERPRINT   the release key (an RSA key: Terraform 1.0 rejects ed25519 keys);
-#                     GNUPGHOME is honoured as gpg does
+#                     GNUPGHOME is honoured as gpg does; GPG_PASSPHRASE unlocks it
 #   UNSIGNED=1        make an unsigned release (no .sig, no key): registries refuse it
 #   DIST_DIR          output directory (default target/dist)
 #   PROVIDER_BINARY   package this binary instead of building the release profile
@@ -127,8 +127,12 @@ sign_sums() {
     log "UNSIGNED=1: no signature; registries will refuse this release"
     return
   fi
-  gpg --batch --yes --local-user "$GPG_FINGERPRINT" --detach-sign \
-    --output "$DIST/$SUMS.sig" "$DIST/$SUMS"
+  local passphrase=()
+  if [[ -n ${GPG_PASSPHRASE:-} ]]; then
+    passphrase=(--pinentry-mode loopback --passphrase-fd 0)
+  fi
+  gpg --batch --yes "${passphrase[@]}" --local-user "$GPG_FINGERPRINT" --detach-sign \
+    --output "$DIST/$SUMS.sig" "$DIST/$SUMS" <<<"${GPG_PASSPHRASE:-}"
   gpg --batch --armor --export "$GPG_FINGERPRINT" >"$DIST/$KEY_FILE"
   gpg --batch --verify "$DIST/$SUMS.sig" "$DIST/$SUMS" 2>/dev/null ||
     die "the signature just made does not verify"
@@ -163,7 +167,8 @@ write_network_mirror() {
 # Installs the native zip the way users' Terraform would: from a packed
 # filesystem mirror, on each core installed here.
 check_install() {
-  local zip="${PREFIX}_$(native_os_arch).zip"
+  local zip
+  zip="${PREFIX}_$(native_os_arch).zip"
   [[ -f $DIST/$zip ]] || { log "no $zip: install check skipped"; return; }
   local check
   check="$(mktemp -d)"
