@@ -8,6 +8,7 @@
 
 pub mod diag;
 mod log;
+mod platform;
 mod plugin;
 pub mod provider;
 pub mod schema;
