@@ -5,12 +5,12 @@
 
 use super::{first, seconds_attr, string_attr};
 use crate::migrations::{DatabaseConfig, KnownMigrations, KnownSource, Secret};
+use crate::platform::is_executable;
 use crate::runner::{
     display_command_line, list_known_migrations, CommandRunner, Discovered, DiscoveryError,
     DiscoveryRequest, HostKeyPin, Runner, RunnerError, SshRunner,
 };
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tfplug::{
@@ -158,10 +158,6 @@ fn locate_program(
         });
     }
     Ok(candidate)
-}
-
-fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// Plan-time checks tolerant of unknown values.
@@ -570,7 +566,8 @@ mod tests {
             settings.check_program(),
             Err(RunnerError::NotExecutable { .. })
         ));
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         assert_eq!(settings.check_program(), Ok(()));
         let settings = parse(&runner(command(&["sh"]), Value::Null), root()).unwrap();
         assert_eq!(settings.check_program(), Ok(()), "found on PATH");
