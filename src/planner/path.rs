@@ -87,28 +87,28 @@ pub struct PathRule {
     pub source: &'static str,
 }
 
-/// Kong's published upgrade paths (kong-facts §5.1, Kong/kong UPGRADE.md).
+/// Kong's published upgrade paths (Kong's upgrade guide, Kong/kong UPGRADE.md).
 pub const PATH_RULES: &[PathRule] = &[
     PathRule {
         from: SeriesRange::one(0, 14),
         to: SeriesRange::span(1, 0, 5),
         kind: EdgeKind::Bridge,
         stop_at_least: Some(KongVersion::new(0, 14, 1)),
-        source: "UPGRADE.md, 1.x: the lowest version it migrates from is 0.14.1",
+        source: "[UPGRADE.md](https://github.com/Kong/kong/blob/3.9.3/UPGRADE.md), 1.x: the lowest version it migrates from is 0.14.1",
     },
     PathRule {
         from: SeriesRange::span(1, 0, 5),
         to: SeriesRange::one(2, 0),
         kind: EdgeKind::Bridge,
         stop_at_least: None,
-        source: "UPGRADE.md, 2.0.0: migrates from 1.0.0–1.5.0",
+        source: "[UPGRADE.md](https://github.com/Kong/kong/blob/3.9.3/UPGRADE.md), 2.0.0: migrates from 1.0.0–1.5.0",
     },
     PathRule {
         from: SeriesRange::span(1, 0, 5),
         to: SeriesRange::one(2, 1),
         kind: EdgeKind::Bridge,
         stop_at_least: None,
-        source: "kong-facts §5.1: 1.x must go to 2.1.0 first (before 3.0)",
+        source: "[upgrade guide](https://developer.konghq.com/gateway/upgrade/): 1.x must go to 2.1.0 first (before 3.0)",
     },
     PathRule {
         from: SeriesRange::span(2, 1, 7),
@@ -122,7 +122,7 @@ pub const PATH_RULES: &[PathRule] = &[
         to: SeriesRange::one(3, 0),
         kind: EdgeKind::Bridge,
         stop_at_least: Some(KongVersion::new(2, 8, 1)),
-        source: "UPGRADE.md, 3.0: from 2.7 or earlier, go to 2.8.1 first",
+        source: "[UPGRADE.md](https://github.com/Kong/kong/blob/3.9.3/UPGRADE.md), 3.0: from 2.7 or earlier, go to 2.8.1 first",
     },
     PathRule {
         from: SeriesRange::one(2, 8),
@@ -160,17 +160,17 @@ pub const MIGRATION_FLOORS: &[MigrationFloor] = &[
     MigrationFloor {
         to_major: 1,
         lowest_from: KongVersion::new(0, 14, 1),
-        source: "UPGRADE.md, 1.x: the lowest version it migrates from is 0.14.1",
+        source: "[UPGRADE.md](https://github.com/Kong/kong/blob/3.9.3/UPGRADE.md), 1.x: the lowest version it migrates from is 0.14.1",
     },
     MigrationFloor {
         to_major: 2,
         lowest_from: KongVersion::new(1, 0, 0),
-        source: "UPGRADE.md, 2.0.0: the lowest version it migrates from is 1.0.0",
+        source: "[UPGRADE.md](https://github.com/Kong/kong/blob/3.9.3/UPGRADE.md), 2.0.0: the lowest version it migrates from is 1.0.0",
     },
     MigrationFloor {
         to_major: 3,
         lowest_from: KongVersion::new(2, 1, 0),
-        source: "kong-facts §5.1: 3.0 accepts migrations from 2.1.x or later",
+        source: "[upgrade guide](https://developer.konghq.com/gateway/upgrade/): 3.0 accepts migrations from 2.1.x or later",
     },
 ];
 

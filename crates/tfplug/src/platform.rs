@@ -64,8 +64,7 @@ mod unix {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/tmp"));
         let path = dir.join(format!("plugin{:016x}", rand_nonce()));
-        let listener =
-            Listener::bind(&path).map_err(|e| (path.display().to_string(), e))?;
+        let listener = Listener::bind(&path).map_err(|e| (path.display().to_string(), e))?;
         let endpoint = Endpoint {
             network: "unix",
             address: path.display().to_string(),
