@@ -179,6 +179,7 @@ fn every_example_is_a_valid_configuration() {
             "README.md's example is not valid:\n{snippet}\n{out}"
         );
     }
+    check_guide_snippets(&ws);
     ws.write_config(&example("provider/provider.tf")).unwrap();
     ws.write_file("versions.tf", "").unwrap();
     let out = ws.validate().unwrap();
@@ -186,6 +187,43 @@ fn every_example_is_a_valid_configuration() {
         out.success(),
         "examples/provider/provider.tf is not valid:\n{out}"
     );
+}
+
+/// Every ```` ```terraform ```` block of the guides (templates/guides/, which
+/// docgen copies to docs/guides/) validates in `ws`; a block with its own
+/// `required_providers` (another local name for this provider) replaces
+/// the workspace's. Blocks that need providers not installable here are
+/// fenced ```` ```hcl ```` instead.
+fn check_guide_snippets(ws: &Workspace) {
+    let guides = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/guides");
+    let mut checked = 0;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&guides)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for guide in files {
+        let text = std::fs::read_to_string(&guide).unwrap();
+        for snippet in terraform_blocks(&text) {
+            let own_providers = snippet.contains("required_providers");
+            if own_providers {
+                ws.write_file("versions.tf", "").unwrap();
+            }
+            ws.write_config(&snippet).unwrap();
+            let out = ws.validate().unwrap();
+            if own_providers {
+                ws.write_file("versions.tf", &required_providers_hcl())
+                    .unwrap();
+            }
+            assert!(
+                out.success(),
+                "{} shows an invalid configuration:\n{snippet}\n{out}",
+                guide.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} guide snippets found");
 }
 
 /// The ```` ```terraform ```` fenced blocks of a Markdown text.
