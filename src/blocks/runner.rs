@@ -40,7 +40,7 @@ fn runner_block() -> Block {
         .attr(Attribute::bool("discover").optional().describe(
             "At plan time, run `kong migrations status` (read-only, Kong ≥ 3.0) through the runner to learn which migrations the target version knows, instead of the provider's embedded catalog of Kong OSS migrations. Needed for Enterprise and custom builds. Default `false`.",
         ))
-        .attr(Attribute::string("conf_path").optional().describe("A kong.conf on the machine the runner runs on, passed as `-c`. `KONG_PG_*` settings from the `database` block override it."))
+        .attr(Attribute::string("conf_path").optional().describe("A kong.conf on the machine the runner runs on, passed as `-c`. `KONG_PG_*` settings from the `database` block override it. Default: none (Kong's own defaults and `KONG_*` variables)."))
         .block(NestedBlock::single(
             "command",
             Block::new()
@@ -48,8 +48,8 @@ fn runner_block() -> Block {
                 .attr(Attribute::list_of("argv", Type::String).required().describe(
                     "The program and its first arguments, e.g. `[\"kong\"]`, `[\"docker\", \"exec\", \"-i\", \"kong-y\", \"kong\"]` or `[\"kubectl\", \"exec\", \"deploy/kong-y\", \"--\", \"kong\"]`.",
                 ))
-                .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables (not secret: they may be logged)."))
-                .attr(Attribute::string("working_dir").optional().describe("Working directory of the program.")),
+                .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables (not secret: they may be logged). Default: none."))
+                .attr(Attribute::string("working_dir").optional().describe("Working directory of the program. Default: Terraform's working directory.")),
         ))
         .block(NestedBlock::single(
             "ssh",
@@ -63,7 +63,7 @@ fn runner_block() -> Block {
                     "The server's public host key, pinned: a line like `ssh-ed25519 AAAA...` (from `/etc/ssh/ssh_host_ed25519_key.pub`) or a known_hosts line.",
                 ))
                 .attr(Attribute::list_of("argv", Type::String).optional().describe("The remote program and its first arguments. Default `[\"kong\"]`."))
-                .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables for the remote command (not secret)."))
+                .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables for the remote command (not secret). Default: none."))
                 .attr(Attribute::number("connect_timeout").optional().describe("Seconds allowed to connect. Default `15`.")),
         ))
 }

@@ -61,7 +61,7 @@ fn driver_blocks() -> Vec<NestedBlock> {
                 .attr(Attribute::list_of("reload_command", Type::String).optional().describe("Reload argv. Default `[\"nginx\", \"-s\", \"reload\"]`."))
                 .attr(Attribute::list_of("validate_command", Type::String).optional().describe("Validation argv. Default `[\"nginx\", \"-t\"]`."))
                 .attr(Attribute::string("pid_file").optional().describe(
-                    "nginx's pid file. When set, a weight change returns only once the new workers run and the old ones stopped accepting connections; without it, the change takes effect about 100 ms after the reload.",
+                    "nginx's pid file. When set, a weight change returns only once the new workers run and the old ones stopped accepting connections; without it, the change takes effect about 100 ms after the reload. Default: none.",
                 )),
         ),
         NestedBlock::single(
@@ -69,7 +69,7 @@ fn driver_blocks() -> Vec<NestedBlock> {
             Block::new()
                 .describe("An edge Kong's upstream: the two clusters are targets whose weights are set through the Admin API.")
                 .attr(Attribute::string("admin_url").required().describe("Admin API of the edge Kong."))
-                .attr(Attribute::string("admin_token").optional().sensitive().describe("RBAC token for that Admin API."))
+                .attr(Attribute::string("admin_token").optional().sensitive().describe("RBAC token for that Admin API. Default: none."))
                 .attr(Attribute::string("upstream").required().describe("Upstream name or id."))
                 .attr(Attribute::string("target_x").required().describe("Target (`host:port`) of cluster X."))
                 .attr(Attribute::string("target_y").required().describe("Target (`host:port`) of cluster Y.")),
@@ -90,7 +90,7 @@ fn gate_block() -> NestedBlock {
             .attr(Attribute::string("interval").optional().describe("Time between measurements (Go duration). Default `10s`."))
             .attr(Attribute::number("count").optional().describe("Measurements per step. Default: every interval until the step's pause ends."))
             .attr(Attribute::number("failure_limit").optional().describe("Failures tolerated before the gate fails. Default `0`."))
-            .attr(Attribute::number("consecutive_success_limit").optional().describe("Pass as soon as this many measurements in a row succeed."))
+            .attr(Attribute::number("consecutive_success_limit").optional().describe("Pass as soon as this many measurements in a row succeed. Default: none (measure for the whole step)."))
             .attr(Attribute::string("inconclusive").optional().describe("What a measurement without data counts as: `fail` (default), `pass`, or `wait` (halt for a human)."))
             .attr(Attribute::string("timeout").optional().describe("Bound on one measurement. Default `10s`."))
             .block(NestedBlock::single(
@@ -98,16 +98,16 @@ fn gate_block() -> NestedBlock {
                 Block::new()
                     .attr(Attribute::string("url").required().describe("Base URL of Prometheus."))
                     .attr(Attribute::string("query").required().describe("PromQL instant query; every sample must lie within [min, max]."))
-                    .attr(Attribute::number("min").optional().describe("Inclusive lower bound."))
-                    .attr(Attribute::number("max").optional().describe("Inclusive upper bound.")),
+                    .attr(Attribute::number("min").optional().describe("Inclusive lower bound. Default: none (unbounded)."))
+                    .attr(Attribute::number("max").optional().describe("Inclusive upper bound. Default: none (unbounded).")),
             ))
             .block(NestedBlock::single(
                 "http",
                 Block::new()
                     .attr(Attribute::string("url").required().describe("URL to GET."))
                     .attr(Attribute::number("expected_status").optional().describe("Status that passes. Default `200`."))
-                    .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`."))
-                    .attr(Attribute::string("expected_value").optional().describe("The JSON value expected there (parsed as JSON, else compared as a string).")),
+                    .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`. Default: none (only the status is checked)."))
+                    .attr(Attribute::string("expected_value").optional().describe("The JSON value expected there (parsed as JSON, else compared as a string). Default: none.")),
             ))
             .block(NestedBlock::single(
                 "command",

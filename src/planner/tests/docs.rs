@@ -4,7 +4,10 @@
 
 use super::*;
 
-const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/guides/planner-rules.md");
+const DOC_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/templates/guides/planner-rules.md"
+);
 
 #[test]
 fn planner_rules_doc_is_current() {
