@@ -1,5 +1,5 @@
 //! Reading what Kong records about its migrations: the `schema_meta` rows
-//! and the `migrations` row of `locks` (kong-facts §1.5, §2).
+//! and the `migrations` row of `locks` (Kong/kong `kong/db/strategies/postgres/connector.lua`).
 //!
 //! Read-only: one REPEATABLE READ, READ ONLY transaction, so the rows and the
 //! lock are one consistent snapshot.

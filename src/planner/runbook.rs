@@ -1,4 +1,4 @@
-//! Kong's four runbooks (shared/upgrade-runbooks.md) as ordered entries.
+//! Kong's four runbooks (https://developer.konghq.com/gateway/upgrade/: in-place, blue-green, dual-cluster, rolling) as ordered entries.
 //! The planner walks these: it never invents an order of its own.
 
 use super::input::{PlanInput, Strategy};

@@ -1,4 +1,4 @@
-//! Reading what the `kong migrations` CLI printed (kong-facts §1.2–1.3):
+//! Reading what the `kong migrations` CLI printed (Kong/kong `kong/cmd/migrations.lua`, e.g. https://github.com/Kong/kong/blob/3.9.3/kong/cmd/migrations.lua):
 //! pure functions from a [`RunOutput`] to typed outcomes.
 //!
 //! Normal messages are on stdout without prefix (with `--v`, every line has

@@ -16,8 +16,8 @@ use std::fmt;
 /// Where the data comes from.
 pub const SOURCE: &str = "Kong/kong OSS: kong/db/migrations/core/init.lua and kong/plugins/*/migrations/init.lua \
 (module lists of kong-2.8.1-0.rockspec and kong-3.9.1-0.rockspec, kong/db/migrations/state.lua for ordering), \
-per-release additions and teardown flags for 3.0-3.9 and master (3.10.0) from tags 2.8.0..3.9.3 as summarised in \
-shared/kong-facts.md section 3; teardown flags of migrations older than 2.8 are not verified and recorded as false";
+per-release additions and teardown flags for 3.0-3.9 and master (3.10.0) read from the Kong/kong repository \
+at tags 2.8.0..3.9.3; teardown flags of migrations older than 2.8 are not verified and recorded as false";
 
 /// One migration as the Kong code of a release knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
