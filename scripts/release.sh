@@ -77,7 +77,7 @@ require_signing_key() {
   command -v gpg >/dev/null || die "gpg not found (scripts/install-deps.sh installs gnupg)"
   local algorithm
   algorithm="$(gpg --batch --with-colons --list-secret-keys "$GPG_FINGERPRINT" 2>/dev/null |
-    awk -F: '$1 == "sec" { print $4; exit }')"
+    awk -F: '$1 == "sec" { print $4; exit }' || true)"
   [[ -n $algorithm ]] || die "no secret key $GPG_FINGERPRINT in ${GNUPGHOME:-~/.gnupg}"
   # OpenPGP algorithm 1 is RSA; Terraform 1.0 refuses others, e.g. ed25519
   # ("unsupported feature: public key type: 22").
