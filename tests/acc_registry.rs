@@ -50,8 +50,13 @@ impl Keyring {
 
     /// A new RSA signing key; its fingerprint.
     fn generate_rsa_key(&self, name: &str) -> String {
+        self.generate_key(name, "rsa2048")
+    }
+
+    /// A new signing key of `algorithm` (gpg's name); its fingerprint.
+    fn generate_key(&self, name: &str, algorithm: &str) -> String {
         let uid = format!("{name} <{name}@example.invalid>");
-        self.gpg(&["--quick-gen-key", &uid, "rsa2048", "sign", "never"]);
+        self.gpg(&["--quick-gen-key", &uid, algorithm, "sign", "never"]);
         let listing = self.gpg(&["--with-colons", "--list-secret-keys", &uid]);
         String::from_utf8_lossy(&listing.stdout)
             .lines()
@@ -72,18 +77,25 @@ impl Drop for Keyring {
 }
 
 /// `scripts/release.sh` with the provider under test (debug info dropped,
-/// no release build) into `dist`.
-fn make_release(keyring: &Keyring, fingerprint: &str, dist: &Path) {
+/// no release build) into `dist`, signed with `fingerprint` when given.
+fn run_release(keyring: &Keyring, fingerprint: Option<&str>, dist: &Path) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let binary = testbed::terraform::without_debug_info(&support::provider_binary());
-    let out = Command::new(root.join("scripts/release.sh"))
+    let mut command = Command::new(root.join("scripts/release.sh"));
+    command
         .env("GNUPGHOME", keyring.home.path())
-        .env("GPG_FINGERPRINT", fingerprint)
         .env("DIST_DIR", dist)
         .env("PROVIDER_BINARY", &binary)
         .env_remove("UNSIGNED")
-        .output()
-        .unwrap();
+        .env_remove("GPG_FINGERPRINT");
+    if let Some(fingerprint) = fingerprint {
+        command.env("GPG_FINGERPRINT", fingerprint);
+    }
+    command.output().unwrap()
+}
+
+fn make_release(keyring: &Keyring, fingerprint: &str, dist: &Path) {
+    let out = run_release(keyring, Some(fingerprint), dist);
     assert!(
         out.status.success(),
         "scripts/release.sh failed:\n{}",
@@ -259,6 +271,29 @@ fn assert_refused(ws: &Workspace, out: &TfOutput, case: &str, expected: &str) {
         !lock_file(ws).contains("kong"),
         "{case}: a refused package reached the lock file"
     );
+}
+
+#[test]
+fn release_refuses_to_run_unsigned_or_with_a_key_terraform_1_0_cannot_verify() {
+    let keyring = Keyring::new();
+    let ed25519 = keyring.generate_key("modern", "ed25519");
+    let dist_dir = tempfile::tempdir().unwrap();
+    for (fingerprint, expected) in [
+        (None, "GPG_FINGERPRINT is not set"),
+        (Some(ed25519.as_str()), "is not RSA (OpenPGP algorithm 22)"),
+        (Some("0123456789ABCDEF"), "no secret key 0123456789ABCDEF"),
+    ] {
+        let out = run_release(&keyring, fingerprint, dist_dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(expected),
+            "{fingerprint:?}: expected a refusal with {expected:?}:\n{stderr}"
+        );
+        assert!(
+            std::fs::read_dir(dist_dir.path()).unwrap().next().is_none(),
+            "{fingerprint:?}: a refused release left files behind"
+        );
+    }
 }
 
 #[test]
