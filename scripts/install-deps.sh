@@ -13,7 +13,8 @@ set -euo pipefail
 
 PACKAGES=(
   postgresql haproxy nginx prometheus openssh-server openssh-client wrk
-  gcc libc6-dev binutils make python3 python3-pip ca-certificates time
+  gcc libc6-dev binutils make python3 python3-pip ca-certificates time gnupg
+  shellcheck
 )
 # Services Debian's maintainer scripts would start for the packages above.
 declare -A SERVICE_OF=(

@@ -23,10 +23,10 @@ pub fn provider_block() -> Block {
              Each setting falls back to an environment variable.",
         )
         .attr(token_attribute().describe(&format!(
-            "RBAC token sent as the `Kong-Admin-Token` header (Kong Enterprise). Environment: `{ENV_TOKEN}`."
+            "RBAC token sent as the `Kong-Admin-Token` header (Kong Enterprise). Environment: `{ENV_TOKEN}`. Default: none (no header)."
         )))
         .attr(headers_attribute().describe(&format!(
-            "Extra HTTP headers sent with every Admin API request. Environment: `{ENV_HEADERS}` as a JSON object."
+            "Extra HTTP headers sent with every Admin API request. Environment: `{ENV_HEADERS}` as a JSON object. Default: none."
         )))
         .attr(Attribute::string("request_timeout").optional().check(Check::Duration).describe(&format!(
             "Time limit of one Admin API request, as a Go duration. Default `30s`. Environment: `{ENV_TIMEOUT}`."
@@ -36,16 +36,16 @@ pub fn provider_block() -> Block {
             Block::new()
                 .describe("TLS settings for `https://` Admin API URLs.")
                 .attr(Attribute::string("ca_cert_pem").optional().check(Check::Pem(PemKind::Certificate)).describe(&format!(
-                    "PEM CA certificate that signs the Admin API's certificate. Environment: `{ENV_CA_CERT}`."
+                    "PEM CA certificate that signs the Admin API's certificate. Environment: `{ENV_CA_CERT}`. Default: the Web PKI roots."
                 )))
                 .attr(Attribute::string("client_cert_pem").optional().check(Check::Pem(PemKind::Certificate)).describe(&format!(
-                    "PEM client certificate for mutual TLS. Environment: `{ENV_CLIENT_CERT}`."
+                    "PEM client certificate for mutual TLS. Environment: `{ENV_CLIENT_CERT}`. Default: none (no client certificate)."
                 )))
                 .attr(Attribute::string("client_key_pem").optional().sensitive().check(Check::Pem(PemKind::PrivateKey)).describe(&format!(
-                    "PEM private key of `client_cert_pem`. Environment: `{ENV_CLIENT_KEY}`."
+                    "PEM private key of `client_cert_pem`. Environment: `{ENV_CLIENT_KEY}`. Default: none."
                 )))
                 .attr(Attribute::bool("insecure_skip_verify").optional().describe(&format!(
-                    "Skip verification of the Admin API's certificate. For tests only. Environment: `{ENV_INSECURE}`."
+                    "Skip verification of the Admin API's certificate. For tests only. Environment: `{ENV_INSECURE}`. Default `false`."
                 ))),
         ))
 }
@@ -64,9 +64,9 @@ fn headers_attribute() -> Attribute {
 /// `admin_token` and `headers` on a resource, overriding the provider's.
 pub fn override_attributes() -> Vec<Attribute> {
     vec![
-        token_attribute().describe("Overrides the provider's `admin_token` for this Admin API."),
+        token_attribute().describe("Overrides the provider's `admin_token` for this Admin API. Default: the provider's."),
         headers_attribute()
-            .describe("Extra headers for this Admin API, merged over the provider's `headers`."),
+            .describe("Extra headers for this Admin API, merged over the provider's `headers`. Default: none beyond the provider's."),
     ]
 }
 

@@ -15,6 +15,7 @@ pub mod gates;
 pub mod kong;
 pub mod migrations;
 pub use kong_upgrade_core::planner;
+pub mod platform;
 pub mod provider;
 pub mod resources;
 pub mod runner;

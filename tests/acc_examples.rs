@@ -7,7 +7,9 @@
 //! comments say. Together with `make docs-check` this keeps `docs/` honest.
 //!
 //! The examples are written for current Terraform (functions, `check`
-//! blocks, write-only attributes, actions), so these tests run on 1.15.5.
+//! blocks, write-only attributes, actions), so most tests run on 1.15.5;
+//! every example directory also inits and validates on its own on each core
+//! its `required_version` admits.
 
 mod support;
 
@@ -151,6 +153,8 @@ fn every_example_is_a_valid_configuration() {
                 .map(|e| e.unwrap().path())
                 .filter(|p| p.extension().is_some_and(|x| x == "tf"))
                 .filter(|p| !p.to_string_lossy().contains("import-by-"))
+                // The directory's own required_providers: the workspace has its own.
+                .filter(|p| !p.ends_with("versions.tf"))
                 .collect();
             files.sort();
             for file in files {
@@ -175,6 +179,7 @@ fn every_example_is_a_valid_configuration() {
             "README.md's example is not valid:\n{snippet}\n{out}"
         );
     }
+    check_guide_snippets(&ws);
     ws.write_config(&example("provider/provider.tf")).unwrap();
     ws.write_file("versions.tf", "").unwrap();
     let out = ws.validate().unwrap();
@@ -182,6 +187,43 @@ fn every_example_is_a_valid_configuration() {
         out.success(),
         "examples/provider/provider.tf is not valid:\n{out}"
     );
+}
+
+/// Every ```` ```terraform ```` block of the guides (templates/guides/, which
+/// docgen copies to docs/guides/) validates in `ws`; a block with its own
+/// `required_providers` (another local name for this provider) replaces
+/// the workspace's. Blocks that need providers not installable here are
+/// fenced ```` ```hcl ```` instead.
+fn check_guide_snippets(ws: &Workspace) {
+    let guides = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/guides");
+    let mut checked = 0;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&guides)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for guide in files {
+        let text = std::fs::read_to_string(&guide).unwrap();
+        for snippet in terraform_blocks(&text) {
+            let own_providers = snippet.contains("required_providers");
+            if own_providers {
+                ws.write_file("versions.tf", "").unwrap();
+            }
+            ws.write_config(&snippet).unwrap();
+            let out = ws.validate().unwrap();
+            if own_providers {
+                ws.write_file("versions.tf", &required_providers_hcl())
+                    .unwrap();
+            }
+            assert!(
+                out.success(),
+                "{} shows an invalid configuration:\n{snippet}\n{out}",
+                guide.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} guide snippets found");
 }
 
 /// The ```` ```terraform ```` fenced blocks of a Markdown text.
@@ -247,4 +289,96 @@ fn the_data_planes_example_reads_a_control_plane() {
         serde_json::json!(["3.6.1"])
     );
     assert_eq!(acc.ws().output("data_planes_out_of_sync").unwrap(), 0);
+}
+
+/// Every directory under examples/ holding `.tf` files, relative to it.
+fn example_directories() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![examples_dir()];
+    while let Some(dir) = pending.pop() {
+        let mut has_tf = false;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|x| x == "tf") {
+                has_tf = true;
+            }
+        }
+        if has_tf {
+            found.push(dir.strip_prefix(examples_dir()).unwrap().to_path_buf());
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The `(major, minor)` of a directory's `required_version = ">= X.Y..."`,
+/// if it has one.
+fn minimum_terraform(dir: &Path) -> Option<(u32, u32)> {
+    let text: String = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let constraint = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("required_version"))?
+        .split('"')
+        .nth(1)?;
+    let version = constraint.trim().strip_prefix(">=")?.trim();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
+}
+
+/// Copies `from` (recursively) into `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_example_directory_inits_and_validates_on_its_own_on_the_cores_it_claims() {
+    let dirs = example_directories();
+    assert!(dirs.len() >= 20, "only {} example directories", dirs.len());
+    let mut failures = Vec::new();
+    for core in support::versions() {
+        let (major, minor, _) = core.triple();
+        for dir in &dirs {
+            // A directory that needs a newer core says so; older cores
+            // cannot always honour the claim (1.0 fails to parse
+            // `provider::` calls before it reads required_version).
+            if minimum_terraform(&examples_dir().join(dir))
+                .is_some_and(|needed| (major, minor) < needed)
+            {
+                continue;
+            }
+            let ws = support::workspace(core);
+            copy_dir(&examples_dir().join(dir), ws.dir());
+            let init = ws
+                .run(&["init", "-input=false", "-no-color", "-backend=false"])
+                .unwrap();
+            let outcome = if init.success() {
+                ws.validate().unwrap()
+            } else {
+                init
+            };
+            if !outcome.success() {
+                failures.push(format!(
+                    "examples/{} fails on Terraform {core} (or needs a required_version that excludes it):\n{outcome}",
+                    dir.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

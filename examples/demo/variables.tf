@@ -7,7 +7,7 @@ variable "target_phase" {
 
   validation {
     condition     = contains(["prepared", "migrated", "serving", "finished", "completed"], var.target_phase)
-    error_message = "target_phase must be one of prepared, migrated, serving, finished, completed."
+    error_message = "The target_phase must be one of prepared, migrated, serving, finished, completed."
   }
 }
 

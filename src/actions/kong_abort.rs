@@ -69,7 +69,7 @@ impl Action for KongAbort {
                      With `database` and `to_version`, it first checks that `kong migrations finish` has not run (X cannot run \
                      against a finished database) and refuses if it has.",
                 )
-                .attr(Attribute::string("to_version").optional().describe("The version being upgraded to (with `database`)."))
+                .attr(Attribute::string("to_version").optional().describe("The version being upgraded to (with `database`). Default: none (the finish check is skipped)."))
                 .block(crate::blocks::traffic::block())
                 .block(database),
         )

@@ -36,9 +36,9 @@ fn attributes(write_only: bool) -> Block {
         .attr(Attribute::number("port").optional().describe("Port (`pg_port`). Default `5432`."))
         .attr(Attribute::string("user").optional().describe("Role to log in as (`pg_user`). Default `kong`."))
         .attr(Attribute::string("password").optional().sensitive().describe(if write_only {
-            "Password of `user` (`pg_password`). Stored in state (marked sensitive); on Terraform ≥ 1.11 prefer `password_wo`, which is never stored. Exactly one of `password` and `password_wo` is required."
+            "Password of `user` (`pg_password`). Stored in state (marked sensitive); on Terraform ≥ 1.11 prefer `password_wo`, which is never stored. Exactly one of `password` and `password_wo` is required, so neither has a default."
         } else {
-            "Password of `user` (`pg_password`). Required."
+            "Password of `user` (`pg_password`). Required: no default."
         }));
     if write_only {
         b = b
@@ -47,10 +47,10 @@ fn attributes(write_only: bool) -> Block {
                     .optional()
                     .sensitive()
                     .write_only()
-                    .describe("Write-only password of `user` (Terraform ≥ 1.11): read at every plan and apply, never stored in plan or state. Exactly one of `password` and `password_wo` is required."),
+                    .describe("Write-only password of `user` (Terraform ≥ 1.11): read at every plan and apply, never stored in plan or state. Exactly one of `password` and `password_wo` is required, so neither has a default."),
             )
             .attr(Attribute::number("password_wo_version").optional().describe(
-                "Any number; change it when `password_wo` changes so the rotation shows in the plan (Terraform cannot compare write-only values). The provider reads the current password at every plan and apply either way.",
+                "Any number; change it when `password_wo` changes so the rotation shows in the plan (Terraform cannot compare write-only values). The provider reads the current password at every plan and apply either way. Default: none.",
             ));
     }
     b.attr(Attribute::string("database").optional().describe("Database name (`pg_database`). Default `kong`."))
@@ -58,7 +58,7 @@ fn attributes(write_only: bool) -> Block {
         .attr(Attribute::string("sslmode").optional().describe(
             "TLS towards PostgreSQL, with libpq's meanings: `disable`, `prefer` (the default: TLS if offered, Kong told `pg_ssl = off`), `require` (encrypted, certificate not checked; Kong told `pg_ssl = on`) or `verify-full` (certificate and host name checked; Kong told `pg_ssl_verify = on`).",
         ))
-        .attr(Attribute::string("ssl_root_cert").optional().describe("PEM CA certificates trusted for `verify-full`, on top of the Web PKI roots."))
+        .attr(Attribute::string("ssl_root_cert").optional().describe("PEM CA certificates trusted for `verify-full`, on top of the Web PKI roots. Default: the Web PKI roots only."))
         .attr(Attribute::number("connect_timeout").optional().describe("Seconds allowed for connecting and for each statement the provider runs. Default `10`."))
 }
 

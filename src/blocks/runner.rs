@@ -5,12 +5,12 @@
 
 use super::{first, seconds_attr, string_attr};
 use crate::migrations::{DatabaseConfig, KnownMigrations, KnownSource, Secret};
+use crate::platform::is_executable;
 use crate::runner::{
     display_command_line, list_known_migrations, CommandRunner, Discovered, DiscoveryError,
     DiscoveryRequest, EnvTransport, HostKeyPin, Runner, RunnerError, SshRunner,
 };
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tfplug::{
@@ -40,7 +40,7 @@ fn runner_block() -> Block {
         .attr(Attribute::bool("discover").optional().describe(
             "At plan time, run `kong migrations status` (read-only, Kong ≥ 3.0) through the runner to learn which migrations the target version knows, instead of previewing them from the provider's embedded catalog of Kong OSS migrations. Needed for an exact plan on Enterprise and custom builds. Default `false`. Either way, `kong_upgrade` asks the target's `kong migrations status` when it runs a phase, decides from what Kong reports and records in `schema_meta`, and warns where that differs from the catalog.",
         ))
-        .attr(Attribute::string("conf_path").optional().describe("A kong.conf on the machine the runner runs on, passed as `-c`. `KONG_PG_*` settings from the `database` block override it."))
+        .attr(Attribute::string("conf_path").optional().describe("A kong.conf on the machine the runner runs on, passed as `-c`. `KONG_PG_*` settings from the `database` block override it. Default: none (Kong's own defaults and `KONG_*` variables)."))
         .block(NestedBlock::single(
             "command",
             Block::new()
@@ -51,8 +51,8 @@ fn runner_block() -> Block {
                 .attr(Attribute::string("env_transport").optional().describe(
                     "How the settings reach `kong`: `\"process\"` (default) sets them in the environment of the local program, which `kubectl exec`, `docker exec` and `ssh` do **not** pass on (kubernetes/kubernetes#50321); `\"stdin\"` runs every element of `argv` but the last with a POSIX `sh -c` prologue that reads `KONG_PG_*`, the TLS settings and `env` from stdin, exports them and execs the last element (the far-side `kong`) with Kong's arguments. Nothing secret is in any argv either way. Use `\"stdin\"` with `kubectl exec -i`, `docker exec -i` (note `-i`) or `ssh`; the far side needs `sh`.",
                 ))
-                .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables (not secret: they may be logged)."))
-                .attr(Attribute::string("working_dir").optional().describe("Working directory of the program.")),
+                .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables (not secret: they may be logged). Default: none."))
+                .attr(Attribute::string("working_dir").optional().describe("Working directory of the program. Default: Terraform's working directory.")),
         ))
         .block(NestedBlock::single(
             "ssh",
@@ -66,7 +66,7 @@ fn runner_block() -> Block {
                     "The server's public host key, pinned: a line like `ssh-ed25519 AAAA...` (from `/etc/ssh/ssh_host_ed25519_key.pub`) or a known_hosts line.",
                 ))
                 .attr(Attribute::list_of("argv", Type::String).optional().describe("The remote program and its first arguments. Default `[\"kong\"]`."))
-                .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables for the remote command (not secret)."))
+                .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables for the remote command (not secret). Default: none."))
                 .attr(Attribute::number("connect_timeout").optional().describe("Seconds allowed to connect. Default `15`.")),
         ))
 }
@@ -161,10 +161,6 @@ fn locate_program(
         });
     }
     Ok(candidate)
-}
-
-fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// Plan-time checks tolerant of unknown values.
@@ -618,7 +614,8 @@ mod tests {
             settings.check_program(),
             Err(RunnerError::NotExecutable { .. })
         ));
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         assert_eq!(settings.check_program(), Ok(()));
         let settings = parse(&runner(command(&["sh"]), Value::Null), root()).unwrap();
         assert_eq!(settings.check_program(), Ok(()), "found on PATH");

@@ -58,7 +58,7 @@ fn driver_blocks() -> Vec<NestedBlock> {
                 .attr(Attribute::list_of("reload_command", Type::String).optional().describe("Reload argv. Default `[\"nginx\", \"-s\", \"reload\"]`."))
                 .attr(Attribute::list_of("validate_command", Type::String).optional().describe("Validation argv. Default `[\"nginx\", \"-t\"]`."))
                 .attr(Attribute::string("pid_file").optional().describe(
-                    "nginx's pid file. When set, a weight change returns only once the new workers run and the old ones stopped accepting connections; without it, the change takes effect about 100 ms after the reload.",
+                    "nginx's pid file. When set, a weight change returns only once the new workers run and the old ones stopped accepting connections; without it, the change takes effect about 100 ms after the reload. Default: none.",
                 )),
         ),
         NestedBlock::single(
@@ -66,7 +66,7 @@ fn driver_blocks() -> Vec<NestedBlock> {
             Block::new()
                 .describe("An edge Kong's upstream: the two clusters are targets whose weights are set through the Admin API.")
                 .attr(Attribute::string("admin_url").required().describe("Admin API of the edge Kong."))
-                .attr(Attribute::string("admin_token").optional().sensitive().describe("RBAC token for that Admin API."))
+                .attr(Attribute::string("admin_token").optional().sensitive().describe("RBAC token for that Admin API. Default: none."))
                 .attr(Attribute::string("upstream").required().describe("Upstream name or id."))
                 .attr(Attribute::string("target_x").required().describe("Target (`host:port`) of cluster X."))
                 .attr(Attribute::string("target_y").required().describe("Target (`host:port`) of cluster Y."))

@@ -33,7 +33,7 @@ fn schema() -> Schema {
              from the target's own `kong migrations status`. Read-only: nothing is written to the database.",
         )
         .attr(Attribute::string("target_version").optional().describe(
-            "A Kong version to compare with, e.g. `3.6.1`: fills `new` with the migrations its `kong migrations up` would run.",
+            "A Kong version to compare with, e.g. `3.6.1`: fills `new` with the migrations its `kong migrations up` would run. Default: none (`new` stays empty).",
         ))
         .attr(Attribute::string("id").computed().describe("`host:port/database[/schema]`."))
         .attr(Attribute::bool("needs_bootstrap").computed().describe(

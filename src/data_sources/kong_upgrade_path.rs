@@ -39,7 +39,7 @@ impl DataSource for KongUpgradePath {
                 .attr(Attribute::string("from").required().describe("The version running now."))
                 .attr(Attribute::string("to").required().describe("The version to upgrade to."))
                 .attr(Attribute::string("strategy").optional().describe(
-                    "Narrow the answer to a strategy (`in_place`, `blue_green`, `dual_cluster`, `rolling`) for a traditional-mode deployment: e.g. blue-green is supported only between patches and from 2.8.2 before 3.x.",
+                    "Narrow the answer to a strategy (`in_place`, `blue_green`, `dual_cluster`, `rolling`) for a traditional-mode deployment: e.g. blue-green is supported only between patches and from 2.8.2 before 3.x. Default: none (any strategy).",
                 ))
                 .attr(Attribute::bool("supported").computed().describe("Whether Kong supports going straight from `from` to `to`."))
                 .attr(Attribute::string("kind").computed().describe("`same_version`, `patch`, `adjacent_minor`, `lts`, `bridge`, `needs_stops`, `downgrade` or `no_documented_path`."))

@@ -17,6 +17,9 @@ use tfplug::{
     Value,
 };
 
+/// How long one apply may take when `timeouts` does not say.
+const APPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 pub struct KongTrafficSplit;
 
 fn history_type() -> Type {
@@ -48,7 +51,7 @@ fn schema() -> Schema {
         .attr(Attribute::number("weight_x").computed().describe("X's share (100 − `current_weight_y`), for other resources (`external` driver)."))
         .attr(Attribute::list_of("planned_weights", Type::Number).computed().describe("The weights the next apply walks through, in order."))
         .attr(Attribute::list_of("history", history_type()).computed().describe("Each step of the last apply: weight, time, kind, gate results with measured values."))
-        .block(tfplug::timeouts::block(&["create", "update"]));
+        .block(tfplug::timeouts::block(&["create", "update"], APPLY_TIMEOUT));
     Schema::new(0, block)
 }
 
@@ -235,11 +238,7 @@ impl Resource for KongTrafficSplit {
         } else {
             "update"
         };
-        let limit = match tfplug::timeouts::timeout(
-            &req.config,
-            op,
-            std::time::Duration::from_secs(30 * 60),
-        ) {
+        let limit = match tfplug::timeouts::timeout(&req.config, op, APPLY_TIMEOUT) {
             Ok(l) => l,
             Err(d) => return keep_prior(d.into()),
         };

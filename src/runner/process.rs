@@ -5,9 +5,8 @@
 
 use super::error::RunnerError;
 use super::output::{last_lines, OutputLine, RunOutput, Stream, ERROR_TAIL_LINES, MAX_KEPT_LINES};
+use crate::platform::{is_executable, Stop as StopGroup};
 use std::collections::VecDeque;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -55,9 +54,9 @@ pub(crate) async fn execute(
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own group, so a timeout can stop everything it started.
-        .process_group(0);
+        .stderr(Stdio::piped());
+    // Its own group, so a timeout can stop everything it started.
+    crate::platform::own_process_group(&mut command);
     if let Some(dir) = spec.working_dir {
         command.current_dir(dir);
     }
@@ -139,7 +138,7 @@ pub(crate) async fn execute(
         }
         None => Err(RunnerError::KilledBySignal {
             command_line: spec.display,
-            signal: status.signal().unwrap_or_default(),
+            signal: crate::platform::killed_by_signal(&status),
             last_output: last_lines(&lines, ERROR_TAIL_LINES),
         }),
     }
@@ -255,33 +254,29 @@ async fn forward_lines(
 /// Signals the child's process group; kills it on drop unless disarmed, so
 /// a dropped future (Terraform gave up) leaves nothing running.
 struct GroupGuard {
-    pgid: Option<i32>,
+    pgid: Option<u32>,
 }
 
 impl GroupGuard {
     fn new(pid: Option<u32>) -> Self {
         GroupGuard {
-            pgid: pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0),
+            pgid: pid.filter(|p| *p > 0),
         }
     }
 
-    fn signal(&self, signal: i32) {
+    fn signal(&self, how: StopGroup) {
         if let Some(pgid) = self.pgid {
-            // SAFETY: killpg has no memory-safety preconditions; the group
-            // id is our child's, which is its group leader (process_group(0)).
-            unsafe {
-                libc::killpg(pgid, signal);
-            }
+            crate::platform::stop_process_group(pgid, how);
         }
     }
 
     fn kill(&self) {
-        self.signal(libc::SIGKILL);
+        self.signal(StopGroup::Immediately);
     }
 
     /// SIGTERM to the group, SIGKILL after a grace period, then reap.
     async fn terminate(&mut self, child: &mut tokio::process::Child) {
-        self.signal(libc::SIGTERM);
+        self.signal(StopGroup::Gracefully);
         if tokio::time::timeout(TERMINATE_GRACE, child.wait())
             .await
             .is_err()
@@ -318,7 +313,7 @@ fn spawn_error(spec: &ProcessSpec<'_>, e: &std::io::Error) -> RunnerError {
             detail: e.to_string(),
             command_line: spec.display.clone(),
         },
-        _ if e.raw_os_error() == Some(libc::ENOEXEC) => RunnerError::NotExecutable {
+        _ if crate::platform::is_not_executable_format(e) => RunnerError::NotExecutable {
             program,
             detail: "not a binary or script the system can execute".into(),
             command_line: spec.display.clone(),
@@ -381,8 +376,4 @@ fn resolve_program(spec: &ProcessSpec<'_>) -> Result<PathBuf, RunnerError> {
         });
     }
     Ok(candidate)
-}
-
-fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }

@@ -26,7 +26,6 @@ use futures::future::BoxFuture;
 use sha2::Digest as _;
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -189,13 +188,13 @@ impl SshRunner {
         let mut argv = vec![
             self.ssh_program.display().to_string(),
             "-F".to_owned(),
-            "/dev/null".to_owned(),
+            crate::platform::NULL_DEVICE.to_owned(),
         ];
         for o in [
             "BatchMode=yes".to_owned(),
             "StrictHostKeyChecking=yes".to_owned(),
             format!("UserKnownHostsFile={}", dir.join("known_hosts").display()),
-            "GlobalKnownHostsFile=/dev/null".to_owned(),
+            format!("GlobalKnownHostsFile={}", crate::platform::NULL_DEVICE),
             format!("HostKeyAlias={HOST_KEY_ALIAS}"),
             "CheckHostIP=no".to_owned(),
             "UpdateHostKeys=no".to_owned(),
@@ -347,12 +346,7 @@ impl SshRunner {
 }
 
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(data)
+    crate::platform::create_private_file(path)?.write_all(data)
 }
 
 impl Runner for SshRunner {

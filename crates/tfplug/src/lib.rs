@@ -10,6 +10,7 @@
 
 pub mod diag;
 mod log;
+mod platform;
 mod plugin;
 pub mod provider;
 pub mod schema;

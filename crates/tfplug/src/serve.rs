@@ -1,8 +1,10 @@
 //! go-plugin's server side: magic cookie, protocol negotiation, a unix
-//! socket, AutoMTLS, the handshake line, signal handling and a clean
-//! `Shutdown`.
+//! socket (TCP on loopback on Windows), AutoMTLS, the handshake line, signal
+//! handling and a clean `Shutdown`. What differs by platform is in
+//! `platform.rs`.
 
 use crate::log;
+use crate::platform::{self, Endpoint, Listener, Stream};
 use crate::plugin;
 use crate::provider::{Provider, ProviderName};
 use crate::server::ProviderServer;
@@ -10,13 +12,11 @@ use crate::tls::AutoMtls;
 use base64::Engine;
 use magma_protocol::tfplugin6::provider_server::ProviderServer as GrpcProviderServer;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -38,11 +38,11 @@ pub enum ServeError {
     #[error("this provider speaks plugin protocol 6 only; Terraform offered {0:?} (Terraform 1.0 or later is required)")]
     /// Terraform offered no protocol version this framework speaks.
     ProtocolMismatch(String),
-    #[error("cannot listen on {path}: {source}")]
-    /// The plugin socket could not be opened.
+    #[error("cannot listen on {address}: {source}")]
+    /// The plugin socket (or, on Windows, the loopback TCP port) could not be opened.
     Listen {
-        /// The socket's path.
-        path: PathBuf,
+        /// The socket's path or the TCP address.
+        address: String,
         /// Why it failed.
         source: std::io::Error,
     },
@@ -92,48 +92,22 @@ pub fn negotiate_protocol(offered: Option<&str>) -> Result<u32, ServeError> {
     }
 }
 
-fn socket_path() -> PathBuf {
-    let dir = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
-        .or_else(|| std::env::var_os("TMPDIR"))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    let nonce: u64 = rand_nonce();
-    dir.join(format!("plugin{nonce:016x}"))
-}
-
-/// A per-process nonce without a RNG dependency: time and pid hashed.
-fn rand_nonce() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
-}
-
 async fn run<P: Provider>(name: ProviderName, provider: P) -> Result<(), ServeError> {
     check_launched_by_terraform()?;
-    stop_inherited_fds_leaking();
+    platform::stop_inherited_fds_leaking();
     let version = negotiate_protocol(std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok().as_deref())?;
     let tls = match std::env::var("PLUGIN_CLIENT_CERT") {
         Ok(pem) if !pem.trim().is_empty() => Some(AutoMtls::new(&pem)?),
         _ => None,
     };
-    let path = socket_path();
-    let listener = UnixListener::bind(&path).map_err(|source| ServeError::Listen {
-        path: path.clone(),
-        source,
-    })?;
-    let _cleanup = RemoveOnDrop(path.clone());
+    // Dropping the endpoint removes the socket file.
+    let (listener, endpoint) =
+        platform::listen().map_err(|(address, source)| ServeError::Listen { address, source })?;
 
     let stop = CancellationToken::new();
     let shutdown = Arc::new(Notify::new());
-    handle_signals(stop.clone(), shutdown.clone());
-    exit_when_orphaned(stop.clone(), shutdown.clone());
+    platform::handle_signals(stop.clone(), shutdown.clone());
+    platform::exit_when_orphaned(stop.clone(), shutdown.clone());
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -155,7 +129,7 @@ async fn run<P: Provider>(name: ProviderName, provider: P) -> Result<(), ServeEr
         .as_ref()
         .map(|t| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&t.server_cert_der))
         .unwrap_or_default();
-    print_handshake(version, &path, &cert);
+    print_handshake(version, &endpoint, &cert);
 
     let incoming = incoming_connections(
         listener,
@@ -182,103 +156,20 @@ async fn run<P: Provider>(name: ProviderName, provider: P) -> Result<(), ServeEr
     Ok(())
 }
 
-/// Marks every descriptor inherited from Terraform (beyond stdio) close-on-
-/// exec. Some Terraform versions start providers with extra pipe ends open;
-/// a process the provider starts (a hook that launches a server, say) would
-/// otherwise inherit them, and Terraform waits for those pipes to close
-/// before it exits — forever, if that process keeps running.
-fn stop_inherited_fds_leaking() {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let fds: Vec<i32> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
-        .filter(|fd| *fd > 2)
-        .collect();
-    for fd in fds {
-        // SAFETY: fcntl on a descriptor number only changes its flags; an fd
-        // that closed since the listing makes the call fail harmlessly.
-        unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags >= 0 {
-                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-            }
-        }
-    }
-}
-
-fn print_handshake(version: u32, path: &Path, cert: &str) {
+fn print_handshake(version: u32, endpoint: &Endpoint, cert: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{CORE_PROTOCOL_VERSION}|{version}|unix|{}|grpc|{cert}",
-        path.display()
+        "{CORE_PROTOCOL_VERSION}|{version}|{}|{}|grpc|{cert}",
+        endpoint.network, endpoint.address
     );
     let _ = out.flush();
-}
-
-/// go-plugin servers ignore SIGINT: a terminal's Ctrl-C reaches the whole
-/// process group, and Terraform asks the provider to stop with
-/// `StopProvider` instead, so in-flight work can return what it reached.
-/// SIGTERM cancels in-flight operations (so they return what they reached)
-/// and then shuts the server down.
-fn handle_signals(stop: CancellationToken, shutdown: Arc<Notify>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    tokio::spawn(async move {
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            tracing::warn!("cannot install signal handlers");
-            return;
-        };
-        let mut count = 0u64;
-        loop {
-            tokio::select! {
-                _ = int.recv() => {
-                    count += 1;
-                    tracing::trace!(count, "plugin received interrupt signal, ignoring");
-                }
-                _ = term.recv() => {
-                    tracing::info!("SIGTERM received: cancelling in-flight operations and exiting");
-                    stop.cancel();
-                    shutdown.notify_one();
-                }
-            }
-        }
-    });
-}
-
-/// If Terraform dies without calling `Shutdown` (killed, or its output pipe
-/// closed), the provider is re-parented; nobody will ever call it again.
-fn exit_when_orphaned(stop: CancellationToken, shutdown: Arc<Notify>) {
-    let parent = std::os::unix::process::parent_id();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            if std::os::unix::process::parent_id() != parent {
-                tracing::warn!("Terraform went away without shutting the provider down; exiting");
-                stop.cancel();
-                shutdown.notify_one();
-                return;
-            }
-        }
-    });
-}
-
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// Accepts connections; the TLS handshake of each runs in its own task so a
 /// slow or hostile client cannot block the others.
 fn incoming_connections(
-    listener: UnixListener,
+    listener: Listener,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> impl futures::Stream<Item = Result<Conn, std::io::Error>> {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
@@ -322,9 +213,9 @@ fn incoming_connections(
 /// A connection from Terraform: plain or TLS (AutoMTLS).
 pub enum Conn {
     /// Without TLS (`PLUGIN_CLIENT_CERT` unset).
-    Plain(UnixStream),
+    Plain(Stream),
     /// Under AutoMTLS.
-    Tls(Box<tokio_rustls::server::TlsStream<UnixStream>>),
+    Tls(Box<tokio_rustls::server::TlsStream<Stream>>),
 }
 
 impl tonic::transport::server::Connected for Conn {

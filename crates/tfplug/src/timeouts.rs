@@ -6,19 +6,36 @@ use crate::schema::{Attribute, Block, NestedBlock};
 use crate::value::Value;
 use std::time::Duration;
 
-/// A `timeouts { ... }` block offering the given operations.
-pub fn block(operations: &[&str]) -> NestedBlock {
+/// A `timeouts { ... }` block offering the given operations, each
+/// documented with `default`, the limit when it is not set.
+pub fn block(operations: &[&str], default: Duration) -> NestedBlock {
     let mut b = Block::new().describe(
         "How long each operation may take, as a Go duration (\"30s\", \"10m\", \"1h30m\").",
     );
     for op in operations {
-        b = b.attr(
-            Attribute::string(op)
-                .optional()
-                .describe(&format!("Time limit for {op}.")),
-        );
+        b = b.attr(Attribute::string(op).optional().describe(&format!(
+            "Time limit for {op}. Default `{}`.",
+            go_duration(default)
+        )));
     }
     NestedBlock::single("timeouts", b)
+}
+
+/// `default` in Go's duration syntax, largest units first: "1h", "30m",
+/// "1h30m", "45s".
+fn go_duration(default: Duration) -> String {
+    let total = default.as_secs();
+    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
+    let mut text = String::new();
+    for (amount, unit) in [(hours, "h"), (minutes, "m"), (seconds, "s")] {
+        if amount > 0 {
+            text.push_str(&format!("{amount}{unit}"));
+        }
+    }
+    if text.is_empty() {
+        text.push_str("0s");
+    }
+    text
 }
 
 /// The timeout for `operation` from a value holding a `timeouts` block,
@@ -75,6 +92,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_are_documented_in_gos_duration_syntax() {
+        assert_eq!(go_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(go_duration(Duration::from_secs(30 * 60)), "30m");
+        assert_eq!(go_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(go_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(go_duration(Duration::ZERO), "0s");
+        for text in ["1h", "30m", "1h30m", "45s"] {
+            assert_eq!(go_duration(parse_duration(text).unwrap()), text);
+        }
+    }
 
     #[test]
     fn parses_go_durations() {

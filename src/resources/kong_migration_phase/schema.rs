@@ -40,7 +40,7 @@ pub(super) fn schema() -> Schema {
             "`--lock-timeout` in seconds: the TTL of Kong's migration lock and how long `up` waits for it. Default `60`.",
         ))
         .attr(Attribute::string("after").optional().describe(
-            "Orders this phase after another one, typically `kong_migration_phase.<previous>.applied_at`. While that value is unknown (the previous phase runs in the same apply) this phase's plan cannot read the database yet, so `migrations_to_run` is known only after apply; when it changes (the previous phase ran again) this phase runs again too.",
+            "Orders this phase after another one, typically `kong_migration_phase.<previous>.applied_at`. While that value is unknown (the previous phase runs in the same apply) this phase's plan cannot read the database yet, so `migrations_to_run` is known only after apply; when it changes (the previous phase ran again) this phase runs again too. Default: none (no ordering).",
         ))
         .attr(Attribute::string("id").computed().describe(
             "`host:port/database[/schema]/phase@target_version`, also the import ID.",
@@ -54,6 +54,6 @@ pub(super) fn schema() -> Schema {
         .attr(Attribute::string("applied_at").computed().describe("When the phase last ran (RFC 3339, UTC)."))
         .block(database::block())
         .block(runner::block())
-        .block(timeouts::block(&["create", "update"]));
+        .block(timeouts::block(&["create", "update"], super::DEFAULT_APPLY_TIMEOUT));
     Schema::new(0, block)
 }

@@ -13,8 +13,8 @@ fn cluster_block(name: &str, which: &str) -> NestedBlock {
         .attr(Attribute::list_of("node_admin_urls", Type::String).optional().describe(
             "Admin APIs of every node, when the cluster has several; each must report the target version before traffic moves. Default: `admin_url` only.",
         ))
-        .attr(Attribute::string("status_url").optional().describe("Status API (`/status/ready`, Kong ≥ 3.3) of the node at `admin_url`."))
-        .attr(Attribute::string("proxy_url").optional().describe("Proxy URL, for staging tests."));
+        .attr(Attribute::string("status_url").optional().describe("Status API (`/status/ready`, Kong ≥ 3.3) of the node at `admin_url`. Default: none (readiness from the Admin API alone)."))
+        .attr(Attribute::string("proxy_url").optional().describe("Proxy URL, for staging tests. Default: none (required by `staging_test`)."));
     for a in admin_api::override_attributes() {
         b = b.attr(a);
     }
@@ -78,24 +78,24 @@ pub fn schema() -> Schema {
         .attr(Attribute::string("id").computed().describe("Identifier of the upgrade."))
         .attr(Attribute::string("strategy").required().describe("`in_place`, `blue_green`, `dual_cluster` or `rolling`."))
         .attr(Attribute::string("from_version").optional_computed().describe(
-            "The version cluster X runs. Read from X's Admin API at the first plan when not given, then kept.",
+            "The version cluster X runs. Default: read from X's Admin API at the first plan, then kept.",
         ))
         .attr(Attribute::string("to_version").required().describe("The version cluster Y runs. Changing it starts a new upgrade (replacement)."))
         .attr(Attribute::string("target_phase").required().describe(
             "Where the next apply should take the upgrade: `prepared` (freeze recorded, backup taken), `migrated` (Y's migrations run, Y started and ready, no traffic), \
              `serving` (Y takes `weight_y` percent), `finished` (all traffic on Y; on a shared database `kong migrations finish` has run) or `completed` (X decommissioned).",
         ))
-        .attr(Attribute::number("weight_y").optional().describe("Percent of traffic on Y when `target_phase = \"serving\"`."))
-        .attr(Attribute::bool("allow_downtime").optional().describe("Acknowledges the downtime of an in-place upgrade (required for `in_place`)."))
+        .attr(Attribute::number("weight_y").optional().describe("Percent of traffic on Y when `target_phase = \"serving\"` (required there). Default: none."))
+        .attr(Attribute::bool("allow_downtime").optional().describe("Acknowledges the downtime of an in-place upgrade (required for `in_place`). Default `false`."))
         .attr(Attribute::bool("accept_unsupported_path").optional().describe(
-            "Proceed on an upgrade path Kong does not support (e.g. blue-green across an LTS jump). Only where Y's migrations still accept X's database.",
+            "Proceed on an upgrade path Kong does not support (e.g. blue-green across an LTS jump). Only where Y's migrations still accept X's database. Default `false`.",
         ))
         .attr(Attribute::string("on_destroy").optional().describe(
             "What destroying an unfinished upgrade does: `refuse` (default) or `rollback` (all traffic back to X, database left usable by X; possible only before `migrations finish`).",
         ))
         .attr(Attribute::map_of("hooks", Type::list(Type::String)).optional().describe(
             "Commands (argv lists) for steps the provider cannot do itself: `stop_x`, `start_x`, `start_y`, `decommission_x`, and `before_<step id>` / `after_<step id>` around any once-only step. \
-             They run on the machine running Terraform, with `KONG_UPGRADE_STEP`, `KONG_UPGRADE_FROM` and `KONG_UPGRADE_TO` in their environment.",
+             They run on the machine running Terraform, with `KONG_UPGRADE_STEP`, `KONG_UPGRADE_FROM` and `KONG_UPGRADE_TO` in their environment. Default: none.",
         ))
         .attr(Attribute::string(blocks::traffic::SPLIT_ID).optional().describe(
             "The `id` of a `kong_traffic_split` that moves the traffic, instead of a `traffic` block (the two conflict). \
@@ -104,10 +104,10 @@ pub fn schema() -> Schema {
              attribute otherwise, before anything irreversible. A rollback likewise needs the split at 0. Refer to it as \
              `kong_traffic_split.NAME.id`: Terraform then applies the split first, so one apply can move the split and advance \
              `target_phase` together. The split must use the `haproxy`, `nginx` or `kong_upstream` driver (an `external` one \
-             cannot be read); a `kong_upstream` split is read with the provider's `admin_token`, as its id holds no secret.",
+             cannot be read); a `kong_upstream` split is read with the provider's `admin_token`, as its id holds no secret. Default: none (the `traffic` block moves traffic).",
         ))
         .attr(Attribute::string("control_plane_admin_url").optional().describe(
-            "Hybrid mode, upgrading data planes: Admin API of their control plane, whose version bounds Y's (a data plane may not be newer than its control plane's minor).",
+            "Hybrid mode, upgrading data planes: Admin API of their control plane, whose version bounds Y's (a data plane may not be newer than its control plane's minor). Default: none.",
         ))
         .attr(Attribute::string("phase").computed().describe("Where the upgrade stands: `not_started`, `prepared`, `migrated`, `serving`, `finished` or `completed`."))
         .attr(Attribute::number("current_weight_y").computed().describe("Percent of traffic on Y, as last applied or read from the load balancer."))
@@ -149,7 +149,7 @@ pub fn schema() -> Schema {
                     "The `pg_restore` to use (it verifies every dump, and restores it for `dual_cluster`). Default: `pg_restore` on the `PATH`. Checked at plan like `pg_dump_path`.",
                 ))
                 .attr(Attribute::string("declarative_config_path").optional().describe(
-                    "DB-less nodes: the declarative configuration file to back up (copied into `directory`). When not set, the configuration X is serving is read from its Admin API (`GET /config`, the YAML Kong exports from memory) and written into `directory`.",
+                    "DB-less nodes: the declarative configuration file to back up (copied into `directory`). When not set, the configuration X is serving is read from its Admin API (`GET /config`, the YAML Kong exports from memory) and written into `directory`. Default: none.",
                 )),
         ))
         .block(NestedBlock::list(
@@ -159,11 +159,11 @@ pub fn schema() -> Schema {
                 .attr(Attribute::string("name").required().describe("Name shown in the history."))
                 .attr(Attribute::string("method").optional().describe("HTTP method. Default `GET`."))
                 .attr(Attribute::string("path").required().describe("Path on the proxy, e.g. `/orders`."))
-                .attr(Attribute::map_of("headers", Type::String).optional().sensitive().describe("Request headers (e.g. an API key for key-auth). Sensitive: never shown in plans."))
-                .attr(Attribute::string("body").optional().describe("Request body."))
-                .attr(Attribute::number("expect_status").optional().describe("Status Y must answer (besides matching X)."))
-                .attr(Attribute::list_of("compare_headers", Type::String).optional().describe("Response headers whose values must match between X and Y.")),
+                .attr(Attribute::map_of("headers", Type::String).optional().sensitive().describe("Request headers (e.g. an API key for key-auth). Sensitive: never shown in plans. Default: none."))
+                .attr(Attribute::string("body").optional().describe("Request body. Default: none."))
+                .attr(Attribute::number("expect_status").optional().describe("Status Y must answer (besides matching X). Default: none (any status, as long as X's matches)."))
+                .attr(Attribute::list_of("compare_headers", Type::String).optional().describe("Response headers whose values must match between X and Y. Default: none.")),
         ))
-        .block(tfplug::timeouts::block(&["create", "update", "delete"]));
+        .block(tfplug::timeouts::block(&["create", "update", "delete"], super::DEFAULT_TIMEOUT));
     Schema::new(SCHEMA_VERSION, block)
 }

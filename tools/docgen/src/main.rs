@@ -6,6 +6,7 @@
 //! Examples come from `examples/`, optional hand-written layouts from
 //! `templates/`. Output is deterministic: same inputs, same bytes.
 
+mod defaults;
 mod markdown;
 mod pages;
 mod schema;
@@ -72,6 +73,8 @@ enum DocgenError {
         address: String,
         present: Vec<String>,
     },
+    #[error("every optional attribute states its default in its description (`Default ...`, or `Default: none`); these do not:\n  {}", .0.join("\n  "))]
+    DefaultsUnstated(Vec<String>),
     #[error(transparent)]
     Docs(#[from] pages::DocError),
     #[error("{} is stale; run `make docs` and commit the result:\n{}", out.display(), problems.join("\n"))]
@@ -194,6 +197,10 @@ fn run(args: &Args) -> Result<String, DocgenError> {
     }
     let all: schema::ProvidersSchema = serde_json::from_str(&json)?;
     let provider = select_provider(all, &args.provider_address)?;
+    let unstated = defaults::unstated_defaults(&provider);
+    if !unstated.is_empty() {
+        return Err(DocgenError::DefaultsUnstated(unstated));
+    }
     let sources = pages::Sources {
         examples: args
             .examples

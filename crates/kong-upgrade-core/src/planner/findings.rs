@@ -87,7 +87,7 @@ macro_rules! codes {
                 }
             }
 
-            /// The rule this code enforces, for docs/planner-rules.md.
+            /// The rule this code enforces, for the planner rules guide.
             pub fn doc(self) -> RuleDoc {
                 match self {
                     $( $name::$variant => RuleDoc {

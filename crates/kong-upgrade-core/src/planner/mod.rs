@@ -23,7 +23,7 @@
 //!   on a shared database (in-place, blue-green), or after X is
 //!   decommissioned, no plan sends traffic back to X.
 //!
-//! The rules are listed in docs/planner-rules.md, generated from this
+//! The rules are listed in docs/guides/planner-rules.md, generated from this
 //! module by [`rules_markdown`] (a test fails when the file drifts).
 
 mod checkpoint;

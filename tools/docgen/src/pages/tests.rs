@@ -107,7 +107,7 @@ fn a_function_page_has_terraforms_signature_and_numbered_arguments() {
         page.contains("description: |-\n  Normalize a Kong version\n"),
         "{page}"
     );
-    assert!(page.contains("# function: normalize_version\n\nNormalizes a Kong version string."));
+    assert!(page.contains("# function: normalize_version\n\n-> **Requires Terraform 1.8 or later**: earlier versions have no provider functions and reject this configuration.\n\nNormalizes a Kong version string."));
     assert!(page.contains(
         "```text\nnormalize_version(version string, extra list of number...) string\n```"
     ));
@@ -150,9 +150,39 @@ fn guides_are_copied_or_rendered() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("templates/guides")).unwrap();
-    std::fs::write(root.join("templates/guides/upgrading.md"), "# Upgrading\n").unwrap();
+    let guide = "---\npage_title: \"Upgrading\"\nsubcategory: \"Guides\"\ndescription: |-\n  How.\n---\n\n# Upgrading\n";
+    std::fs::write(root.join("templates/guides/upgrading.md"), guide).unwrap();
     let docs = render_docs(&fixture(), &sources(root)).unwrap();
-    assert_eq!(docs[Path::new("guides/upgrading.md")], "# Upgrading\n");
+    assert_eq!(docs[Path::new("guides/upgrading.md")], guide);
+}
+
+#[test]
+fn a_guide_without_a_subcategory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("templates/guides")).unwrap();
+    for text in [
+        "# Upgrading\n",
+        "---\npage_title: \"Upgrading\"\ndescription: |-\n  How.\n---\n# Upgrading\n",
+    ] {
+        std::fs::write(root.join("templates/guides/upgrading.md"), text).unwrap();
+        assert!(
+            matches!(
+                render_docs(&fixture(), &sources(root)),
+                Err(DocError::GuideFrontMatter { .. })
+            ),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn action_and_function_pages_name_the_terraform_they_need() {
+    let docs = render_docs(&fixture(), &sources(&testdata())).unwrap();
+    assert!(docs[Path::new("actions/kong_drain.md")].contains("Requires Terraform 1.14 or later"));
+    assert!(docs[Path::new("functions/normalize_version.md")]
+        .contains("Requires Terraform 1.8 or later"));
+    assert!(!docs[Path::new("resources/kong_upgrade.md")].contains("Requires Terraform"));
 }
 
 #[test]

@@ -1,9 +1,13 @@
-//! docs/planner-rules.md is generated from the planner; this test fails
-//! when the file no longer matches the code.
+//! templates/guides/planner-rules.md is generated from the planner (and
+//! copied by docgen to docs/guides/); this test fails when the file no
+//! longer matches the code.
 
 use super::*;
 
-const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/planner-rules.md");
+const DOC_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../templates/guides/planner-rules.md"
+);
 
 #[test]
 fn planner_rules_doc_is_current() {
@@ -15,8 +19,8 @@ fn planner_rules_doc_is_current() {
     let on_disk = std::fs::read_to_string(DOC_PATH).unwrap_or_default();
     assert!(
         on_disk == rendered,
-        "docs/planner-rules.md is stale: regenerate with \
-         UPDATE_PLANNER_DOCS=1 cargo test -p kong-upgrade-core planner_rules_doc"
+        "templates/guides/planner-rules.md is stale: regenerate with \
+         UPDATE_PLANNER_DOCS=1 cargo test -p kong-upgrade-core planner_rules_doc, then make docs"
     );
 }
 

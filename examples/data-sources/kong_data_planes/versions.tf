@@ -1,0 +1,7 @@
+terraform {
+  required_providers {
+    kong = {
+      source = "kong-upgrades/kong"
+    }
+  }
+}
