@@ -63,32 +63,14 @@ action "kong_abort" "now" {{
 "#,
             traffic = traffic_block(&h)
         ));
-        let out = acc
-            .ws()
-            .run(&[
-                "apply",
-                "-auto-approve",
-                "-input=false",
-                "-no-color",
-                "-invoke=action.kong_promote.next",
-            ])
-            .unwrap();
+        let out = invoke(&acc, "action.kong_promote.next");
         assert!(out.success(), "{out}");
         let after_promote = haproxy_weight_y(&h);
         assert!(
             after_promote > 0,
             "Y takes traffic after a promotion: weight {after_promote}\n{out}"
         );
-        let out = acc
-            .ws()
-            .run(&[
-                "apply",
-                "-auto-approve",
-                "-input=false",
-                "-no-color",
-                "-invoke=action.kong_abort.now",
-            ])
-            .unwrap();
+        let out = invoke(&acc, "action.kong_abort.now");
         assert!(out.success(), "{out}");
         assert_eq!(
             haproxy_weight_y(&h),
@@ -119,14 +101,15 @@ action "kong_abort" "now" {{
     )
 }
 
-fn invoke_abort(acc: &Acceptance) -> support::TfOutput {
+/// `terraform apply -invoke=<action>`.
+fn invoke(acc: &Acceptance, action: &str) -> support::TfOutput {
     acc.ws()
         .run(&[
             "apply",
             "-auto-approve",
             "-input=false",
             "-no-color",
-            "-invoke=action.kong_abort.now",
+            &format!("-invoke={action}"),
         ])
         .unwrap()
 }
@@ -149,7 +132,7 @@ fn abort_is_refused_once_migrations_finish_has_run() {
     {
         let mut acc = Acceptance::new(version);
         acc.configure(&abort_with_database("3.6.1", &pg, &h));
-        let out = invoke_abort(&acc);
+        let out = invoke(&acc, "action.kong_abort.now");
         assert!(!out.success(), "{out}");
         assert!(out.stderr.contains("Abort refused"), "{out}");
         assert!(haproxy_weight_y(&h) > 0, "nothing moved");
@@ -196,13 +179,13 @@ fn abort_follows_what_kong_records_as_pending() {
     let h = Haproxy::start(addr(&x.proxy_url), addr(&x.proxy_url), (0, 100)).unwrap();
     let mut acc = Acceptance::new(version);
     acc.configure(&abort_with_database("3.6.0", &pg, &h));
-    let allowed = invoke_abort(&acc);
+    let allowed = invoke(&acc, "action.kong_abort.now");
     assert!(allowed.success(), "{allowed}");
     assert_eq!(haproxy_weight_y(&h), 0, "all traffic back on X\n{allowed}");
 
     kong_3_6_0("finish");
     set_haproxy_weight_y(&h, 100);
-    let refused = invoke_abort(&acc);
+    let refused = invoke(&acc, "action.kong_abort.now");
     assert!(!refused.success(), "{refused}");
     assert!(refused.stderr.contains("Abort refused"), "{refused}");
     assert!(haproxy_weight_y(&h) > 0, "nothing moved");

@@ -59,7 +59,7 @@ fn application_name(owner: &str) -> String {
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "unknown host".into());
     let mut name = format!(
-        "terraform-provider-kong pid {} on {host}: {owner}",
+        "terraform-provider-kong pid {}@{host} {owner}",
         std::process::id()
     );
     if name.len() > 63 {
@@ -89,4 +89,25 @@ async fn describe_holder(client: &tokio_postgres::Client) -> Option<String> {
     Some(format!(
         "\"{app}\" (pid {pid} from {addr}, connected since {since})"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PostgreSQL keeps 63 bytes of `application_name`: who and where come
+    /// first, so a loser can always name the holder's process and host.
+    #[test]
+    fn the_application_name_fits_and_names_this_process_first() {
+        let name = application_name(&"x".repeat(200));
+        assert!(name.len() <= 63, "{name}");
+        assert!(
+            name.starts_with(&format!(
+                "terraform-provider-kong pid {}@",
+                std::process::id()
+            )),
+            "{name}"
+        );
+        assert!(application_name("up").ends_with(" up"));
+    }
 }
