@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use support::phase::{
     command_runner, diagnostic_about, listed, mentions, password_lines, phase, pointed_line, Db,
 };
-use support::upgrade::far_side_kong;
+use support::upgrade::{env_i_runner_block, far_side_kong};
 use support::Acceptance;
 use testbed::kongsim::kongsim_bin;
 use testbed::postgres::KONG_PASSWORD;
@@ -464,21 +464,6 @@ fn the_ssh_runner_runs_and_discovers_through_a_pinned_host_key() {
     }
 }
 
-/// A runner behind `env -i` (a boundary that drops the environment, as
-/// `kubectl exec` does), the far side's own settings in `far_env`.
-fn env_i_runner(far_kong: &str, far_env: &[String], transport: &str) -> String {
-    let words: Vec<String> = ["env", "-i", "PATH=/usr/bin:/bin"]
-        .iter()
-        .map(|w| format!("\"{w}\""))
-        .chain(far_env.iter().map(|w| format!("\"{w}\"")))
-        .chain([format!("\"{far_kong}\"")])
-        .collect();
-    format!(
-        "  runner {{\n    command {{\n      argv          = [{}]\n      env_transport = \"{transport}\"\n    }}\n  }}\n",
-        words.join(", ")
-    )
-}
-
 #[test]
 fn the_stdin_transport_crosses_env_i_and_a_runner_migrating_another_database_is_caught() {
     let pg = Postgres::start().unwrap();
@@ -494,7 +479,7 @@ fn the_stdin_transport_crosses_env_i_and_a_runner_migrating_another_database_is_
         let mut acc = Acceptance::new(core);
         let bootstrap = phase("bootstrap", "bootstrap", "3.4.2", &db, core, "").replace(
             &command_runner("3.4.2"),
-            &env_i_runner(&kong_342, &[], "stdin"),
+            &env_i_runner_block(&kong_342, &[], "stdin"),
         );
         acc.apply(&bootstrap);
         assert!(
@@ -530,7 +515,7 @@ fn the_stdin_transport_crosses_env_i_and_a_runner_migrating_another_database_is_
             )
             .replace(
                 &command_runner("3.6.1"),
-                &env_i_runner(&kong_361, env, transport),
+                &env_i_runner_block(&kong_361, env, transport),
             )
         };
         let before = db.schema_meta();

@@ -19,9 +19,14 @@ use support::{Acceptance, TerraformVersion};
 use testbed::postgres::KONG_PASSWORD;
 
 /// The example's variables; `store` is the "object store" the commands use.
-fn remote_run_vars(sb: &Sandbox, store: &std::path::Path, far_kong: &str, phase: &str) -> String {
+fn remote_run_vars(
+    sb: &Sandbox,
+    store: &std::path::Path,
+    far_kong: &str,
+    (phase, weight_y): (&str, Option<u8>),
+) -> String {
     let store = store.display();
-    let mut vars = phase_vars(phase, None);
+    let mut vars = phase_vars(phase, weight_y);
     vars.extend(cluster_vars(sb));
     vars.extend(traffic_vars(sb, FAST));
     vars.extend([
@@ -67,18 +72,15 @@ fn remote_run(version: TerraformVersion) {
     let far_kong = far_side_kong(tools.path(), TO);
     let config = example_config("upgrades/remote_run");
     let mut acc = Acceptance::new(version);
-    let apply = |acc: &mut Acceptance, phase: &str| {
-        acc.ws()
-            .write_file(
-                "terraform.tfvars",
-                &remote_run_vars(&sb, store.path(), &far_kong, phase),
-            )
-            .unwrap();
+    let apply_weighted = |acc: &mut Acceptance, phase: &str, weight_y: Option<u8>| {
+        let vars = remote_run_vars(&sb, store.path(), &far_kong, (phase, weight_y));
+        acc.ws().write_file("terraform.tfvars", &vars).unwrap();
         acc.apply(&config);
         let v = acc.values("kong_upgrade.this");
         assert_eq!(v["phase"], phase, "{v}");
         v
     };
+    let apply = |acc: &mut Acceptance, phase: &str| apply_weighted(acc, phase, None);
 
     let v = apply(&mut acc, "prepared");
     let location = v["backup_location"].as_str().unwrap().to_owned();
@@ -120,6 +122,17 @@ fn remote_run(version: TerraformVersion) {
     );
     assert!(sb.schema_meta(NEW_DATABASE).contains("003_350_to_360"));
     assert_eq!(v["backup_location"], location.as_str());
+
+    // The rest of the runbook, one target_phase per run.
+    let v = apply_weighted(&mut acc, "serving", Some(50));
+    assert_eq!(v["current_weight_y"], 50);
+    let v = apply(&mut acc, "finished");
+    assert_eq!(v["current_weight_y"], 100);
+    apply(&mut acc, "completed");
+    assert!(
+        !support::upgrade::answers(&sb.x.admin_url),
+        "X was decommissioned"
+    );
 }
 
 #[test]

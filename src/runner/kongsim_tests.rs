@@ -42,6 +42,17 @@ fn database(pg: &Postgres) -> DatabaseConfig {
     db
 }
 
+/// A database bootstrapped by Kong 3.5.0, ready for `up` to 3.6.1.
+async fn bootstrap_3_5(db: &DatabaseConfig) {
+    run_phase(
+        &kongsim_runner("3.5.0"),
+        db,
+        "3.5.0",
+        MigrationPhase::Bootstrap,
+    )
+    .await;
+}
+
 /// Plans, runs, parses and verifies one phase; returns Kong's outcome.
 async fn run_phase(
     runner: &dyn Runner,
@@ -163,13 +174,7 @@ async fn bootstrap_up_finish_through_the_command_runner() {
 async fn a_held_lock_makes_finish_exit_zero_without_effect_and_verification_names_the_holder() {
     let pg = Postgres::start().unwrap();
     let db = database(&pg);
-    run_phase(
-        &kongsim_runner("3.5.0"),
-        &db,
-        "3.5.0",
-        MigrationPhase::Bootstrap,
-    )
-    .await;
+    bootstrap_3_5(&db).await;
     run_phase(&kongsim_runner("3.6.1"), &db, "3.6.1", MigrationPhase::Up).await;
     pg.psql(
         "INSERT INTO locks VALUES ('migrations', 'other-node-7a1c', now() + interval '60 seconds')",
@@ -253,13 +258,7 @@ async fn up_through_the_ssh_runner() {
     let pg = Postgres::start().unwrap();
     let sshd = testbed::sshd::Sshd::start().unwrap();
     let db = database(&pg);
-    run_phase(
-        &kongsim_runner("3.5.0"),
-        &db,
-        "3.5.0",
-        MigrationPhase::Bootstrap,
-    )
-    .await;
+    bootstrap_3_5(&db).await;
     let ssh = SshRunner::new(
         "127.0.0.1",
         sshd.port,
@@ -333,13 +332,7 @@ async fn migrate(
 async fn the_stdin_transport_crosses_a_boundary_that_drops_the_environment() {
     let pg = Postgres::start().unwrap();
     let db = database(&pg);
-    run_phase(
-        &kongsim_runner("3.5.0"),
-        &db,
-        "3.5.0",
-        MigrationPhase::Bootstrap,
-    )
-    .await;
+    bootstrap_3_5(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let kong = far_side_kong(dir.path(), "3.6.1");
 
@@ -394,13 +387,7 @@ async fn a_runner_that_migrates_another_database_is_caught_and_named() {
     let mut elsewhere = db.clone();
     elsewhere.database = "kong_elsewhere".into();
     for target in [&db, &elsewhere] {
-        run_phase(
-            &kongsim_runner("3.5.0"),
-            target,
-            "3.5.0",
-            MigrationPhase::Bootstrap,
-        )
-        .await;
+        bootstrap_3_5(target).await;
     }
     let dir = tempfile::tempdir().unwrap();
     let kong = far_side_kong(dir.path(), "3.6.1");
@@ -457,13 +444,7 @@ async fn the_stdin_transport_works_through_ssh_as_a_command_prefix() {
     let pg = Postgres::start().unwrap();
     let sshd = testbed::sshd::Sshd::start().unwrap();
     let db = database(&pg);
-    run_phase(
-        &kongsim_runner("3.5.0"),
-        &db,
-        "3.5.0",
-        MigrationPhase::Bootstrap,
-    )
-    .await;
+    bootstrap_3_5(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let kong = far_side_kong(dir.path(), "3.6.1");
     let key = dir.path().join("id");

@@ -195,7 +195,17 @@ pub async fn restore_into(
     cancel: &CancellationToken,
 ) -> Result<(), BackupError> {
     ensure_empty(target).await?;
-    let argv = vec![
+    let mut argv = restore_argv(tools, target);
+    argv.push(dump.display().to_string());
+    run_pg_tool("pg_restore", argv, target, timeout, cancel)
+        .await
+        .map(|_| ())
+}
+
+/// `pg_restore` into `target` in one transaction, stopping at the first
+/// error; the archive (a file, or stdin when none) follows.
+pub(super) fn restore_argv(tools: &PgTools, target: &DatabaseConfig) -> Vec<String> {
+    vec![
         tools.pg_restore.display().to_string(),
         "--no-owner".to_string(),
         "--no-privileges".to_string(),
@@ -203,11 +213,7 @@ pub async fn restore_into(
         "--single-transaction".to_string(),
         "--no-password".to_string(),
         format!("--dbname={}", target.database),
-        dump.display().to_string(),
-    ];
-    run_pg_tool("pg_restore", argv, target, timeout, cancel)
-        .await
-        .map(|_| ())
+    ]
 }
 
 pub(super) async fn ensure_empty(target: &DatabaseConfig) -> Result<(), BackupError> {

@@ -5,7 +5,8 @@
 //! touches the new database. Both commands get `KONG_BACKUP_NAME`.
 
 use super::backup::{
-    dump_database, ensure_empty, pg_env, restore_into, write_declarative, BackupError, BackupRecord,
+    dump_database, ensure_empty, pg_env, restore_argv, restore_into, write_declarative,
+    BackupError, BackupRecord,
 };
 use super::pg_tools::PgTools;
 use crate::migrations::DatabaseConfig;
@@ -335,15 +336,7 @@ async fn restore_bytes(
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<(), BackupError> {
-    let argv = vec![
-        tools.pg_restore.display().to_string(),
-        "--no-owner".to_owned(),
-        "--no-privileges".to_owned(),
-        "--exit-on-error".to_owned(),
-        "--single-transaction".to_owned(),
-        "--no-password".to_owned(),
-        format!("--dbname={}", target.database),
-    ];
+    let argv = restore_argv(tools, target);
     let mut child = spawn("pg_restore", &argv, pg_env(target), Side::Sink)?;
     let run = async {
         let err = tokio::spawn(stderr_tail(child.stderr.take()));

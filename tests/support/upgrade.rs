@@ -370,6 +370,20 @@ pub fn far_side_kong(dir: &Path, version: &str) -> String {
     path.display().to_string()
 }
 
+/// A `runner` block behind `env -i` (a boundary that drops the environment, as
+/// `kubectl exec` does), the far side's own settings in `far_env`.
+pub fn env_i_runner_block(far_kong: &str, far_env: &[String], transport: &str) -> String {
+    let argv: Vec<&str> = ["env", "-i", "PATH=/usr/bin:/bin"]
+        .into_iter()
+        .chain(far_env.iter().map(String::as_str))
+        .chain([far_kong])
+        .collect();
+    format!(
+        "  runner {{\n    command {{\n      argv          = {}\n      env_transport = \"{transport}\"\n    }}\n  }}\n",
+        hcl_list(&argv)
+    )
+}
+
 pub fn kong_cli(version: &str) -> String {
     hcl_list(&[
         kongsim_bin().display().to_string(),

@@ -276,6 +276,13 @@ impl Executor<'_> {
 
     async fn backup(&self, source: BackupSource, private: &mut Private) -> StepResult {
         let settings = self.backup_settings()?;
+        let failed = |e: backup::BackupError| {
+            StepFailure::new(
+                Some(settings.store.attribute()),
+                "backup failed",
+                e.to_string(),
+            )
+        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -291,13 +298,7 @@ impl Executor<'_> {
                     .store
                     .dump(&settings.pg_tools, db, &name, self.remaining(), self.cancel)
                     .await
-                    .map_err(|e| {
-                        StepFailure::new(
-                            Some(settings.store.attribute()),
-                            "backup failed",
-                            e.to_string(),
-                        )
-                    })?
+                    .map_err(failed)?
             }
             BackupSource::DeclarativeConfig => {
                 let text = match &settings.declarative_config_path {
@@ -334,13 +335,7 @@ impl Executor<'_> {
                     .store
                     .keep_text(&name, &text, self.remaining(), self.cancel)
                     .await
-                    .map_err(|e| {
-                        StepFailure::new(
-                            Some(settings.store.attribute()),
-                            "backup failed",
-                            e.to_string(),
-                        )
-                    })?
+                    .map_err(failed)?
             }
         };
         // A backup is never replaced: the first one is the one taken before
