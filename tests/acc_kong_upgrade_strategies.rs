@@ -9,8 +9,8 @@ mod support;
 use std::path::Path;
 use support::runbooks::{
     blue_green_vars, cluster_vars, create_orders_service, dual_cluster_vars, in_place_vars,
-    phase_vars, recorded_3_6_migrations, traffic_vars, version_of, write_consumer_credentials, FAST,
-    NEW_DATABASE,
+    phase_vars, recorded_3_6_migrations, traffic_vars, version_of, write_consumer_credentials,
+    FAST, NEW_DATABASE,
 };
 use support::upgrade::{
     admin, answers, example_config, flat, hcl_list, hcl_string, history_count, kong_cli, points_at,

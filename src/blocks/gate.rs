@@ -23,7 +23,7 @@ pub fn block() -> NestedBlock {
             .attr(Attribute::string("interval").optional().describe("Time between measurements (Go duration). Default `10s`."))
             .attr(Attribute::number("count").optional().describe("Measurements per step. Default: every interval until the step's pause ends."))
             .attr(Attribute::number("failure_limit").optional().describe("Failures tolerated before the gate fails. Default `0`."))
-            .attr(Attribute::number("consecutive_success_limit").optional().describe("Pass as soon as this many measurements in a row succeed."))
+            .attr(Attribute::number("consecutive_success_limit").optional().describe("Pass as soon as this many measurements in a row succeed. Default: none (measure for the whole step)."))
             .attr(Attribute::string("inconclusive").optional().describe("What a measurement without data counts as: `fail` (default), `pass`, or `wait` (halt for a human)."))
             .attr(Attribute::string("timeout").optional().describe("Bound on one measurement. Default `10s`."))
             .block(NestedBlock::single(
@@ -31,16 +31,16 @@ pub fn block() -> NestedBlock {
                 with_auth(Block::new()
                     .attr(Attribute::string("url").required().describe("Base URL of Prometheus (or of a Prometheus-compatible API: Grafana Cloud, Mimir, Thanos, VictoriaMetrics)."))
                     .attr(Attribute::string("query").required().describe("PromQL instant query; every sample must lie within [min, max]."))
-                    .attr(Attribute::number("min").optional().describe("Inclusive lower bound."))
-                    .attr(Attribute::number("max").optional().describe("Inclusive upper bound."))),
+                    .attr(Attribute::number("min").optional().describe("Inclusive lower bound. Default: none (unbounded)."))
+                    .attr(Attribute::number("max").optional().describe("Inclusive upper bound. Default: none (unbounded)."))),
             ))
             .block(NestedBlock::single(
                 "http",
                 with_auth(Block::new()
                     .attr(Attribute::string("url").required().describe("URL to GET."))
                     .attr(Attribute::number("expected_status").optional().describe("Status that passes. Default `200`."))
-                    .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`."))
-                    .attr(Attribute::string("expected_value").optional().describe("The JSON value expected there (parsed as JSON, else compared as a string)."))),
+                    .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`. Default: none (only the status is checked)."))
+                    .attr(Attribute::string("expected_value").optional().describe("The JSON value expected there (parsed as JSON, else compared as a string). Default: none."))),
             ))
             .block(NestedBlock::single(
                 "command",
@@ -160,10 +160,10 @@ fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<Gate
 fn with_auth(block: Block) -> Block {
     block
         .attr(Attribute::map_of("headers", Type::String).optional().sensitive().describe(
-            "Headers sent with every request, e.g. `{ \"X-Scope-OrgID\" = \"tenant-1\" }` or an API key. Sensitive: never shown in plans or logs.",
+            "Headers sent with every request, e.g. `{ \"X-Scope-OrgID\" = \"tenant-1\" }` or an API key. Sensitive: never shown in plans or logs. Default: none.",
         ))
         .attr(Attribute::string("bearer_token").optional().sensitive().describe(
-            "Sent as `Authorization: Bearer <token>` (a Grafana Cloud access policy token, a service account token). Sensitive. Conflicts with `basic_auth` and an `Authorization` header.",
+            "Sent as `Authorization: Bearer <token>` (a Grafana Cloud access policy token, a service account token). Sensitive. Conflicts with `basic_auth` and an `Authorization` header. Default: none.",
         ))
         .block(NestedBlock::single(
             "basic_auth",
@@ -173,7 +173,7 @@ fn with_auth(block: Block) -> Block {
                 .attr(Attribute::string("password").required().sensitive().describe("Password or token. Sensitive.")),
         ))
         .attr(Attribute::string("ca_cert_pem").optional().describe(
-            "PEM CA certificates trusted for this endpoint's TLS, on top of the Web PKI roots.",
+            "PEM CA certificates trusted for this endpoint's TLS, on top of the Web PKI roots. Default: none (the Web PKI roots only).",
         ))
         .attr(Attribute::bool("insecure_skip_verify").optional().describe(
             "Skip TLS certificate verification. For tests only; prefer `ca_cert_pem`. Default `false`.",

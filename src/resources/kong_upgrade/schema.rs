@@ -134,12 +134,12 @@ pub fn schema() -> Schema {
             "backup",
             Block::new()
                 .describe("The backup taken before anything irreversible: `pg_dump` (custom format) of the database, or, for DB-less nodes and data planes, the declarative configuration (from `declarative_config_path`, or else as cluster X's Admin API serves it at `GET /config`).")
-                .attr(Attribute::string("directory").optional().describe("Directory on the machine running Terraform where the backup is written. Exactly one of `directory` and `upload_command` is required. A backup is never overwritten. Without a `database` block (DB-less `rolling` upgrades) the upgrade journal is kept here too, as `terraform-provider-kong-journal-<id>.jsonl`."))
+                .attr(Attribute::string("directory").optional().describe("Directory on the machine running Terraform where the backup is written. Exactly one of `directory` and `upload_command` is required. A backup is never overwritten. Without a `database` block (DB-less `rolling` upgrades) the upgrade journal is kept here too, as `terraform-provider-kong-journal-<id>.jsonl`. Default: none."))
                 .attr(Attribute::list_of("upload_command", Type::String).optional().describe(
-                    "Instead of `directory`: a command (argv) that reads the backup on stdin and stores it elsewhere, e.g. `[\"sh\", \"-c\", \"aws s3 cp - s3://backups/$KONG_BACKUP_NAME\"]`. The `pg_dump` stream goes straight into it, never to a local file; it gets `KONG_BACKUP_NAME`. `backup_location` records the name, size and sha256. For runs on ephemeral machines (HCP Terraform).",
+                    "Instead of `directory`: a command (argv) that reads the backup on stdin and stores it elsewhere, e.g. `[\"sh\", \"-c\", \"aws s3 cp - s3://backups/$KONG_BACKUP_NAME\"]`. The `pg_dump` stream goes straight into it, never to a local file; it gets `KONG_BACKUP_NAME`. `backup_location` records the name, size and sha256. For runs on ephemeral machines (HCP Terraform). Default: none.",
                 ))
                 .attr(Attribute::list_of("download_command", Type::String).optional().describe(
-                    "With `upload_command`: a command that writes the backup named by `KONG_BACKUP_NAME` to stdout, e.g. `[\"sh\", \"-c\", \"aws s3 cp s3://backups/$KONG_BACKUP_NAME -\"]`. A `dual_cluster` restore reads it, checks size and sha256 against `backup_location`, and only then touches the new database.",
+                    "With `upload_command`: a command that writes the backup named by `KONG_BACKUP_NAME` to stdout, e.g. `[\"sh\", \"-c\", \"aws s3 cp s3://backups/$KONG_BACKUP_NAME -\"]`. A `dual_cluster` restore reads it, checks size and sha256 against `backup_location`, and only then touches the new database. Default: none.",
                 ))
                 .attr(Attribute::bool("enabled").optional().describe("Default `true`. Disabling it is allowed only with the planner's consent (it warns)."))
                 .attr(Attribute::string("pg_dump_path").optional().describe(
