@@ -214,13 +214,16 @@ pub async fn run_phase(
                     pending_after: after_state.pending(),
                 })
             }
-            Err(not_applied) if Instant::now() + backoff >= deadline => {
+            // As kong_migration_phase does: the wait uses the whole time
+            // limit, the last pause cut to what remains.
+            Err(not_applied) if Instant::now() >= deadline => {
                 return Err(MigrateError::NotApplied(not_applied))
             }
             Err(not_applied) => {
-                tracing::info!(attempt = attempts, "{not_applied}; retrying in {backoff:?}");
+                let pause = backoff.min(deadline.saturating_duration_since(Instant::now()));
+                tracing::info!(attempt = attempts, "{not_applied}; retrying in {pause:?}");
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(pause) => {}
                     _ = cancel.cancelled() => return Err(MigrateError::Cancelled),
                 }
                 backoff = next_retry_delay(backoff);

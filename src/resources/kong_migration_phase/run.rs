@@ -202,8 +202,10 @@ pub(super) async fn run_phase(
                 lock,
                 database_changed,
             } => {
+                // The wait uses the whole timeout: the last pause is cut to
+                // what remains, and only a deadline already passed gives up.
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                if remaining <= delay {
+                if remaining.is_zero() {
                     return failed(
                         lock_stayed_held(settings.phase, lock.as_ref()),
                         database_changed,
@@ -214,7 +216,7 @@ pub(super) async fn run_phase(
                     ?delay,
                     "Kong's migration lock is held by another node; retrying"
                 );
-                if !sleep_or_cancel(ctx, delay).await {
+                if !sleep_or_cancel(ctx, delay.min(remaining)).await {
                     let interrupted = Diagnostic::error(
                         "Interrupted",
                         "Terraform asked the provider to stop while it waited for Kong's migration lock. Nothing was run.",
