@@ -655,10 +655,9 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
     assert!(refused.contains("Upgrade refused"), "{refused}");
 
     // Undoing the write lets the upgrade resume where it stopped.
-    assert_eq!(
-        admin(&sb.x.admin_url, "DELETE", "/services/payments", "").0,
-        204
-    );
+    for path in ["/services/payments", "/consumers/alice"] {
+        assert_eq!(admin(&sb.x.admin_url, "DELETE", path, "").0, 204, "{path}");
+    }
     acc.apply(&config);
     let v = values(&acc);
     assert_eq!(v["phase"], "serving", "{v}");
