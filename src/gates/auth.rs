@@ -84,7 +84,7 @@ impl GateAuth {
             );
         }
         if let Some(ca) = &self.ca_cert_pem {
-            if let Err(why) = parse_ca(ca) {
+            if let Err(why) = crate::kong::parse_ca_pem(ca) {
                 return fail(format!("{kind}.ca_cert_pem"), why);
             }
             if self.insecure_skip_verify {
@@ -110,7 +110,7 @@ impl GateAuth {
         let mut builder =
             base_client_builder().danger_accept_invalid_certs(self.insecure_skip_verify);
         if let Some(ca) = &self.ca_cert_pem {
-            builder = builder.add_root_certificate(parse_ca(ca)?);
+            builder = builder.add_root_certificate(crate::kong::parse_ca_pem(ca)?);
         }
         builder
             .build()
@@ -159,13 +159,4 @@ impl GateAuth {
 /// environment (gates talk to loopback and in-cluster endpoints).
 pub(super) fn base_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().use_rustls_tls().no_proxy()
-}
-
-fn parse_ca(pem: &str) -> Result<reqwest::Certificate, String> {
-    // reqwest accepts any bytes here and would only fail at the handshake.
-    if !pem.contains("-----BEGIN CERTIFICATE-----") {
-        return Err("is not a PEM certificate (no BEGIN CERTIFICATE line)".into());
-    }
-    reqwest::Certificate::from_pem(pem.as_bytes())
-        .map_err(|e| format!("is not a PEM certificate: {e}"))
 }

@@ -227,6 +227,17 @@ fn parse_base_url(admin_url: &str) -> Result<Url, KongError> {
     Ok(url)
 }
 
+/// A PEM CA certificate to trust, checked now: reqwest accepts any bytes
+/// here and would only fail at the handshake. The error completes a
+/// sentence that starts with the attribute's name.
+pub(crate) fn parse_ca_pem(pem: &str) -> Result<reqwest::Certificate, String> {
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err("is not a PEM certificate (no BEGIN CERTIFICATE line)".into());
+    }
+    reqwest::Certificate::from_pem(pem.as_bytes())
+        .map_err(|e| format!("is not a PEM certificate: {e}"))
+}
+
 fn build_http_client(settings: &AdminSettings) -> Result<reqwest::Client, KongError> {
     let mut headers = HeaderMap::new();
     for (k, v) in &settings.headers {
@@ -264,15 +275,8 @@ fn build_http_client(settings: &AdminSettings) -> Result<reqwest::Client, KongEr
         .as_deref()
         .filter(|s| !s.is_empty())
     {
-        // reqwest accepts any bytes here and only fails at the handshake.
-        if !ca.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(KongError::Settings(
-                "tls.ca_cert_pem is not a PEM certificate (no BEGIN CERTIFICATE line)".into(),
-            ));
-        }
-        let cert = reqwest::Certificate::from_pem(ca.as_bytes()).map_err(|e| {
-            KongError::Settings(format!("tls.ca_cert_pem is not a PEM certificate: {e}"))
-        })?;
+        let cert = parse_ca_pem(ca)
+            .map_err(|why| KongError::Settings(format!("tls.ca_cert_pem {why}")))?;
         builder = builder.add_root_certificate(cert);
     }
     match (&settings.tls.client_cert_pem, &settings.tls.client_key_pem) {

@@ -8,6 +8,7 @@ mod node;
 mod pages;
 mod settings;
 
+pub(crate) use client::parse_ca_pem;
 pub use client::{KongClient, KongError};
 pub use node::{NodeInfo, Role};
 pub use pages::{WalkSummary, MAX_PAGE_SIZE};
