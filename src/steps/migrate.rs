@@ -69,6 +69,14 @@ pub fn next_retry_delay(delay: Duration) -> Duration {
     (delay * 2).min(MAX_RETRY_DELAY)
 }
 
+/// The pause before the next try while Kong's migration lock is held:
+/// `delay` cut to what remains of the time limit, so the wait uses the whole
+/// limit; `None` once the deadline has passed (give up).
+pub fn pause_before_retry(delay: Duration, deadline: Instant) -> Option<Duration> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    (!remaining.is_zero()).then(|| delay.min(remaining))
+}
+
 /// What a phase run did.
 #[derive(Debug, Clone)]
 pub struct PhaseReport {
@@ -214,13 +222,10 @@ pub async fn run_phase(
                     pending_after: after_state.pending(),
                 })
             }
-            // As kong_migration_phase does: the wait uses the whole time
-            // limit, the last pause cut to what remains.
-            Err(not_applied) if Instant::now() >= deadline => {
-                return Err(MigrateError::NotApplied(not_applied))
-            }
             Err(not_applied) => {
-                let pause = backoff.min(deadline.saturating_duration_since(Instant::now()));
+                let Some(pause) = pause_before_retry(backoff, deadline) else {
+                    return Err(MigrateError::NotApplied(not_applied));
+                };
                 tracing::info!(attempt = attempts, "{not_applied}; retrying in {pause:?}");
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}

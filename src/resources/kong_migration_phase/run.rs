@@ -202,21 +202,20 @@ pub(super) async fn run_phase(
                 lock,
                 database_changed,
             } => {
-                // The wait uses the whole timeout: the last pause is cut to
-                // what remains, and only a deadline already passed gives up.
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                if remaining.is_zero() {
+                let Some(pause) =
+                    crate::steps::migrate::pause_before_retry(delay, deadline.into_std())
+                else {
                     return failed(
                         lock_stayed_held(settings.phase, lock.as_ref()),
                         database_changed,
                     );
-                }
+                };
                 tracing::info!(
                     ?lock,
-                    ?delay,
+                    ?pause,
                     "Kong's migration lock is held by another node; retrying"
                 );
-                if !sleep_or_cancel(ctx, delay.min(remaining)).await {
+                if !sleep_or_cancel(ctx, pause).await {
                     let interrupted = Diagnostic::error(
                         "Interrupted",
                         "Terraform asked the provider to stop while it waited for Kong's migration lock. Nothing was run.",
