@@ -13,9 +13,16 @@
 //!   DB-less node has no database to hold it.
 //! - with neither, nowhere: the checkpoint lives in private state only.
 //!
-//! Every row carries a snapshot of [`Private`] as it stood after the event;
-//! the next plan adopts the newest snapshot when it is newer than the
-//! private state Terraform handed back ([`Private::journal_seq`]). The
+//! Every row carries a snapshot of [`Private`] as it stood after the event,
+//! less the freeze fingerprint (one hash per Kong entity: the bulk of the
+//! private state on a large configuration). A row holds the fingerprint's
+//! SHA-256; the fingerprint itself is written in full once, on the first
+//! row an apply writes after it changed (and on the compacted row), and
+//! reading puts it back ([`Recorded::newer_than`]). Rows written by a
+//! provider before this split carry the fingerprint inside their snapshot
+//! and are read as they are. The next plan adopts the newest snapshot when
+//! it is newer than the private state Terraform handed back
+//! ([`Private::journal_seq`]). The
 //! `complete` step compacts the journal to one `completed` row (so that a
 //! kill between the compaction and Terraform saving the state still finds
 //! the record); destroying the resource removes that row and the schema
@@ -87,12 +94,43 @@ pub struct Entry {
     /// The history entries this row adds (all of them for `completed`).
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
-    /// [`Private`] after this event, JSON.
+    /// [`Private`] after this event, JSON, without the fingerprint
+    /// ([`Snapshot`]).
     pub snapshot: String,
+    /// The freeze fingerprint in full (JSON), on the rows that carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// What a row's `snapshot` holds: [`Private`] with the fingerprint
+/// replaced by its digest. A snapshot written before the split parses too:
+/// its fingerprint is inline and it has no digest.
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    #[serde(flatten)]
+    private: Private,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint_sha256: Option<String>,
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 impl Entry {
     pub fn new(step: &str, event: Event, private: &Private) -> Entry {
+        let fingerprint = private
+            .fingerprint
+            .as_ref()
+            .and_then(|f| serde_json::to_string(f).ok());
+        let snapshot = Snapshot {
+            private: Private {
+                fingerprint: None,
+                ..private.clone()
+            },
+            fingerprint_sha256: fingerprint.as_deref().map(sha256_hex),
+        };
         Entry {
             seq: 0,
             step: step.to_string(),
@@ -102,7 +140,8 @@ impl Entry {
             backup_sha256: None,
             pending_after_up: None,
             history: Vec::new(),
-            snapshot: String::from_utf8(private.encode()).unwrap_or_default(),
+            snapshot: serde_json::to_string(&snapshot).unwrap_or_default(),
+            fingerprint,
         }
     }
 }
@@ -113,6 +152,10 @@ pub enum JournalError {
     Database(#[from] MigrationsError),
     #[error("the upgrade journal in schema {SCHEMA} on {address}: {detail}")]
     Query { address: String, detail: String },
+    #[error("the upgrade journal's newest row (seq {seq}) refers to a freeze fingerprint (sha256 {sha256}) that no row of the journal holds; it was altered outside the provider")]
+    MissingFingerprint { seq: i64, sha256: String },
+    #[error("the upgrade journal's newest row (seq {seq}) is unreadable: {detail}")]
+    Unreadable { seq: i64, detail: String },
     #[error("the upgrade journal file {path}: {source}")]
     File {
         path: PathBuf,
@@ -140,6 +183,10 @@ enum Place {
 pub struct Journal {
     place: Place,
     upgrade_id: String,
+    /// The digest of the fingerprint the journal already holds in full, as
+    /// far as this process knows (read or written): rows after it carry
+    /// the digest only.
+    fingerprint_written: std::sync::Mutex<Option<String>>,
 }
 
 /// What the journal says about an upgrade.
@@ -177,18 +224,53 @@ impl Recorded {
     }
 
     /// The private state after the newest event, when it is newer than
-    /// `private`'s.
-    pub fn newer_than(&self, private: &Private) -> Option<Private> {
-        let last = self.entries.last()?;
+    /// `private`'s, with its fingerprint put back from the row that holds
+    /// it in full.
+    pub fn newer_than(&self, private: &Private) -> Result<Option<Private>, JournalError> {
+        let Some(last) = self.entries.last() else {
+            return Ok(None);
+        };
         if last.seq <= private.journal_seq {
-            return None;
+            return Ok(None);
         }
-        let mut adopted: Private = serde_json::from_str(&last.snapshot).ok()?;
+        let unreadable = |e: serde_json::Error| JournalError::Unreadable {
+            seq: last.seq,
+            detail: e.to_string(),
+        };
+        let snapshot: Snapshot = serde_json::from_str(&last.snapshot).map_err(unreadable)?;
+        let mut adopted = snapshot.private;
+        if let Some(sha256) = snapshot.fingerprint_sha256 {
+            let full = self
+                .fingerprint_with(&sha256)
+                .ok_or(JournalError::MissingFingerprint {
+                    seq: last.seq,
+                    sha256,
+                })?;
+            adopted.fingerprint = Some(serde_json::from_str(full).map_err(unreadable)?);
+        }
         adopted.journal_seq = last.seq;
         // Facts read at a later plan are as good as the recorded ones.
         adopted.facts = adopted.facts.or_else(|| private.facts.clone());
         adopted.from_version = adopted.from_version.or(private.from_version);
-        Some(adopted)
+        Ok(Some(adopted))
+    }
+
+    /// The newest fingerprint written in full whose digest is `sha256`.
+    fn fingerprint_with(&self, sha256: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .rev()
+            .filter_map(|e| e.fingerprint.as_deref())
+            .find(|f| sha256_hex(f) == sha256)
+    }
+
+    /// The digest of the newest fingerprint written in full.
+    fn last_fingerprint_sha256(&self) -> Option<String> {
+        self.entries
+            .iter()
+            .rev()
+            .find_map(|e| e.fingerprint.as_deref())
+            .map(sha256_hex)
     }
 }
 
@@ -206,6 +288,7 @@ impl Journal {
         Journal {
             place,
             upgrade_id: id.to_string(),
+            fingerprint_written: Default::default(),
         }
     }
 
@@ -228,23 +311,49 @@ impl Journal {
             Place::File(path) => read_file(path)?,
             Place::Nowhere => Vec::new(),
         };
-        Ok(Recorded { entries })
+        let recorded = Recorded { entries };
+        self.remember_fingerprint(recorded.last_fingerprint_sha256());
+        Ok(recorded)
+    }
+
+    fn remember_fingerprint(&self, sha256: Option<String>) {
+        if let Ok(mut written) = self.fingerprint_written.lock() {
+            *written = sha256;
+        }
+    }
+
+    /// `entry` without its fingerprint when the journal already holds that
+    /// one in full; otherwise as it is.
+    fn slimmed(&self, entry: &Entry) -> Entry {
+        let mut entry = entry.clone();
+        let written = self
+            .fingerprint_written
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default();
+        if written.is_some() && written == entry.fingerprint.as_deref().map(sha256_hex) {
+            entry.fingerprint = None;
+        }
+        entry
     }
 
     /// Appends `entry`; returns its sequence number.
     pub async fn append(&self, entry: &Entry) -> Result<i64, JournalError> {
-        match &self.place {
-            Place::Database(db) => self.insert(db, entry).await,
-            Place::File(path) => {
-                let seq = next_seq(path)?;
-                append_file_at(path, entry, seq)
-            }
-            Place::Nowhere => Ok(0),
+        let entry = &self.slimmed(entry);
+        let seq = match &self.place {
+            Place::Database(db) => self.insert(db, entry).await?,
+            Place::File(path) => append_file_at(path, entry, next_seq(path)?)?,
+            Place::Nowhere => 0,
+        };
+        if let Some(full) = &entry.fingerprint {
+            self.remember_fingerprint(Some(sha256_hex(full)));
         }
+        Ok(seq)
     }
 
     /// Replaces every row of this upgrade by `last` (event `completed`,
-    /// carrying the whole history), in one transaction.
+    /// carrying the whole history and the fingerprint in full), in one
+    /// transaction.
     pub async fn compact(&self, last: &Entry) -> Result<i64, JournalError> {
         match &self.place {
             Place::Database(db) => self.compact_table(db, last).await,
@@ -287,8 +396,9 @@ impl Journal {
         let rows = client
             .query(
                 &format!(
-                    "SELECT seq, step, event, at, backup_location, backup_sha256, pending_after_up, history, snapshot \
-                     FROM {SCHEMA}.upgrade_journal WHERE upgrade_id = $1 ORDER BY seq"
+                    "SELECT seq, step, event, at, backup_location, backup_sha256, pending_after_up, history, snapshot, \
+                            to_jsonb(j) ->> 'fingerprint' \
+                     FROM {SCHEMA}.upgrade_journal j WHERE upgrade_id = $1 ORDER BY seq"
                 ),
                 &[&self.upgrade_id],
             )
@@ -307,6 +417,7 @@ impl Journal {
                     pending_after_up: row.get(6),
                     history: serde_json::from_str(row.get(7)).unwrap_or_default(),
                     snapshot: row.get(8),
+                    fingerprint: row.get(9),
                 })
             })
             .collect())
@@ -404,7 +515,8 @@ async fn create_table(
                backup_sha256 text, \
                pending_after_up text, \
                history text NOT NULL, \
-               snapshot text NOT NULL)"
+               snapshot text NOT NULL); \
+             ALTER TABLE {SCHEMA}.upgrade_journal ADD COLUMN IF NOT EXISTS fingerprint text"
         ))
         .await
         .map_err(query_error(db))
@@ -421,8 +533,8 @@ async fn insert_row(
         .query_one(
             &format!(
                 "INSERT INTO {SCHEMA}.upgrade_journal \
-                 (upgrade_id, step, event, at, backup_location, backup_sha256, pending_after_up, history, snapshot) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq"
+                 (upgrade_id, step, event, at, backup_location, backup_sha256, pending_after_up, history, snapshot, fingerprint) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq"
             ),
             &[
                 &upgrade_id,
@@ -434,6 +546,7 @@ async fn insert_row(
                 &entry.pending_after_up,
                 &history,
                 &entry.snapshot,
+                &entry.fingerprint,
             ],
         )
         .await
@@ -506,6 +619,7 @@ mod tests {
         Journal {
             place: Place::File(dir.join(file_name("blue_green:http://x:8001:3.6.1"))),
             upgrade_id: "blue_green:http://x:8001:3.6.1".into(),
+            fingerprint_written: Default::default(),
         }
     }
 
@@ -522,10 +636,119 @@ mod tests {
             .await
             .unwrap();
         let recorded = journal.read().await.unwrap();
-        let adopted = recorded.newer_than(&Private::default()).unwrap();
+        let adopted = recorded.newer_than(&Private::default()).unwrap().unwrap();
         assert_eq!(adopted.in_flight, Some(StepKind::WaitReady));
         assert_eq!(adopted.journal_seq, 1);
-        assert!(recorded.newer_than(&adopted).is_none());
+        assert!(recorded.newer_than(&adopted).unwrap().is_none());
+    }
+
+    fn frozen(entities: usize) -> Private {
+        let services = (0..entities)
+            .map(|i| (format!("service-{i}"), format!("1700000000:{i:064x}")))
+            .collect();
+        Private {
+            fingerprint: Some(crate::steps::freeze::Fingerprint {
+                collections: [("services".to_string(), Some(services))].into(),
+                settled: true,
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// The fingerprint is written in full once; later rows carry its digest
+    /// and reading puts it back, also in a process that did not write it.
+    #[tokio::test]
+    async fn the_fingerprint_is_stored_once_and_read_back_into_every_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = journal_in(dir.path());
+        let mut private = frozen(2000);
+        for step in ["freeze", "backup", "migrations_up", "start_y"] {
+            journal
+                .append(&Entry::new(step, Event::Finished, &private))
+                .await
+                .unwrap();
+        }
+        let recorded = journal_in(dir.path()).read().await.unwrap();
+        let full: Vec<bool> = recorded
+            .entries
+            .iter()
+            .map(|e| e.fingerprint.is_some())
+            .collect();
+        assert_eq!(full, [true, false, false, false]);
+        let first = recorded.entries[0].snapshot.len()
+            + recorded.entries[0].fingerprint.as_ref().unwrap().len();
+        assert!(
+            recorded.entries[3].snapshot.len() * 50 < first,
+            "a later row is small"
+        );
+        let adopted = recorded.newer_than(&Private::default()).unwrap().unwrap();
+        assert_eq!(adopted.fingerprint, private.fingerprint);
+
+        // A new freeze is written in full again, by a process that read first.
+        let again = journal_in(dir.path());
+        again.read().await.unwrap();
+        private = frozen(3);
+        again
+            .append(&Entry::new("freeze", Event::Finished, &private))
+            .await
+            .unwrap();
+        again
+            .append(&Entry::new("backup", Event::Finished, &private))
+            .await
+            .unwrap();
+        let recorded = again.read().await.unwrap();
+        assert_eq!(
+            recorded
+                .entries
+                .iter()
+                .filter(|e| e.fingerprint.is_some())
+                .count(),
+            2
+        );
+        let adopted = recorded.newer_than(&Private::default()).unwrap().unwrap();
+        assert_eq!(adopted.fingerprint, private.fingerprint);
+    }
+
+    /// A row written before the split holds the fingerprint inside its
+    /// snapshot: it is read as it is.
+    #[tokio::test]
+    async fn a_row_of_an_older_provider_is_read_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = journal_in(dir.path());
+        let private = frozen(3);
+        let mut old = Entry::new("freeze", Event::Finished, &private);
+        old.snapshot = String::from_utf8(private.encode()).unwrap();
+        old.fingerprint = None;
+        journal.append(&old).await.unwrap();
+        let adopted = journal
+            .read()
+            .await
+            .unwrap()
+            .newer_than(&Private::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(adopted.fingerprint, private.fingerprint);
+    }
+
+    /// A digest no row resolves is refused, never read as "no fingerprint"
+    /// (which would let the freeze check pass unchecked).
+    #[tokio::test]
+    async fn a_fingerprint_no_row_holds_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = journal_in(dir.path());
+        let mut entry = Entry::new("backup", Event::Finished, &frozen(3));
+        entry.fingerprint = None;
+        journal.append(&entry).await.unwrap();
+        let err = journal
+            .read()
+            .await
+            .unwrap()
+            .newer_than(&Private::default())
+            .unwrap_err();
+        assert!(
+            matches!(err, JournalError::MissingFingerprint { seq: 1, .. }),
+            "{err}"
+        );
     }
 
     #[tokio::test]

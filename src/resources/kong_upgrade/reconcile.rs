@@ -67,7 +67,9 @@ pub async fn adopt_journal(
     let newer = if prior.is_null() {
         None
     } else {
-        recorded.newer_than(private)
+        recorded
+            .newer_than(private)
+            .map_err(|e| unreadable(journal, &e, config))?
     };
     let adopted = newer.is_some();
     if let Some(newer) = newer {
