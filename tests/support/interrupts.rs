@@ -3,7 +3,8 @@
 //! injection pauses there, see `src/resources/kong_upgrade/failpoint.rs`) —
 //! by a Ctrl-C through Terraform or by `kill -9` of the provider process,
 //! and checking that the resumed upgrade did nothing twice.
-//! Used by acc_kong_upgrade_interrupts.rs and acc_kong_upgrade_kills.rs.
+//! Used by acc_kong_upgrade_interrupts.rs, acc_kong_upgrade_kills.rs and
+//! acc_kong_upgrade_plan_changed.rs.
 
 use super::runbooks::{
     blue_green_vars, create_orders_service, dual_cluster_vars, in_place_vars,
@@ -330,10 +331,15 @@ impl Run {
         assert!(status == 200 && body.contains(TO), "{body}");
     }
 
+    /// Every hook run so far, one `STEP RESUMED` line each.
+    pub fn hook_runs(&self) -> String {
+        std::fs::read_to_string(&self.hook_log).unwrap_or_default()
+    }
+
     /// No hook ran twice unless told it was resumed
     /// (`KONG_UPGRADE_RESUMED=1`).
     pub fn assert_no_hook_rerun_unannounced(&self) {
-        let log = std::fs::read_to_string(&self.hook_log).unwrap_or_default();
+        let log = self.hook_runs();
         let mut fresh: std::collections::BTreeMap<&str, usize> = Default::default();
         for line in log.lines() {
             let (step, resumed) = line.split_once(' ').unwrap_or((line, ""));
