@@ -82,7 +82,13 @@ fn refuses_a_saved_plan_the_world_has_overtaken(version: TerraformVersion) {
 
     // The next plan shows only what is left, and it applies.
     let left = step_ids(&planned_values(run.acc.ws(), ADDRESS));
-    for done in ["freeze", "backup", "migrations_up", "start_y", "wait_ready_y"] {
+    for done in [
+        "freeze",
+        "backup",
+        "migrations_up",
+        "start_y",
+        "wait_ready_y",
+    ] {
         assert!(!left.iter().any(|s| s == done), "{done} again: {left:?}");
     }
     assert!(left.iter().any(|s| s == "complete"), "{left:?}");
