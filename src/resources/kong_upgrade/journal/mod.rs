@@ -11,7 +11,12 @@
 //!   `backup` directory: the one place the user already keeps what must
 //!   survive the apply (the declarative-configuration backups), and a
 //!   DB-less node has no database to hold it.
-//! - with neither, nowhere: the checkpoint lives in private state only.
+//! - with neither (DB-less, backups through `upload_command`), in the same
+//!   file in Terraform's data directory of the working directory
+//!   (`TF_DATA_DIR`, by default `.terraform/`; a provider runs in
+//!   Terraform's working directory). It survives a killed provider or
+//!   Terraform on that machine, as the local state does; it does not
+//!   survive an ephemeral runner (there, import the upgrade).
 //!
 //! Every row carries a snapshot of [`Private`] as it stood after the event,
 //! less the freeze fingerprint (one hash per Kong entity: the bulk of the
@@ -31,9 +36,12 @@
 use super::config::Settings;
 use super::state::{HistoryEntry, Private};
 use crate::migrations::{DatabaseConfig, MigrationsError};
+use file::{append_file_at, file_name, next_seq, read_file, terraform_data_dir};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::PathBuf;
+
+mod file;
+mod table;
 
 /// The provider's own schema in X's database.
 pub const SCHEMA: &str = "terraform_provider_kong";
@@ -176,6 +184,7 @@ impl JournalError {
 enum Place {
     Database(DatabaseConfig),
     File(PathBuf),
+    /// No working directory to be found (a test harness, not Terraform).
     Nowhere,
 }
 
@@ -283,7 +292,10 @@ impl Journal {
         let place = match (&settings.database, backup_dir) {
             (Some(db), _) => Place::Database(db.clone()),
             (None, Some(dir)) => Place::File(dir.join(file_name(id))),
-            (None, None) => Place::Nowhere,
+            (None, None) => match terraform_data_dir() {
+                Some(dir) => Place::File(dir.join(file_name(id))),
+                None => Place::Nowhere,
+            },
         };
         Journal {
             place,
@@ -301,7 +313,9 @@ impl Journal {
                 db.address()
             ),
             Place::File(path) => path.display().to_string(),
-            Place::Nowhere => "nowhere (no database and no backup directory)".into(),
+            Place::Nowhere => {
+                "nowhere (no database, no backup directory, no working directory)".into()
+            }
         }
     }
 
@@ -386,228 +400,6 @@ impl Journal {
             Place::Nowhere => Ok(()),
         }
     }
-
-    async fn read_table(&self, db: &DatabaseConfig) -> Result<Vec<Entry>, JournalError> {
-        let client = crate::migrations::database::connect(db).await?;
-        let err = query_error(db);
-        if !table_exists(&client, db).await? {
-            return Ok(Vec::new());
-        }
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT seq, step, event, at, backup_location, backup_sha256, pending_after_up, history, snapshot, \
-                            to_jsonb(j) ->> 'fingerprint' \
-                     FROM {SCHEMA}.upgrade_journal j WHERE upgrade_id = $1 ORDER BY seq"
-                ),
-                &[&self.upgrade_id],
-            )
-            .await
-            .map_err(&err)?;
-        Ok(rows
-            .iter()
-            .filter_map(|row| {
-                Some(Entry {
-                    seq: row.get(0),
-                    step: row.get(1),
-                    event: Event::parse(row.get(2))?,
-                    at: row.get(3),
-                    backup_location: row.get(4),
-                    backup_sha256: row.get(5),
-                    pending_after_up: row.get(6),
-                    history: serde_json::from_str(row.get(7)).unwrap_or_default(),
-                    snapshot: row.get(8),
-                    fingerprint: row.get(9),
-                })
-            })
-            .collect())
-    }
-
-    async fn insert(&self, db: &DatabaseConfig, entry: &Entry) -> Result<i64, JournalError> {
-        let client = crate::migrations::database::connect(db).await?;
-        create_table(&client, db).await?;
-        insert_row(&client, db, &self.upgrade_id, entry).await
-    }
-
-    async fn compact_table(&self, db: &DatabaseConfig, last: &Entry) -> Result<i64, JournalError> {
-        let mut client = crate::migrations::database::connect(db).await?;
-        create_table(&client, db).await?;
-        let err = query_error(db);
-        let tx = client.transaction().await.map_err(&err)?;
-        tx.execute(
-            &format!("DELETE FROM {SCHEMA}.upgrade_journal WHERE upgrade_id = $1"),
-            &[&self.upgrade_id],
-        )
-        .await
-        .map_err(&err)?;
-        let seq = insert_row(&tx, db, &self.upgrade_id, last).await?;
-        tx.commit().await.map_err(&err)?;
-        Ok(seq)
-    }
-
-    async fn remove_rows(&self, db: &DatabaseConfig) -> Result<(), JournalError> {
-        let client = crate::migrations::database::connect(db).await?;
-        let err = query_error(db);
-        if !table_exists(&client, db).await? {
-            return Ok(());
-        }
-        client
-            .execute(
-                &format!("DELETE FROM {SCHEMA}.upgrade_journal WHERE upgrade_id = $1"),
-                &[&self.upgrade_id],
-            )
-            .await
-            .map_err(&err)?;
-        let left: i64 = client
-            .query_one(
-                &format!("SELECT count(*) FROM {SCHEMA}.upgrade_journal"),
-                &[],
-            )
-            .await
-            .map_err(&err)?
-            .get(0);
-        if left == 0 {
-            client
-                .batch_execute(&format!("DROP SCHEMA {SCHEMA} CASCADE"))
-                .await
-                .map_err(&err)?;
-        }
-        Ok(())
-    }
-}
-
-fn query_error(db: &DatabaseConfig) -> impl Fn(tokio_postgres::Error) -> JournalError + '_ {
-    move |e| JournalError::Query {
-        address: db.address(),
-        detail: e.to_string(),
-    }
-}
-
-/// Whether the journal's table exists (it is created on first write).
-async fn table_exists(
-    client: &tokio_postgres::Client,
-    db: &DatabaseConfig,
-) -> Result<bool, JournalError> {
-    Ok(client
-        .query_one(
-            "SELECT to_regclass($1) IS NOT NULL",
-            &[&format!("{SCHEMA}.upgrade_journal")],
-        )
-        .await
-        .map_err(query_error(db))?
-        .get(0))
-}
-
-async fn create_table(
-    client: &tokio_postgres::Client,
-    db: &DatabaseConfig,
-) -> Result<(), JournalError> {
-    client
-        .batch_execute(&format!(
-            "CREATE SCHEMA IF NOT EXISTS {SCHEMA}; \
-             CREATE TABLE IF NOT EXISTS {SCHEMA}.upgrade_journal ( \
-               seq bigserial PRIMARY KEY, \
-               upgrade_id text NOT NULL, \
-               step text NOT NULL, \
-               event text NOT NULL, \
-               at text NOT NULL, \
-               backup_location text, \
-               backup_sha256 text, \
-               pending_after_up text, \
-               history text NOT NULL, \
-               snapshot text NOT NULL); \
-             ALTER TABLE {SCHEMA}.upgrade_journal ADD COLUMN IF NOT EXISTS fingerprint text"
-        ))
-        .await
-        .map_err(query_error(db))
-}
-
-async fn insert_row(
-    client: &impl tokio_postgres::GenericClient,
-    db: &DatabaseConfig,
-    upgrade_id: &str,
-    entry: &Entry,
-) -> Result<i64, JournalError> {
-    let history = serde_json::to_string(&entry.history).unwrap_or_else(|_| "[]".into());
-    let row = client
-        .query_one(
-            &format!(
-                "INSERT INTO {SCHEMA}.upgrade_journal \
-                 (upgrade_id, step, event, at, backup_location, backup_sha256, pending_after_up, history, snapshot, fingerprint) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq"
-            ),
-            &[
-                &upgrade_id,
-                &entry.step,
-                &entry.event.as_str(),
-                &entry.at,
-                &entry.backup_location,
-                &entry.backup_sha256,
-                &entry.pending_after_up,
-                &history,
-                &entry.snapshot,
-                &entry.fingerprint,
-            ],
-        )
-        .await
-        .map_err(query_error(db))?;
-    Ok(row.get(0))
-}
-
-/// The journal file of an upgrade: its id, made a safe file name.
-fn file_name(id: &str) -> String {
-    let safe: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("terraform-provider-kong-journal-{safe}.jsonl")
-}
-
-fn read_file(path: &std::path::Path) -> Result<Vec<Entry>, JournalError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(JournalError::File {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
-}
-
-fn next_seq(path: &std::path::Path) -> Result<i64, JournalError> {
-    Ok(read_file(path)?.last().map_or(0, |e| e.seq) + 1)
-}
-
-/// Appends one line numbered `seq` and syncs it to disk before returning.
-fn append_file_at(path: &std::path::Path, entry: &Entry, seq: i64) -> Result<i64, JournalError> {
-    let file_err = |source| JournalError::File {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(file_err)?;
-    }
-    let mut entry = entry.clone();
-    entry.seq = seq;
-    let mut line = serde_json::to_string(&entry).unwrap_or_default();
-    line.push('\n');
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(file_err)?;
-    file.write_all(line.as_bytes()).map_err(file_err)?;
-    file.sync_all().map_err(file_err)?;
-    Ok(seq)
 }
 
 #[cfg(test)]
