@@ -12,6 +12,9 @@
 //! `KONG_UPGRADE_RESUMED=1`, and `backup_location` unchanged and still the
 //! dump taken before `migrations up`.
 //!
+//! And DB-less `rolling` with backups through `upload_command`, whose
+//! journal lives in Terraform's data directory: one kill per core.
+//!
 //! Sampling, to keep the suite's time: every step on the newest core;
 //! on 1.0.3 one step per phase of each strategy (`KONG_ACC_KILL_STEPS`
 //! narrows either list while debugging).
@@ -19,9 +22,12 @@
 mod support;
 
 use support::interrupts::{
-    Run, Strategy, BLUE_GREEN_STEPS, CREATE_STEPS, DUAL_CLUSTER_STEPS, IN_PLACE_STEPS,
+    kill_paused_provider, log_hooks, spawn_apply_paused_after, Run, Strategy, BLUE_GREEN_STEPS,
+    CREATE_STEPS, DUAL_CLUSTER_STEPS, IN_PLACE_STEPS,
 };
-use support::TerraformVersion;
+use support::runbooks::rolling_vars;
+use support::upgrade::{example_config, hcl_list, Sandbox};
+use support::{Acceptance, TerraformVersion};
 
 /// The steps sampled on the oldest core.
 const OLD_CORE_SAMPLE: &[&str] = &[
@@ -118,4 +124,107 @@ fn in_place_survives_a_killed_provider_before_migrations() {
 #[test]
 fn in_place_survives_a_killed_provider_from_migrations_on() {
     every_step(Strategy::InPlace, &IN_PLACE_STEPS[4..]);
+}
+
+// ------------------------------------------- rolling, backups uploaded
+
+/// DB-less `rolling` with its backup stored through `upload_command`: no
+/// database and no backup directory, so the journal lives in Terraform's
+/// data directory. One kill (after `start_y`, a hook with an effect) per
+/// core keeps the suite's time small.
+fn rolling_with_upload_command_resumes_after_a_kill(version: TerraformVersion) {
+    let sb = Sandbox::dbless();
+    let uploads = sb.dir.path().join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let config = example_config("upgrades/rolling").replace(
+        "    directory               = var.backup_dir\n",
+        &format!(
+            "    upload_command          = {}\n",
+            hcl_list(&[
+                "sh".to_string(),
+                "-c".into(),
+                format!("cat > {}/$KONG_BACKUP_NAME", uploads.display()),
+            ])
+        ),
+    );
+    assert!(
+        config.contains("upload_command"),
+        "the example sets directory"
+    );
+    let (marker, hook_log) = (
+        sb.dir.path().join("interrupted-after"),
+        sb.dir.path().join("hooks.log"),
+    );
+    let mut acc = Acceptance::new(version);
+    acc.ws_mut()
+        .set_env("TF_KONG_TEST_RESOURCES", "1")
+        .set_env("TF_KONG_TEST_INTERRUPT_MARKER", marker.to_str().unwrap());
+    let target = |acc: &mut Acceptance, phase: &str| {
+        let vars = log_hooks(&rolling_vars(&sb, phase, None), &hook_log);
+        acc.ws().write_file("terraform.tfvars", &vars).unwrap();
+        acc.configure(&config);
+    };
+    target(&mut acc, "prepared");
+    acc.apply(&config);
+    let backup_before = acc.values("kong_upgrade.this")["backup_location"].clone();
+    assert!(
+        backup_before.as_str().is_some_and(|b| !b.is_empty()),
+        "{backup_before}"
+    );
+
+    target(&mut acc, "completed");
+    let run = spawn_apply_paused_after(&mut acc, &marker, "start_y")
+        .unwrap_or_else(|e| panic!("{e}\n--- Y's log ---\n{}", sb.y.log()));
+    kill_paused_provider(run, &marker);
+    acc.ws().plan().unwrap();
+    acc.apply(&config);
+
+    let v = acc.values("kong_upgrade.this");
+    assert_eq!(v["phase"], "completed", "{}", v["history"]);
+    assert_eq!(
+        v["backup_location"], backup_before,
+        "backup_location unchanged"
+    );
+    let log = std::fs::read_to_string(&hook_log).unwrap_or_default();
+    let fresh_start_y = log
+        .lines()
+        .filter(|l| l.starts_with("start_y ") && l.trim_end() != "start_y 1")
+        .count();
+    assert_eq!(
+        fresh_start_y, 1,
+        "start_y ran once without KONG_UPGRADE_RESUMED=1:\n{log}"
+    );
+    for step in ["freeze", "backup"] {
+        assert_eq!(
+            support::upgrade::history_count(&v["history"], step, "ok"),
+            1,
+            "{step} once: {}",
+            v["history"]
+        );
+    }
+    let uploaded = std::fs::read_dir(&uploads).unwrap().count();
+    assert_eq!(uploaded, 1, "one backup uploaded, never a second one");
+    let journal: Vec<_> = std::fs::read_dir(acc.ws().dir().join(".terraform"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("terraform-provider-kong-journal-")
+        })
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(journal.len(), 1, "the journal is in .terraform/");
+    assert!(
+        journal[0].lines().count() == 1 && journal[0].contains("\"event\":\"completed\""),
+        "compacted to one completed row: {}",
+        journal[0]
+    );
+}
+
+#[test]
+fn rolling_with_uploaded_backups_survives_a_killed_provider() {
+    for version in support::versions() {
+        rolling_with_upload_command_resumes_after_a_kill(version);
+    }
 }

@@ -8,13 +8,13 @@ mod support;
 
 use std::path::Path;
 use support::runbooks::{
-    blue_green_vars, cluster_vars, create_orders_service, dual_cluster_vars, in_place_vars,
-    phase_vars, recorded_3_6_migrations, traffic_vars, version_of, write_consumer_credentials,
-    FAST, NEW_DATABASE,
+    blue_green_vars, create_orders_service, dual_cluster_vars, in_place_vars,
+    recorded_3_6_migrations, rolling_vars, version_of, write_consumer_credentials, FAST,
+    NEW_DATABASE,
 };
 use support::upgrade::{
-    admin, answers, example_config, flat, hcl_list, hcl_string, history_count, kong_cli, points_at,
-    tfvars, Sandbox, CONFIG_TABLES, TO,
+    admin, answers, example_config, flat, hcl_string, history_count, kong_cli, points_at, tfvars,
+    Sandbox, CONFIG_TABLES, TO,
 };
 use support::{Acceptance, TerraformVersion};
 use testbed::postgres::KONG_PASSWORD;
@@ -271,24 +271,6 @@ fn dual_cluster_upgrade_migrates_a_restored_copy() {
 }
 
 // ----------------------------------------------------------------- rolling
-
-fn rolling_vars(sb: &Sandbox, phase: &str, weight_y: Option<u8>) -> String {
-    let mut vars = phase_vars(phase, weight_y);
-    vars.extend(cluster_vars(sb));
-    vars.extend(traffic_vars(sb, FAST));
-    vars.extend([
-        (
-            "declarative_config_path",
-            hcl_string(&sb.declarative_config_path().display().to_string()),
-        ),
-        (
-            "backup_dir",
-            hcl_string(&sb.backup_dir().display().to_string()),
-        ),
-        ("start_y_command", hcl_list(&sb.start_y_dbless())),
-    ]);
-    tfvars(&vars)
-}
 
 /// Where a rolling upgrade's backup of the declarative configuration comes
 /// from.

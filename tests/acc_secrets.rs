@@ -1,19 +1,26 @@
 //! Acceptance: no secret leaks. A unique marker is set in every secret the
 //! configuration of a blue-green upgrade carries — the provider's
-//! `admin_token` and Admin API `headers`, the database password (write-only
-//! where the core supports it), `staging_test.headers` — and the upgrade is
-//! applied to `migrated` (freeze, `pg_dump`, `kong migrations up` through the
-//! runner, the `start_y` hook) with `TF_LOG=TRACE`. Then none of the markers
-//! may appear in Terraform's log, the plan and apply output, the argv of any
-//! process started meanwhile (sampled from /proc), or error messages (a
-//! refused URL with credentials, a refused login); the write-only password
-//! is absent from the state.
+//! `admin_token`, Admin API `headers` and TLS client key, the database
+//! password (write-only where the core supports it), the SSH runner's
+//! private key, `staging_test.headers`, and a gate's `headers`,
+//! `bearer_token` and `basic_auth` password — and the upgrade is applied to
+//! `serving` (freeze, `pg_dump`, `kong migrations up` through the SSH
+//! runner, the `start_y` hook, staging tests, the gates at 50 %) with
+//! `TF_LOG=TRACE`. The gates' endpoint records what it was sent: the
+//! secrets were really used. Then none of the markers may appear in
+//! Terraform's log, the plan and apply output, the argv of any process
+//! started meanwhile (sampled from /proc), or error messages (a refused URL
+//! with credentials); the write-only password is absent from the state.
+//! A key has no room for a marker of ours: its marker is a line of its own
+//! base64 body (random, so found nowhere else).
 
 mod support;
 
+use base64::Engine as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::runbooks::create_orders_service;
 use support::upgrade::{hcl_list, kong_cli, points_at, Sandbox, TO};
 use support::{Acceptance, TerraformVersion};
 
@@ -28,27 +35,71 @@ struct Secrets {
     password: String,
     staging: String,
     url: String,
+    gate_header: String,
+    gate_token: String,
+    gate_password: String,
+    /// The SSH runner's private key (PEM) and the line of it searched for.
+    ssh_key: String,
+    ssh_marker: String,
+    /// The Admin API client certificate and its key (PEM), and the line of
+    /// the key searched for.
+    tls_cert: String,
+    tls_key: String,
+    tls_marker: String,
 }
 
 impl Secrets {
-    fn new() -> Secrets {
+    fn new(ssh_key: &str, dir: &std::path::Path) -> Secrets {
+        let (tls_cert, tls_key) = client_certificate(dir);
         Secrets {
             token: marker("admintoken"),
             header: marker("adminheader"),
             password: marker("dbpassword"),
             staging: marker("stagingheader"),
             url: marker("urlpassword"),
+            gate_header: marker("gateheader"),
+            gate_token: marker("gatetoken"),
+            gate_password: marker("gatepassword"),
+            ssh_marker: key_marker(ssh_key),
+            ssh_key: ssh_key.to_string(),
+            tls_marker: key_marker(&tls_key),
+            tls_cert,
+            tls_key,
         }
     }
 
-    fn all(&self) -> [&str; 5] {
+    fn all(&self) -> [&str; 10] {
         [
             &self.token,
             &self.header,
             &self.password,
             &self.staging,
             &self.url,
+            &self.gate_header,
+            &self.gate_token,
+            &self.gate_password,
+            &self.ssh_marker,
+            &self.tls_marker,
         ]
+    }
+
+    /// `terraform.tfvars` holding every secret.
+    fn tfvars(&self) -> String {
+        [
+            ("admin_token", &self.token),
+            ("admin_header", &self.header),
+            ("db_password", &self.password),
+            ("staging_key", &self.staging),
+            ("gate_header", &self.gate_header),
+            ("gate_token", &self.gate_token),
+            ("gate_password", &self.gate_password),
+            ("ssh_key", &self.ssh_key),
+            ("tls_cert", &self.tls_cert),
+            ("tls_key", &self.tls_key),
+        ]
+        .iter()
+        .map(|(name, value)| format!("{name} = \"{}\"\n", value.replace('\n', "\\n")))
+        .collect()
     }
 
     /// The markers found in `text`.
@@ -61,18 +112,121 @@ impl Secrets {
     }
 }
 
-fn config(sb: &Sandbox, version: TerraformVersion, phase: &str, y_admin_url: &str) -> String {
+/// A line of a PEM key's base64 body that holds key material: the
+/// longest one after the first (which starts with a fixed header).
+fn key_marker(pem: &str) -> String {
+    let body: Vec<&str> = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && !l.is_empty())
+        .collect();
+    let line = body
+        .iter()
+        .skip(usize::from(body.len() > 1))
+        .max_by_key(|l| l.len())
+        .expect("a PEM body");
+    assert!(
+        line.len() >= 40,
+        "a marker long enough to be unique: {line}"
+    );
+    line.to_string()
+}
+
+/// A throwaway client certificate and key (RSA, PKCS#8) from `openssl`.
+fn client_certificate(dir: &std::path::Path) -> (String, String) {
+    let (cert, key) = (dir.join("client.crt"), dir.join("client.key"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=terraform-provider-kong-test",
+            "-days",
+            "1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl: {out:?}");
+    (
+        std::fs::read_to_string(cert).unwrap(),
+        std::fs::read_to_string(key).unwrap(),
+    )
+}
+
+/// A gate endpoint on 127.0.0.1 that answers 200 to everything and keeps
+/// every request head it was sent.
+struct GateEndpoint {
+    url: String,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl GateEndpoint {
+    fn start() -> GateEndpoint {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let kept = heads.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut head = String::new();
+                while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
+                kept.lock().unwrap().push(head);
+                let _ = (&stream).write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            }
+        });
+        GateEndpoint { url, heads }
+    }
+
+    /// Whether a request for `path` carried `header` (case-insensitive name).
+    fn received(&self, path: &str, header: &str) -> bool {
+        self.heads.lock().unwrap().iter().any(|h| {
+            h.starts_with(&format!("GET {path} "))
+                && h.lines().any(|l| l.eq_ignore_ascii_case(header))
+        })
+    }
+}
+
+/// The blue-green configuration with every secret; `weight_y` for
+/// `serving`.
+fn config(
+    sb: &Sandbox,
+    version: TerraformVersion,
+    phase: &str,
+    y_admin_url: &str,
+    sshd: &testbed::sshd::Sshd,
+    gates: &GateEndpoint,
+) -> String {
     // Terraform 1.0.x crashes ("value is marked, so must be unmarked
     // first") rendering a nested block that holds a sensitive variable: there
     // the values go through nonsensitive(), as examples/upgrades advise, and
     // the schema's own sensitivity is what hides them.
-    let (password, staging_key) = if version == TerraformVersion::V1_0_3 {
-        (
-            "password = nonsensitive(var.db_password)",
-            "nonsensitive(var.staging_key)",
-        )
+    let old = version == TerraformVersion::V1_0_3;
+    let nested = |var: &str| {
+        if old {
+            format!("nonsensitive(var.{var})")
+        } else {
+            format!("var.{var}")
+        }
+    };
+    let password = if old {
+        "password = nonsensitive(var.db_password)".to_string()
     } else {
-        ("password_wo = var.db_password", "var.staging_key")
+        "password_wo = var.db_password".to_string()
+    };
+    let weight = if phase == "serving" {
+        "weight_y     = 50"
+    } else {
+        ""
     };
     format!(
         r#"
@@ -92,16 +246,44 @@ variable "staging_key" {{
   type      = string
   sensitive = true
 }}
+variable "gate_header" {{
+  type      = string
+  sensitive = true
+}}
+variable "gate_token" {{
+  type      = string
+  sensitive = true
+}}
+variable "gate_password" {{
+  type      = string
+  sensitive = true
+}}
+variable "ssh_key" {{
+  type      = string
+  sensitive = true
+}}
+variable "tls_cert" {{
+  type = string
+}}
+variable "tls_key" {{
+  type      = string
+  sensitive = true
+}}
 
 provider "kong" {{
   admin_token = var.admin_token
   headers     = {{ "X-Admin-Secret" = var.admin_header }}
+  tls {{
+    client_cert_pem = var.tls_cert
+    client_key_pem  = var.tls_key
+  }}
 }}
 
 resource "kong_upgrade" "this" {{
   strategy     = "blue_green"
   to_version   = "{TO}"
   target_phase = "{phase}"
+  {weight}
 
   cluster_x {{
     admin_url = "{x_admin}"
@@ -120,16 +302,44 @@ resource "kong_upgrade" "this" {{
     database = "kong"
   }}
   runner {{
-    command {{
-      argv = {kong_cli}
+    ssh {{
+      host        = "127.0.0.1"
+      port        = {ssh_port}
+      user        = "{ssh_user}"
+      private_key = {ssh_key}
+      host_key    = "{host_key}"
+      argv        = {kong_cli}
     }}
   }}
   traffic {{
+    interval = "1s"
     haproxy {{
       runtime_api = "{socket}"
       backend     = "kong"
       server_x    = "x"
       server_y    = "y"
+    }}
+    gate {{
+      name     = "bearer"
+      interval = "1s"
+      count    = 1
+      http {{
+        url          = "{gates}/bearer"
+        headers      = {{ "X-Api-Key" = {gate_header} }}
+        bearer_token = {gate_token}
+      }}
+    }}
+    gate {{
+      name     = "basic"
+      interval = "1s"
+      count    = 1
+      http {{
+        url = "{gates}/basic"
+        basic_auth {{
+          username = "gate-user"
+          password = {gate_password}
+        }}
+      }}
     }}
   }}
   backup {{
@@ -156,6 +366,15 @@ resource "kong_upgrade" "this" {{
         socket = sb.haproxy.admin_socket().display(),
         backup = sb.backup_dir().display(),
         start_y = hcl_list(&sb.start_y_on_database("kong")),
+        staging_key = nested("staging_key"),
+        gate_header = nested("gate_header"),
+        gate_token = nested("gate_token"),
+        gate_password = nested("gate_password"),
+        ssh_key = nested("ssh_key"),
+        ssh_port = sshd.port,
+        ssh_user = sshd.user,
+        host_key = sshd.host_public_key,
+        gates = gates.url,
     )
 }
 
@@ -205,7 +424,10 @@ impl ArgvSampler {
 
 fn no_secret_leaks(version: TerraformVersion) {
     let sb = Sandbox::traditional();
-    let secrets = Secrets::new();
+    create_orders_service(&sb.x.admin_url);
+    let sshd = testbed::sshd::Sshd::start().unwrap();
+    let gates = GateEndpoint::start();
+    let secrets = Secrets::new(&sshd.client_private_key_pem, sb.dir.path());
     sb.pg()
         .psql(&format!(
             "CREATE ROLE secret_role LOGIN SUPERUSER PASSWORD '{}'",
@@ -215,29 +437,38 @@ fn no_secret_leaks(version: TerraformVersion) {
     let mut acc = Acceptance::new(version);
     acc.ws_mut().enable_log("TRACE");
     acc.ws()
-        .write_file(
-            "terraform.tfvars",
-            &format!(
-                "admin_token = \"{}\"\nadmin_header = \"{}\"\ndb_password = \"{}\"\nstaging_key = \"{}\"\n",
-                secrets.token, secrets.header, secrets.password, secrets.staging
-            ),
-        )
+        .write_file("terraform.tfvars", &secrets.tfvars())
         .unwrap();
     let mut outputs = Vec::new();
+    let config =
+        |phase: &str, y_admin_url: &str| config(&sb, version, phase, y_admin_url, &sshd, &gates);
 
-    acc.configure(&config(&sb, version, "prepared", &sb.y.admin_url));
+    acc.configure(&config("prepared", &sb.y.admin_url));
     outputs.push(acc.ws().plan().unwrap().to_string());
     let sampler = ArgvSampler::start();
-    outputs.push(
-        acc.apply(&config(&sb, version, "prepared", &sb.y.admin_url))
-            .to_string(),
-    );
-    outputs.push(
-        acc.apply(&config(&sb, version, "migrated", &sb.y.admin_url))
-            .to_string(),
-    );
+    for phase in ["prepared", "migrated", "serving"] {
+        outputs.push(acc.apply(&config(phase, &sb.y.admin_url)).to_string());
+    }
     let argv = sampler.finish();
-    assert_eq!(acc.values("kong_upgrade.this")["phase"], "migrated");
+    assert_eq!(acc.values("kong_upgrade.this")["phase"], "serving");
+    assert!(
+        sshd.log().contains("Accepted publickey"),
+        "the migrations went through the SSH runner: {}",
+        sshd.log()
+    );
+    // The gates really sent their credentials.
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("gate-user:{}", secrets.gate_password));
+    for (path, header) in [
+        ("/bearer", format!("x-api-key: {}", secrets.gate_header)),
+        (
+            "/bearer",
+            format!("authorization: Bearer {}", secrets.gate_token),
+        ),
+        ("/basic", format!("authorization: Basic {basic}")),
+    ] {
+        assert!(gates.received(path, &header), "the gate sent {header}");
+    }
     assert!(
         argv.iter().any(|a| a.contains("pg_dump"))
             && argv.iter().any(|a| a.contains("migrations up")),
@@ -251,7 +482,7 @@ fn no_secret_leaks(version: TerraformVersion) {
     let y_with_userinfo =
         sb.y.admin_url
             .replace("http://", &format!("http://admin:{}@", secrets.url));
-    acc.configure(&config(&sb, version, "migrated", &y_with_userinfo));
+    acc.configure(&config("serving", &y_with_userinfo));
     let refused = acc.ws().plan_expect_error().unwrap();
     assert!(
         refused.stderr.contains("Credentials in a URL") && points_at(&refused.stderr, "admin_url"),
@@ -280,6 +511,14 @@ fn no_secret_leaks(version: TerraformVersion) {
         assert!(
             !state.contains(&secrets.password),
             "the write-only password is not in the state"
+        );
+    }
+    // Canaries: Terraform keeps sensitive (not write-only) values in the
+    // state, so the search must find these markers there.
+    for canary in [&secrets.ssh_marker, &secrets.gate_token, &secrets.staging] {
+        assert!(
+            state.contains(canary.as_str()),
+            "canary: {canary} in the state"
         );
     }
     let log = acc.ws().read_log().unwrap();

@@ -3,7 +3,8 @@
 //! injection pauses there, see `src/resources/kong_upgrade/failpoint.rs`) —
 //! by a Ctrl-C through Terraform or by `kill -9` of the provider process,
 //! and checking that the resumed upgrade did nothing twice.
-//! Used by acc_kong_upgrade_interrupts.rs and acc_kong_upgrade_kills.rs.
+//! Used by acc_kong_upgrade_interrupts.rs, acc_kong_upgrade_kills.rs and
+//! acc_kong_upgrade_plan_changed.rs.
 
 use super::runbooks::{
     blue_green_vars, create_orders_service, dual_cluster_vars, in_place_vars,
@@ -11,7 +12,7 @@ use super::runbooks::{
 };
 use super::upgrade::{admin, answers, example_config, flat, history_count, Sandbox, TO};
 use super::{Acceptance, TerraformVersion};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Every step of a blue-green upgrade applied in one go to `completed`.
@@ -186,24 +187,9 @@ impl Run {
     /// Applies to `completed` in the background, pausing after `step`'s
     /// effect; returns once the pause is reached.
     fn apply_paused_after(&mut self, step: &str) -> super::BackgroundRun {
-        let _ = std::fs::remove_file(&self.marker);
-        self.acc
-            .ws_mut()
-            .set_env("TF_KONG_TEST_INTERRUPT_AFTER", step);
         self.target("completed");
-        let run = self.acc.ws().spawn_apply_in_new_process_group().unwrap();
-        let paused = run.wait_until(
-            &format!("the pause after {step}"),
-            Duration::from_secs(90),
-            || self.marker.exists(),
-        );
-        if let Err(e) = paused {
-            panic!("{e}\n--- cluster Y's log ---\n{}", self.sb.y.log());
-        }
-        self.acc
-            .ws_mut()
-            .set_env("TF_KONG_TEST_INTERRUPT_AFTER", "");
-        run
+        spawn_apply_paused_after(&mut self.acc, &self.marker, step)
+            .unwrap_or_else(|e| panic!("{e}\n--- cluster Y's log ---\n{}", self.sb.y.log()))
     }
 
     /// Applies to `completed`, pausing after `step`'s effect, and sends
@@ -232,27 +218,7 @@ impl Run {
     /// reports the dead plugin), as an OOM kill or a cancelled CI job would.
     pub fn apply_killed_after(&mut self, step: &str) {
         let run = self.apply_paused_after(step);
-        let pid_file = format!("{}.pid", self.marker.display());
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        assert!(
-            String::from_utf8_lossy(&cmdline).contains("terraform-provider-kong"),
-            "pid {pid} is the provider: {:?}",
-            String::from_utf8_lossy(&cmdline)
-        );
-        assert_ne!(pid as u32, run.pid(), "the provider, not Terraform");
-        // SAFETY: kill(2) with a pid read from the provider's own pid file.
-        assert_eq!(
-            unsafe { libc::kill(pid, libc::SIGKILL) },
-            0,
-            "kill -9 {pid}"
-        );
-        let killed = run.wait_with_timeout(Duration::from_secs(60)).unwrap();
-        assert!(!killed.success(), "{killed}");
+        kill_paused_provider(run, &self.marker);
     }
 
     /// The `backup_location` in state, if the upgrade is in state.
@@ -330,10 +296,15 @@ impl Run {
         assert!(status == 200 && body.contains(TO), "{body}");
     }
 
+    /// Every hook run so far, one `STEP RESUMED` line each.
+    pub fn hook_runs(&self) -> String {
+        std::fs::read_to_string(&self.hook_log).unwrap_or_default()
+    }
+
     /// No hook ran twice unless told it was resumed
     /// (`KONG_UPGRADE_RESUMED=1`).
     pub fn assert_no_hook_rerun_unannounced(&self) {
-        let log = std::fs::read_to_string(&self.hook_log).unwrap_or_default();
+        let log = self.hook_runs();
         let mut fresh: std::collections::BTreeMap<&str, usize> = Default::default();
         for line in log.lines() {
             let (step, resumed) = line.split_once(' ').unwrap_or((line, ""));
@@ -386,6 +357,55 @@ impl Run {
     }
 }
 
+/// Starts `terraform apply` in the background (the workspace needs
+/// `TF_KONG_TEST_RESOURCES=1` and `TF_KONG_TEST_INTERRUPT_MARKER=marker`)
+/// with the provider pausing after `step`'s effect, before recording it;
+/// returns once the pause is reached.
+pub fn spawn_apply_paused_after(
+    acc: &mut Acceptance,
+    marker: &Path,
+    step: &str,
+) -> Result<super::BackgroundRun, String> {
+    let _ = std::fs::remove_file(marker);
+    acc.ws_mut().set_env("TF_KONG_TEST_INTERRUPT_AFTER", step);
+    let run = acc.ws().spawn_apply_in_new_process_group().unwrap();
+    let paused = run.wait_until(
+        &format!("the pause after {step}"),
+        Duration::from_secs(90),
+        || marker.exists(),
+    );
+    acc.ws_mut().set_env("TF_KONG_TEST_INTERRUPT_AFTER", "");
+    paused.map_err(|e| e.to_string())?;
+    Ok(run)
+}
+
+/// Kills the provider paused by [`spawn_apply_paused_after`] with SIGKILL
+/// (Terraform itself lives on and reports the dead plugin), as an OOM kill
+/// or a cancelled CI job would.
+pub fn kill_paused_provider(run: super::BackgroundRun, marker: &Path) {
+    let pid_file = format!("{}.pid", marker.display());
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("terraform-provider-kong"),
+        "pid {pid} is the provider: {:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
+    assert_ne!(pid as u32, run.pid(), "the provider, not Terraform");
+    // SAFETY: kill(2) with a pid read from the provider's own pid file.
+    assert_eq!(
+        unsafe { libc::kill(pid, libc::SIGKILL) },
+        0,
+        "kill -9 {pid}"
+    );
+    let killed = run.wait_with_timeout(Duration::from_secs(60)).unwrap();
+    assert!(!killed.success(), "{killed}");
+}
+
 /// Whether a history entry did the step's work: it succeeded without
 /// finding the work done already, or it was the run interrupted right after
 /// the work (cooperatively, or by a kill the journal recorded).
@@ -409,7 +429,7 @@ fn strategy_vars(strategy: Strategy, sb: &Sandbox, phase: &str) -> String {
 /// Every `*_command` hook variable wrapped so that each run appends
 /// `KONG_UPGRADE_STEP KONG_UPGRADE_RESUMED` to `log` before doing its work
 /// (no `${...}` in the script: tfvars would take it for an interpolation).
-fn log_hooks(vars: &str, log: &std::path::Path) -> String {
+pub fn log_hooks(vars: &str, log: &std::path::Path) -> String {
     vars.lines()
         .map(|line| match line.split_once(" = ") {
             Some((name, list)) if name.trim().ends_with("_command") => {

@@ -185,3 +185,22 @@ pub fn recorded_3_6_migrations(sb: &Sandbox, database: &str) -> usize {
     .parse()
     .unwrap()
 }
+
+/// `examples/upgrades/rolling` on a DB-less sandbox.
+pub fn rolling_vars(sb: &Sandbox, phase: &str, weight_y: Option<u8>) -> String {
+    let mut vars = phase_vars(phase, weight_y);
+    vars.extend(cluster_vars(sb));
+    vars.extend(traffic_vars(sb, FAST));
+    vars.extend([
+        (
+            "declarative_config_path",
+            hcl_string(&sb.declarative_config_path().display().to_string()),
+        ),
+        (
+            "backup_dir",
+            hcl_string(&sb.backup_dir().display().to_string()),
+        ),
+        ("start_y_command", hcl_list(&sb.start_y_dbless())),
+    ]);
+    tfvars(&vars)
+}

@@ -429,6 +429,13 @@ impl Resource for KongUpgrade {
         };
         let mut private = private;
         let id = upgrade_id(&req.config, &req.prior);
+        // The lock comes before the journal is read: another apply on this
+        // database could otherwise append to it between our read and our
+        // first step.
+        let _lock = match upgrade_lock(&settings, &id).await {
+            Ok(l) => l,
+            Err(d) => return failed(d),
+        };
         let journal = journal_of(&intent, &settings, &id);
         let recorded = match adopt_journal(&journal, &mut private, &req.config, &req.prior).await {
             Ok(r) => r,
@@ -448,21 +455,6 @@ impl Resource for KongUpgrade {
         if let Some(d) = steps_changed_since_plan(&req.planned, &plan) {
             return failed(d);
         }
-        let _lock = match &settings.database {
-            Some(db) if !plan.is_empty() => match crate::steps::lock::acquire(db, &id).await {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    let mut d = Diagnostics::new();
-                    d.error_at(
-                        AttrPath::root("database"),
-                        "Another upgrade is running",
-                        e.to_string(),
-                    );
-                    return failed(d);
-                }
-            },
-            _ => None,
-        };
         // The journal holds the whole history of an apply Terraform did not
         // record; otherwise the state's history is the record.
         let mut history = with_journal_history(history_from_state(&req.prior), &recorded.journal);
@@ -627,6 +619,20 @@ impl KongUpgrade {
             .ok()
             .map(|(intent, settings)| journal_of(intent, settings, &id));
         let mut recorded = None;
+        // As in an apply, the lock before the journal (a rollback runs steps).
+        let _lock = match &parsed {
+            Ok((_, settings)) => match upgrade_lock(settings, &id).await {
+                Ok(l) => l,
+                Err(diags) => {
+                    return ApplyResponse {
+                        new_state: req.prior.clone(),
+                        private: private.encode(),
+                        diags,
+                    }
+                }
+            },
+            Err(_) => None,
+        };
         if let Some(journal) = &journal {
             match adopt_journal(journal, &mut private, &req.prior, &req.prior).await {
                 Ok(r) => recorded = Some(r.journal),
@@ -687,6 +693,30 @@ impl KongUpgrade {
         }
         forget(Some(&journal)).await
     }
+}
+
+/// The upgrade lock on X's database, when there is one, held until the
+/// returned guard drops. Upgrades without a database (DB-less `rolling`)
+/// have nothing shared to lock.
+async fn upgrade_lock(
+    settings: &config::Settings,
+    id: &str,
+) -> Result<Option<crate::steps::lock::UpgradeLock>, Diagnostics> {
+    let Some(db) = &settings.database else {
+        return Ok(None);
+    };
+    crate::steps::lock::acquire(db, id)
+        .await
+        .map(Some)
+        .map_err(|e| {
+            let mut d = Diagnostics::new();
+            d.error_at(
+                AttrPath::root("database"),
+                "Another upgrade is running",
+                e.to_string(),
+            );
+            d
+        })
 }
 
 /// A destroyed upgrade leaves nothing behind: its journal rows go, and the

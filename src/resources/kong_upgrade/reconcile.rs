@@ -1,6 +1,6 @@
 //! The next plan reconciles three records of an upgrade: the private state
 //! Terraform handed back (lost when the provider was killed), the durable
-//! journal (see `journal.rs`), and the world (Kong's `schema_meta`, the
+//! journal (see `journal/`), and the world (Kong's `schema_meta`, the
 //! clusters, the load balancer; see `execute::reconcile_in_flight`). And
 //! the apply runs what the user approved, or nothing.
 
@@ -67,7 +67,9 @@ pub async fn adopt_journal(
     let newer = if prior.is_null() {
         None
     } else {
-        recorded.newer_than(private)
+        recorded
+            .newer_than(private)
+            .map_err(|e| unreadable(journal, &e, config))?
     };
     let adopted = newer.is_some();
     if let Some(newer) = newer {
