@@ -767,6 +767,8 @@ impl Expect {
     }
 }
 
+/// An Admin API failure in a step: the same summary as everywhere else
+/// (`KongError::summary`), behind the step's own prefix.
 fn kong_failure(attribute: &str, e: &KongError) -> StepFailure {
-    StepFailure::new(Some(attribute), "Kong Admin API error", e.to_string())
+    StepFailure::new(Some(attribute), e.summary(), e.to_string())
 }

@@ -157,7 +157,7 @@ async fn gather(
                 tracing::info!(error = %e, "cluster X does not answer; using the facts recorded earlier");
                 Ok((from, f.clone()))
             }
-            _ => Err(crate::data_sources::kong_node::kong_error_diagnostic(&attr, &e).into()),
+            _ => Err(crate::admin_api::error_diagnostic(AttrPath::parse(&attr), &e).into()),
         },
     }
 }
