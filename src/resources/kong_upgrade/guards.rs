@@ -86,7 +86,7 @@ fn shows_upgrade_in_progress(seen: &Checkpoint) -> bool {
     done(planner::StepKind::StartClusterY { hook: None })
         || done(planner::StepKind::RestoreIntoNewDatabase)
         || up_pending_finish
-        || seen.weight_y != planner::WeightY::ZERO
+        || seen.weight_y != planner::TrafficWeight::ZERO
 }
 
 #[cfg(test)]
@@ -97,7 +97,7 @@ mod tests {
     fn seen(kinds: &[StepKind], weight_y: u8) -> Checkpoint {
         Checkpoint {
             completed: kinds.iter().map(StepKind::id).collect(),
-            weight_y: planner::WeightY::new(i64::from(weight_y)).unwrap(),
+            weight_y: planner::TrafficWeight::new(i64::from(weight_y)).unwrap(),
             backup_location: None,
         }
     }

@@ -13,7 +13,9 @@ use crate::kong::KongClient;
 use crate::migrations::{
     classify, read_schema_state, KnownMigrations, SchemaState, UnknownVersion,
 };
-use crate::planner::{BackupSource, MigrationDatabase, StepKind, Strategy, UnknownName, WeightY};
+use crate::planner::{
+    BackupSource, MigrationDatabase, StepKind, Strategy, TrafficWeight, UnknownName,
+};
 use crate::traffic::TrafficDriver;
 use crate::version::{KongVersion, VersionParseError};
 use tfplug::{Diagnostics, ImportId, ImportResponse, Value};
@@ -188,7 +190,7 @@ struct Evidence {
     /// Dual-cluster: the new database holds a Kong schema.
     new_database_restored: bool,
     y_runs_target: bool,
-    weight_y: WeightY,
+    weight_y: TrafficWeight,
 }
 
 /// The once-only steps the evidence proves done.
@@ -200,7 +202,7 @@ fn inferred_steps(strategy: Strategy, has_database: bool, evidence: &Evidence) -
     let migrations = evidence.migrations;
     let began = migrations.is_some_and(MigrationProgress::up_ran)
         || evidence.new_database_restored
-        || evidence.weight_y != WeightY::ZERO;
+        || evidence.weight_y != TrafficWeight::ZERO;
     let mut steps = Vec::new();
     if began {
         // The backup cannot be found again, but it was due before anything
@@ -295,7 +297,7 @@ pub async fn infer_checkpoint(
                 .is_ok_and(|n| n.version == intent.to_version),
             Err(_) => false,
         };
-    let mut weight_y = WeightY::ZERO;
+    let mut weight_y = TrafficWeight::ZERO;
     let live = match (&settings.traffic, &settings.traffic_split) {
         (Some(traffic), _) => Some(("traffic", traffic.driver.read_weights().await)),
         (None, Some(split)) => Some(("traffic_split_id", split.read_weights().await)),
@@ -303,7 +305,7 @@ pub async fn infer_checkpoint(
     };
     if let Some((attribute, read)) = live {
         match read {
-            Ok(w) => weight_y = WeightY::new(i64::from(w.y.percent())).unwrap_or_default(),
+            Ok(w) => weight_y = w.y,
             Err(e) => {
                 return Err(diag(
                     attribute,
@@ -516,7 +518,7 @@ mod tests {
             migrations,
             new_database_restored: restored,
             y_runs_target: y,
-            weight_y: WeightY::new(weight).unwrap(),
+            weight_y: TrafficWeight::new(weight).unwrap(),
         };
         let rows: &[(&str, Strategy, bool, Evidence, &[&str])] = &[
             (
@@ -611,7 +613,7 @@ mod tests {
             migrations: Some(MigrationProgress::Finished),
             new_database_restored: false,
             y_runs_target: true,
-            weight_y: WeightY::ALL,
+            weight_y: TrafficWeight::FULL,
         };
         let steps = ids(inferred_steps(Strategy::BlueGreen, true, &everything));
         assert!(!steps.contains(&"freeze".to_string()), "{steps:?}");

@@ -512,13 +512,10 @@ impl Resource for KongUpgrade {
         let provider = self.state.admin_settings().unwrap_or_default();
         match crate::blocks::traffic::live_weights(&state, &provider).await {
             Some(Ok(w)) => {
-                if let Ok(weight) = planner::WeightY::new(i64::from(w.y.percent())) {
-                    if weight != private.checkpoint.weight_y {
-                        tracing::info!(live = %weight, recorded = %private.checkpoint.weight_y, "traffic split drifted");
-                        private.checkpoint.weight_y = weight;
-                        state
-                            .set_attr("current_weight_y", Value::from(i64::from(weight.percent())));
-                    }
+                if w.y != private.checkpoint.weight_y {
+                    tracing::info!(live = %w.y, recorded = %private.checkpoint.weight_y, "traffic split drifted");
+                    private.checkpoint.weight_y = w.y;
+                    state.set_attr("current_weight_y", Value::from(i64::from(w.y.percent())));
                 }
             }
             Some(Err(e)) => {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::input::{Phase, PlanInput, WeightY};
+use super::input::{Phase, PlanInput, TrafficWeight};
 use super::runbook::{Entry, Milestone};
 use super::step::{Recurrence, StepId, StepKind};
 
@@ -14,7 +14,7 @@ use super::step::{Recurrence, StepId, StepKind};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub completed: BTreeSet<StepId>,
-    pub weight_y: WeightY,
+    pub weight_y: TrafficWeight,
     pub backup_location: Option<String>,
 }
 
@@ -30,12 +30,12 @@ impl Checkpoint {
         match kind {
             StepKind::ShiftTraffic { to_weight } => {
                 self.weight_y = *to_weight;
-                if *to_weight < WeightY::ALL {
+                if *to_weight < TrafficWeight::FULL {
                     self.forget(&StepKind::ConfirmCutover.id());
                 }
             }
             StepKind::TrafficBackToX => {
-                self.weight_y = WeightY::ZERO;
+                self.weight_y = TrafficWeight::ZERO;
                 self.forget(&StepKind::ConfirmCutover.id());
             }
             StepKind::StartClusterX { .. } => {
@@ -89,7 +89,7 @@ pub(crate) fn reached_phase(input: &PlanInput, entries: &[Entry]) -> Phase {
         };
     }
     match input.checkpoint.weight_y {
-        WeightY::ZERO => Phase::Migrated,
+        TrafficWeight::ZERO => Phase::Migrated,
         weight_y => Phase::Serving { weight_y },
     }
 }
@@ -107,7 +107,7 @@ pub(crate) fn beyond_prepared(input: &PlanInput, entries: &[Entry]) -> bool {
             _ => None,
         })
         .collect();
-    input.checkpoint.weight_y != WeightY::ZERO
+    input.checkpoint.weight_y != TrafficWeight::ZERO
         || input
             .checkpoint
             .completed

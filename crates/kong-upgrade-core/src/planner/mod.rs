@@ -46,7 +46,7 @@ pub use doc::rules_markdown;
 pub use findings::{ErrorCode, Field, PlanError, RuleDoc, Warning, WarningCode};
 pub use input::{
     Database, DeploymentFacts, OnDestroy, Options, Phase, PlanInput, Role, Strategy, TargetPhase,
-    UnknownName, WeightOutOfRange, WeightY,
+    TrafficWeight, UnknownName,
 };
 pub use path::{
     upgrade_path, version_compare, EdgeKind, MigrationFloor, PathAnswer, PathKind, PathRule,

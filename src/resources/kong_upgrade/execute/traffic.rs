@@ -178,7 +178,5 @@ fn split_failure(e: &SplitCheckError, wanted: TrafficWeight, waited: Duration) -
 /// The checkpoint follows what the load balancer really applied, even on
 /// failure (a rollback leaves Y at 0).
 fn set_checkpoint_weight(private: &mut Private, weight: TrafficWeight) {
-    if let Ok(w) = crate::planner::WeightY::new(i64::from(weight.percent())) {
-        private.checkpoint.weight_y = w;
-    }
+    private.checkpoint.weight_y = weight;
 }
