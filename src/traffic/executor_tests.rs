@@ -406,7 +406,7 @@ async fn a_driver_failure_leaves_the_last_applied_split_and_names_the_attribute(
     .await
     .unwrap_err();
     match &error.failure {
-        ShiftFailure::Driver { source, .. } => assert_eq!(source.attribute(), "socket"),
+        ShiftFailure::Driver { source, .. } => assert_eq!(source.attribute(), "runtime_api"),
         other => panic!("expected a driver failure, got {other}"),
     }
     assert!(
