@@ -147,13 +147,7 @@ async fn gather(
             Ok((from, read.deployment))
         }
         Err((attr, e)) => match (&private.facts, intent.from_version.or(private.from_version)) {
-            (Some(f), Some(from))
-                if private.checkpoint.completed.iter().any(|s| {
-                    s.as_str() == "decommission_x"
-                        || s.as_str() == "migrations_finish"
-                        || s.as_str() == "stop_x"
-                }) || stopping_x(private) =>
-            {
+            (Some(f), Some(from)) if private.checkpoint.x_may_be_gone() || stopping_x(private) => {
                 tracing::info!(error = %e, "cluster X does not answer; using the facts recorded earlier");
                 Ok((from, f.clone()))
             }
