@@ -159,6 +159,11 @@ fn an_apply_whose_walk_changed_since_plan_is_refused_and_the_next_plan_shows_the
         runtime_api(&h, "set server kong/y weight 0");
         runtime_api(&h, "set server kong/x weight 100");
         let mut acc = Acceptance::new(version);
+        // An existing split: its plan walks from the weight in state, which
+        // the refresh before the plan brought up to date. (A new split's
+        // plan reads the load balancer, so Terraform's own final-plan check
+        // already refuses a create whose walk changed.)
+        acc.apply(&haproxy_split(&h, 0, LINEAR, &c.y.proxy_url, "rollback"));
         let config = haproxy_split(&h, 100, LINEAR, &c.y.proxy_url, "rollback");
         acc.configure(&config);
         let plan = acc
@@ -195,6 +200,11 @@ fn an_apply_whose_walk_changed_since_plan_is_refused_and_the_next_plan_shows_the
         );
 
         // The next plan starts from the live split and goes through.
+        assert_eq!(
+            acc.values("kong_traffic_split.canary")["current_weight_y"],
+            0,
+            "the refused apply recorded nothing"
+        );
         acc.apply(&config);
         let v = acc.values("kong_traffic_split.canary");
         assert_eq!(v["planned_weights"], serde_json::json!([100]), "{v}");
