@@ -89,7 +89,8 @@ pub enum MoveCause {
 #[derive(Debug, thiserror::Error)]
 #[error("{cause}")]
 pub struct MoveError {
-    pub cause: MoveCause,
+    /// Boxed so that `Result<_, MoveError>` stays small on the happy path.
+    pub cause: Box<MoveCause>,
     /// The attribute at fault, relative to the traffic block.
     attribute: Option<String>,
     /// The split the load balancer is at, when the move got as far as
@@ -110,7 +111,7 @@ fn list(weights: &[TrafficWeight]) -> String {
 impl MoveError {
     fn new(cause: MoveCause, attribute: Option<String>) -> MoveError {
         MoveError {
-            cause,
+            cause: Box::new(cause),
             attribute,
             reached: None,
             history: Vec::new(),
@@ -119,7 +120,7 @@ impl MoveError {
 
     /// The diagnostic summary: one text per cause, whichever caller.
     pub fn summary(&self) -> &'static str {
-        match &self.cause {
+        match self.cause.as_ref() {
             MoveCause::Unreadable(_) => "Cannot read the load balancer",
             MoveCause::Progression(_) => "Invalid traffic progression",
             MoveCause::ChangedSincePlan { .. } => "Traffic split changed since plan",

@@ -173,7 +173,7 @@ async fn the_deadline_stops_the_walk_during_a_pause_and_says_so() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(e.summary(), "Traffic shift interrupted");
     assert!(matches!(
-        e.cause,
+        *e.cause,
         MoveCause::Interrupted {
             by_deadline: true,
             ..
@@ -208,7 +208,7 @@ async fn terraform_cancelling_stops_the_walk_the_same_way() {
         .await
         .unwrap_err();
     assert!(matches!(
-        e.cause,
+        *e.cause,
         MoveCause::Interrupted {
             by_deadline: false,
             ..

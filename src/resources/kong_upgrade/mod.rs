@@ -505,13 +505,12 @@ impl Resource for KongUpgrade {
         // (traffic_split_id).
         let provider = self.state.admin_settings().unwrap_or_default();
         match crate::blocks::traffic::live_weights(&state, &provider).await {
-            Some(Ok(w)) => {
-                if w.y != private.checkpoint.weight_y {
-                    tracing::info!(live = %w.y, recorded = %private.checkpoint.weight_y, "traffic split drifted");
-                    private.checkpoint.weight_y = w.y;
-                    state.set_attr("current_weight_y", Value::from(i64::from(w.y.percent())));
-                }
+            Some(Ok(w)) if w.y != private.checkpoint.weight_y => {
+                tracing::info!(live = %w.y, recorded = %private.checkpoint.weight_y, "traffic split drifted");
+                private.checkpoint.weight_y = w.y;
+                state.set_attr("current_weight_y", Value::from(i64::from(w.y.percent())));
             }
+            Some(Ok(_)) => {}
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "cannot read the load balancer's weights during refresh")
             }
