@@ -3,25 +3,9 @@
 
 use super::*;
 use crate::gates::{AnalysisPolicy, CommandCheck, GateCheck};
-use crate::traffic::{ExternalDriver, HaproxyDriver, RuntimeApiAddress, StepSpec};
+use crate::traffic::test_support::{steps, w};
+use crate::traffic::{ExternalDriver, HaproxyDriver, RuntimeApiAddress};
 use std::time::Duration;
-
-fn w(v: i64) -> TrafficWeight {
-    TrafficWeight::new(v).unwrap()
-}
-
-fn steps(weights: &[i64], pause: Duration) -> Progression {
-    Progression::Steps(
-        weights
-            .iter()
-            .map(|v| StepSpec {
-                weight: w(*v),
-                pause,
-                analysis: true,
-            })
-            .collect(),
-    )
-}
 
 /// A real command gate: `sh -c 'exit <code>'`.
 fn gate(name: &str, exit_code: u8) -> GateSpec {
@@ -153,69 +137,56 @@ async fn the_next_step_is_one_direct_step_capped_at_max() {
     assert_eq!(moved.weights, Weights::with_y(w(60)));
 }
 
-#[tokio::test]
-async fn the_deadline_stops_the_walk_during_a_pause_and_says_so() {
+/// A walk from 0 to 100 through 20 (pausing 30 s there), stopped after
+/// 300 ms by the deadline or by Terraform cancelling.
+async fn stopped_during_a_pause(by_deadline: bool) -> MoveError {
     let driver = ExternalDriver::new(Weights::all_on_x());
     let progression = steps(&[20, 60], Duration::from_secs(30));
     let cancel = CancellationToken::new();
-    let started = Instant::now();
+    let soon = Instant::now() + Duration::from_millis(300);
+    let deadline = if by_deadline {
+        soon
+    } else {
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(soon)).await;
+            stop.cancel();
+        });
+        soon + Duration::from_secs(600)
+    };
     let e = mover(&driver, &progression, &[])
         .move_to(
             Destination::Weight(w(100)),
             None,
             Bounds {
                 cancel: &cancel,
-                deadline: Some(Instant::now() + Duration::from_millis(300)),
+                deadline: Some(deadline),
             },
         )
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!(e.summary(), "Traffic shift interrupted");
-    assert!(matches!(
-        *e.cause,
-        MoveCause::Interrupted {
-            by_deadline: true,
-            ..
-        }
-    ));
-    assert!(e.to_string().contains("time limit"), "{e}");
-    assert_eq!(e.reached, Some(Weights::with_y(w(20))));
-    assert_eq!(percents(&e.history), vec![20]);
-    assert_eq!(e.attribute_under("traffic").as_deref(), Some("traffic"));
-    assert_eq!(e.attribute_under(""), None);
+    assert!(
+        soon.elapsed() < Duration::from_secs(10),
+        "the pause was cut short"
+    );
+    e
 }
 
 #[tokio::test]
-async fn terraform_cancelling_stops_the_walk_the_same_way() {
-    let driver = ExternalDriver::new(Weights::all_on_x());
-    let progression = steps(&[20, 60], Duration::from_secs(30));
-    let cancel = CancellationToken::new();
-    let stop = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        stop.cancel();
-    });
-    let e = mover(&driver, &progression, &[])
-        .move_to(
-            Destination::Weight(w(100)),
-            None,
-            Bounds {
-                cancel: &cancel,
-                deadline: Some(Instant::now() + Duration::from_secs(600)),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        *e.cause,
-        MoveCause::Interrupted {
-            by_deadline: false,
-            ..
-        }
-    ));
-    assert!(e.to_string().contains("Terraform asked"), "{e}");
-    assert_eq!(e.reached, Some(Weights::with_y(w(20))));
+async fn the_deadline_and_terraform_cancelling_stop_the_walk_the_same_way() {
+    for (by_deadline, why) in [(true, "time limit"), (false, "Terraform asked")] {
+        let e = stopped_during_a_pause(by_deadline).await;
+        assert_eq!(e.summary(), "Traffic shift interrupted");
+        assert!(
+            matches!(*e.cause, MoveCause::Interrupted { by_deadline: b, .. } if b == by_deadline),
+            "{e}"
+        );
+        assert!(e.to_string().contains(why), "{e}");
+        assert_eq!(e.reached, Some(Weights::with_y(w(20))));
+        assert_eq!(percents(&e.history), vec![20]);
+        assert_eq!(e.attribute_under("traffic").as_deref(), Some("traffic"));
+        assert_eq!(e.attribute_under(""), None);
+    }
 }
 
 #[tokio::test]

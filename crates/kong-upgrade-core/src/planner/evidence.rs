@@ -123,31 +123,8 @@ pub fn inferred_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrations::known::{KnownMigration, KnownSource, KnownSubsystem};
+    use crate::migrations::fixtures::known;
     use crate::migrations::state::SubsystemState;
-
-    /// Migrations per subsystem: `name*` has a teardown.
-    fn known(version: &str, subsystems: &[(&str, &str)]) -> KnownMigrations {
-        KnownMigrations {
-            kong_version: version.into(),
-            subsystems: subsystems
-                .iter()
-                .map(|(name, list)| KnownSubsystem {
-                    name: (*name).into(),
-                    migrations: list
-                        .split_whitespace()
-                        .map(|m| KnownMigration {
-                            name: m.trim_end_matches('*').into(),
-                            has_teardown: Some(m.ends_with('*')),
-                        })
-                        .collect(),
-                })
-                .collect(),
-            source: KnownSource::Catalog {
-                provenance: "test".into(),
-            },
-        }
-    }
 
     fn state(needs_bootstrap: bool, pending: &[&str], new: &[&str]) -> SchemaState {
         SchemaState {
