@@ -1,7 +1,7 @@
 //! Admin API settings as Terraform sees them: the provider-level defaults
 //! (with environment fallbacks) and the per-resource overrides.
 
-use crate::kong::{AdminSettings, Secret, TlsSettings};
+use crate::kong::{AdminSettings, KongError, Secret, TlsSettings};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tfplug::{AttrPath, Attribute, Block, Check, Diagnostic, NestedBlock, PemKind, Type, Value};
@@ -145,4 +145,11 @@ pub fn string_map(v: &Value) -> BTreeMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// An Admin API failure as a diagnostic on `at` (the `admin_url` of the
+/// block that named the node): the one mapping every resource, data source
+/// and upgrade step uses.
+pub fn error_diagnostic(at: AttrPath, e: &KongError) -> Diagnostic {
+    Diagnostic::error(e.summary(), e.to_string()).at(at)
 }

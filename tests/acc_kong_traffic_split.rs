@@ -148,6 +148,72 @@ fn shifts_up_in_gated_steps_then_straight_down_and_sees_drift() {
     }
 }
 
+/// The plan is what the user approved: a saved plan whose walk no longer
+/// matches the load balancer (moved by hand since) is refused, nothing
+/// moves, and the next plan shows the walk from where the split is now.
+#[test]
+fn an_apply_whose_walk_changed_since_plan_is_refused_and_the_next_plan_shows_the_new_walk() {
+    let c = clusters();
+    let h = Haproxy::start(addr(&c.x.proxy_url), addr(&c.y.proxy_url), (100, 0)).unwrap();
+    for version in support::versions() {
+        runtime_api(&h, "set server kong/y weight 0");
+        runtime_api(&h, "set server kong/x weight 100");
+        let mut acc = Acceptance::new(version);
+        // An existing split: its plan walks from the weight in state, which
+        // the refresh before the plan brought up to date. (A new split's
+        // plan reads the load balancer, so Terraform's own final-plan check
+        // already refuses a create whose walk changed.)
+        acc.apply(&haproxy_split(&h, 0, LINEAR, &c.y.proxy_url, "rollback"));
+        let config = haproxy_split(&h, 100, LINEAR, &c.y.proxy_url, "rollback");
+        acc.configure(&config);
+        let plan = acc
+            .ws()
+            .run(&["plan", "-input=false", "-no-color", "-out=split.tfplan"])
+            .unwrap();
+        assert!(plan.success(), "{plan}");
+
+        // Someone gives Y half the traffic between plan and apply.
+        runtime_api(&h, "set server kong/y weight 50");
+        runtime_api(&h, "set server kong/x weight 50");
+        let refused = acc
+            .ws()
+            .run(&["apply", "-input=false", "-no-color", "split.tfplan"])
+            .unwrap();
+        assert!(!refused.success(), "{refused}");
+        let said = refused
+            .stderr
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for part in [
+            "Traffic split changed since plan",
+            "gives Y 50% now",
+            "would set 100%",
+            "the plan showed 50% → 100%",
+        ] {
+            assert!(said.contains(part), "missing {part:?}:\n{refused}");
+        }
+        assert_eq!(
+            (weight_of(&h, "x"), weight_of(&h, "y")),
+            (50, 50),
+            "nothing moved"
+        );
+
+        // The next plan starts from the live split and goes through.
+        assert_eq!(
+            acc.values("kong_traffic_split.canary")["current_weight_y"],
+            0,
+            "the refused apply recorded nothing"
+        );
+        acc.apply(&config);
+        let v = acc.values("kong_traffic_split.canary");
+        assert_eq!(v["planned_weights"], serde_json::json!([100]), "{v}");
+        assert_eq!(v["current_weight_y"], 100);
+        assert_eq!(weight_of(&h, "y"), 100);
+        acc.destroy();
+    }
+}
+
 #[test]
 fn a_failing_gate_rolls_back_or_halts_and_names_the_gate() {
     let c = clusters();

@@ -2,33 +2,11 @@
 //! for operators who advance a canary by hand between applies.
 
 use super::traffic_settings;
-use crate::traffic::{plan_shift, shift, Progression, TrafficDriver, TrafficWeight};
+use crate::blocks::traffic::BLOCK_NAME;
+use crate::traffic::{Bounds, Destination, TrafficWeight};
 use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, Schema, Value};
 
 pub struct KongPromote;
-
-/// The next weight after `current`: `current + step_weight`, capped at `max`.
-fn next_weight(
-    current: TrafficWeight,
-    progression: &Progression,
-    max: TrafficWeight,
-) -> TrafficWeight {
-    let step = match progression {
-        Progression::Linear { step_weight, .. } => step_weight.percent(),
-        Progression::Steps(steps) => {
-            return steps
-                .iter()
-                .map(|s| s.weight)
-                .find(|w| *w > current)
-                .unwrap_or(max)
-                .min(max);
-        }
-        Progression::Direct => 100,
-    };
-    TrafficWeight::new(i64::from(current.percent()) + i64::from(step))
-        .unwrap_or(max)
-        .min(max)
-}
 
 #[async_trait]
 impl Action for KongPromote {
@@ -71,71 +49,26 @@ impl Action for KongPromote {
                 return diags;
             }
         };
-        let current = match traffic.driver.read_weights().await {
-            Ok(w) => w.y,
-            Err(e) => {
-                diags.error_at(
-                    AttrPath::root("traffic"),
-                    "Cannot read the load balancer",
-                    e.to_string(),
-                );
-                return diags;
-            }
+        progress("promoting Y one step (the gates run at the new weight)".to_string());
+        let bounds = Bounds {
+            cancel: &ctx.cancel,
+            deadline: None,
         };
-        let next = next_weight(current, &traffic.progression, max);
-        if next <= current {
-            progress(format!(
-                "Y already has {}% (the most this action may give it)",
-                current.percent()
-            ));
-            return diags;
-        }
-        let plan = match plan_shift(current, next, &Progression::Direct, traffic.on_failure) {
-            Ok(p) => p,
-            Err(e) => {
-                diags.error_at(
-                    AttrPath::root("traffic"),
-                    "Invalid progression",
-                    e.to_string(),
-                );
-                return diags;
-            }
-        };
-        progress(format!(
-            "promoting Y from {}% to {}%",
-            current.percent(),
-            next.percent()
-        ));
-        match shift(&traffic.driver, &plan, &traffic.gates, &ctx.cancel, |_| {}).await {
-            Ok(o) => progress(format!("Y now has {}%", o.weights.y.percent())),
-            Err(e) => diags.error_at(
-                AttrPath::root("traffic"),
-                "Promotion stopped",
-                e.to_string(),
-            ),
+        match traffic
+            .traffic_move()
+            .move_to(Destination::NextStep { max }, None, bounds)
+            .await
+        {
+            Ok(moved) if moved.history.is_empty() => progress(format!(
+                "Y already has {} (the most this action may give it)",
+                moved.weights.y
+            )),
+            Ok(moved) => progress(format!(
+                "promoted Y from {} to {}",
+                moved.from.y, moved.weights.y
+            )),
+            Err(e) => diags.push(e.diagnostic(BLOCK_NAME)),
         }
         diags
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn w(n: i64) -> TrafficWeight {
-        TrafficWeight::new(n).unwrap()
-    }
-
-    #[test]
-    fn next_weight_steps_and_caps() {
-        let linear = Progression::Linear {
-            step_weight: w(25),
-            interval: Duration::from_secs(1),
-        };
-        assert_eq!(next_weight(w(0), &linear, w(100)), w(25));
-        assert_eq!(next_weight(w(90), &linear, w(100)), w(100));
-        assert_eq!(next_weight(w(25), &linear, w(40)), w(40));
-        assert_eq!(next_weight(w(10), &Progression::Direct, w(100)), w(100));
     }
 }

@@ -13,7 +13,7 @@ use crate::kong::AdminSettings;
 use crate::traffic::{
     Driver, DriverError, ExternalDriver, HaproxyDriver, KongUpstreamDriver, LocatorError,
     NginxDriver, OnFailure, Progression, RuntimeApiAddress, SplitLocator, SplitReader, StepSpec,
-    TrafficDriver, TrafficWeight, Weights,
+    TrafficDriver, TrafficMove, TrafficWeight, Weights,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +29,18 @@ pub struct TrafficSettings {
     pub progression: Progression,
     pub gates: Vec<GateSpec>,
     pub on_failure: OnFailure,
+}
+
+impl TrafficSettings {
+    /// The one traffic move on this block's load balancer.
+    pub fn traffic_move(&self) -> TrafficMove<'_, Driver> {
+        TrafficMove {
+            driver: &self.driver,
+            progression: &self.progression,
+            on_failure: self.on_failure,
+            gates: &self.gates,
+        }
+    }
 }
 
 /// The `traffic` block (optional) of `kong_upgrade` and the actions.

@@ -2,13 +2,13 @@
 //! (`GET /clustering/data-planes`), with their versions and sync status —
 //! what the rolling strategy's version-skew guard looks at.
 
-use super::kong_node::kong_error_diagnostic;
 use crate::admin_api;
 use crate::kong::KongClient;
 use crate::provider::ProviderState;
 use std::sync::Arc;
 use tfplug::{
-    async_trait, Attribute, Block, Check, Ctx, DataSource, Diagnostics, Schema, Type, Value,
+    async_trait, AttrPath, Attribute, Block, Check, Ctx, DataSource, Diagnostics, Schema, Type,
+    Value,
 };
 
 pub struct KongDataPlanes {
@@ -93,7 +93,12 @@ impl DataSource for KongDataPlanes {
         };
         let client = match KongClient::new(url, &settings) {
             Ok(c) => c,
-            Err(e) => return (Value::Null, kong_error_diagnostic("admin_url", &e).into()),
+            Err(e) => {
+                return (
+                    Value::Null,
+                    crate::admin_api::error_diagnostic(AttrPath::root("admin_url"), &e).into(),
+                )
+            }
         };
         let listed = tokio::select! {
             r = client.paginate("/clustering/data-planes") => r,
@@ -101,7 +106,12 @@ impl DataSource for KongDataPlanes {
         };
         let mut dps = match listed {
             Ok(d) => d,
-            Err(e) => return (Value::Null, kong_error_diagnostic("admin_url", &e).into()),
+            Err(e) => {
+                return (
+                    Value::Null,
+                    crate::admin_api::error_diagnostic(AttrPath::root("admin_url"), &e).into(),
+                )
+            }
         };
         let key = |d: &serde_json::Value, k: &str| {
             d.get(k)

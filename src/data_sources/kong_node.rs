@@ -1,12 +1,12 @@
 //! `data "kong_node"`: the facts of one Kong node, from its Admin API.
 
 use crate::admin_api;
-use crate::kong::{KongClient, KongError, NodeInfo};
+use crate::kong::{KongClient, NodeInfo};
 use crate::provider::ProviderState;
 use std::sync::Arc;
 use tfplug::{
-    async_trait, AttrPath, Attribute, Block, Check, Ctx, DataSource, Diagnostic, Diagnostics,
-    Schema, Type, Value,
+    async_trait, AttrPath, Attribute, Block, Check, Ctx, DataSource, Diagnostics, Schema, Type,
+    Value,
 };
 
 pub struct KongNode {
@@ -103,24 +103,6 @@ fn node_to_state(config: &Value, n: &NodeInfo) -> Value {
     state
 }
 
-/// A Kong client error as a diagnostic on `attribute`.
-pub fn kong_error_diagnostic(attribute: &str, e: &KongError) -> Diagnostic {
-    let summary = match e {
-        KongError::InvalidUrl { .. } => "Invalid Admin API URL",
-        KongError::Settings(_) => "Invalid Admin API settings",
-        KongError::Unreachable { .. } | KongError::Timeout { .. } => "Kong Admin API unreachable",
-        KongError::Tls { .. } => "TLS failure talking to the Kong Admin API",
-        KongError::Unauthorized { .. } => "Kong Admin API refused the credentials",
-        KongError::NotJson { .. } | KongError::NotKong { .. } => "Not a Kong Admin API",
-        KongError::Http { .. } => "Kong Admin API error",
-        KongError::TooLarge { .. } => "Kong Admin API answer too large",
-        KongError::Pagination { .. } | KongError::WalkTimeout { .. } => {
-            "Cannot read a Kong collection"
-        }
-    };
-    Diagnostic::error(summary, e.to_string()).at(AttrPath::root(attribute))
-}
-
 #[async_trait]
 impl DataSource for KongNode {
     fn type_name(&self) -> &'static str {
@@ -147,7 +129,12 @@ impl DataSource for KongNode {
         };
         let client = match KongClient::new(url, &settings) {
             Ok(c) => c,
-            Err(e) => return (Value::Null, kong_error_diagnostic("admin_url", &e).into()),
+            Err(e) => {
+                return (
+                    Value::Null,
+                    admin_api::error_diagnostic(AttrPath::root("admin_url"), &e).into(),
+                )
+            }
         };
         let info = tokio::select! {
             r = client.node_info() => r,
@@ -161,7 +148,10 @@ impl DataSource for KongNode {
                 tracing::debug!(version = %n.version, role = n.role.as_str(), "read Kong node");
                 (node_to_state(config, &n), diags)
             }
-            Err(e) => (Value::Null, kong_error_diagnostic("admin_url", &e).into()),
+            Err(e) => (
+                Value::Null,
+                admin_api::error_diagnostic(AttrPath::root("admin_url"), &e).into(),
+            ),
         }
     }
 }

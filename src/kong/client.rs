@@ -48,6 +48,29 @@ pub enum KongError {
     },
 }
 
+impl KongError {
+    /// What went wrong, in a few words: the summary of every diagnostic an
+    /// Admin API failure becomes (`admin_api::error_diagnostic`), whichever
+    /// resource or data source met it.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            KongError::InvalidUrl { .. } => "Invalid Admin API URL",
+            KongError::Settings(_) => "Invalid Admin API settings",
+            KongError::Unreachable { .. } | KongError::Timeout { .. } => {
+                "Kong Admin API unreachable"
+            }
+            KongError::Tls { .. } => "TLS failure talking to the Kong Admin API",
+            KongError::Unauthorized { .. } => "Kong Admin API refused the credentials",
+            KongError::NotJson { .. } | KongError::NotKong { .. } => "Not a Kong Admin API",
+            KongError::Http { .. } => "Kong Admin API error",
+            KongError::TooLarge { .. } => "Kong Admin API answer too large",
+            KongError::Pagination { .. } | KongError::WalkTimeout { .. } => {
+                "Cannot read a Kong collection"
+            }
+        }
+    }
+}
+
 /// The largest answer body the provider reads. A page of 1,000 large
 /// entities stays below it; a page above it is asked again smaller.
 pub const MAX_BODY_BYTES: usize = 8 << 20;

@@ -8,9 +8,8 @@
 
 use crate::blocks::traffic::{content, parse_content, TrafficSettings};
 use crate::gates::now_rfc3339;
-use crate::traffic::{
-    plan_shift, shift, ShiftEnd, StepRecord, TrafficDriver, TrafficWeight, Weights,
-};
+use crate::traffic::{Bounds, Destination, StepRecord, TrafficDriver, TrafficWeight, Weights};
+use std::time::Instant;
 use tfplug::{
     async_trait, ApplyRequest, ApplyResponse, AttrPath, Attribute, Ctx, Diagnostics, ImportId,
     ImportResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type,
@@ -110,6 +109,23 @@ fn record_value(r: &StepRecord) -> Value {
     ])
 }
 
+/// The walk the plan showed for this apply: none when the plan kept the
+/// recorded weight (`planned_weights` then still holds the previous walk),
+/// else `planned_weights`; unknown when the plan could not compute it.
+/// An apply whose walk differs is refused (the world changed since plan).
+fn approved_walk(prior: &Value, planned: &Value, to: TrafficWeight) -> Option<Vec<TrafficWeight>> {
+    if !prior.is_null() && recorded_weight(prior) == to {
+        return Some(Vec::new());
+    }
+    let Value::List(weights) = planned.attr("planned_weights") else {
+        return None;
+    };
+    weights
+        .iter()
+        .map(|w| w.as_i64().and_then(|w| TrafficWeight::new(w).ok()))
+        .collect()
+}
+
 fn with_split(mut state: Value, y: TrafficWeight) -> Value {
     state.set_attr("current_weight_y", Value::from(i64::from(y.percent())));
     state.set_attr("weight_x", Value::from(100 - i64::from(y.percent())));
@@ -174,29 +190,22 @@ impl Resource for KongTrafficSplit {
             Err(d) => return PlanResponse { diags: d, ..resp },
         };
         // A new split starts from what the load balancer does now.
+        let traffic = settings.traffic_move();
         let from = if req.prior.is_null() {
-            match settings.driver.read_weights().await {
+            match traffic.read().await {
                 Ok(w) => w.y,
                 Err(e) => {
-                    resp.diags.error_at(
-                        AttrPath::root(settings.driver.kind()),
-                        "Cannot read the load balancer",
-                        e.to_string(),
-                    );
+                    resp.diags.push(e.diagnostic(""));
                     return resp;
                 }
             }
         } else {
             recorded_weight(&req.prior)
         };
-        let shift_plan = match plan_shift(from, to, &settings.progression, settings.on_failure) {
+        let shift_plan = match traffic.plan(from, Destination::Weight(to)) {
             Ok(p) => p,
             Err(e) => {
-                resp.diags.error_at(
-                    AttrPath::parse(&e.attribute()),
-                    "Invalid progression",
-                    e.to_string(),
-                );
+                resp.diags.push(e.diagnostic(""));
                 return resp;
             }
         };
@@ -250,64 +259,30 @@ impl Resource for KongTrafficSplit {
             Ok(s) => s,
             Err(d) => return keep_prior(d),
         };
-        let from = match settings.driver.read_weights().await {
-            Ok(w) => w.y,
+        let bounds = Bounds {
+            cancel: &ctx.cancel,
+            // A limit too far to represent is no limit.
+            deadline: Instant::now().checked_add(limit),
+        };
+        let approved = approved_walk(&req.prior, &req.planned, to);
+        let outcome = settings
+            .traffic_move()
+            .move_to(Destination::Weight(to), approved.as_deref(), bounds)
+            .await;
+        let (reached, history) = match outcome {
+            Ok(moved) => (moved.weights.y, moved.history),
             Err(e) => {
-                diags.error_at(
-                    AttrPath::root(settings.driver.kind()),
-                    "Cannot read the load balancer",
-                    e.to_string(),
-                );
-                return keep_prior(diags);
+                diags.push(e.diagnostic(""));
+                // Nothing touched (unreadable, refused, invalid): the state
+                // stays what it was.
+                let Some(reached) = e.reached else {
+                    return keep_prior(diags);
+                };
+                (reached.y, e.history)
             }
         };
-        let plan = match plan_shift(from, to, &settings.progression, settings.on_failure) {
-            Ok(p) => p,
-            Err(e) => {
-                diags.error_at(
-                    AttrPath::parse(&e.attribute()),
-                    "Invalid progression",
-                    e.to_string(),
-                );
-                return keep_prior(diags);
-            }
-        };
-        // The timeout bounds the whole walk, gates included.
-        let deadline = tfplug::CancellationToken::new();
-        let stop = ctx.cancel.clone();
-        let bound = deadline.clone();
-        let timer = tokio::spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep(limit) => bound.cancel(),
-                _ = stop.cancelled() => bound.cancel(),
-            }
-        });
-        let outcome = shift(&settings.driver, &plan, &settings.gates, &deadline, |e| {
-            tracing::info!(?e, "traffic")
-        })
-        .await;
-        timer.abort();
         let mut state = req.planned.clone();
         state.set_attr("id", split_id(&settings));
-        let (reached, history) = match outcome {
-            Ok(o) => {
-                if o.end == ShiftEnd::Cancelled {
-                    diags.error(
-                        "Traffic shift interrupted",
-                        format!("Stopped at {}% on Y (Terraform asked the provider to stop, or the timeout passed).", o.weights.y.percent()),
-                    );
-                }
-                (o.weights.y, o.history)
-            }
-            Err(e) => {
-                diags.error_at(
-                    AttrPath::root("gate"),
-                    "Traffic shift stopped",
-                    e.to_string(),
-                );
-                (e.weights.y, e.history)
-            }
-        };
         state.set_attr(
             "history",
             Value::List(history.iter().map(record_value).collect()),

@@ -9,26 +9,10 @@ use crate::gates::{
 use crate::traffic::external::ExternalDriver;
 use crate::traffic::haproxy::{HaproxyDriver, RuntimeApiAddress};
 use crate::traffic::progression::{plan_shift, Progression, StepSpec};
+use crate::traffic::test_support::{steps, w};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn w(v: i64) -> TrafficWeight {
-    TrafficWeight::new(v).unwrap()
-}
-
-fn steps(weights: &[i64], pause: Duration) -> Progression {
-    Progression::Steps(
-        weights
-            .iter()
-            .map(|v| StepSpec {
-                weight: w(*v),
-                pause,
-                analysis: true,
-            })
-            .collect(),
-    )
-}
 
 fn fast_policy() -> AnalysisPolicy {
     AnalysisPolicy {
@@ -406,7 +390,7 @@ async fn a_driver_failure_leaves_the_last_applied_split_and_names_the_attribute(
     .await
     .unwrap_err();
     match &error.failure {
-        ShiftFailure::Driver { source, .. } => assert_eq!(source.attribute(), "socket"),
+        ShiftFailure::Driver { source, .. } => assert_eq!(source.attribute(), "runtime_api"),
         other => panic!("expected a driver failure, got {other}"),
     }
     assert!(

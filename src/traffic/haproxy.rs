@@ -39,7 +39,7 @@ impl RuntimeApiAddress {
                 Ok(RuntimeApiAddress::Tcp(tcp.to_string()))
             }
             _ => Err(DriverError::InvalidConfig {
-                attribute: "socket",
+                attribute: "runtime_api",
                 message: format!("{text:?} is neither a unix socket path nor host:port"),
             }),
         }
@@ -150,7 +150,7 @@ impl HaproxyDriver {
         let (request, response) = (command.to_string(), response.to_string());
         if response.contains("Permission denied") {
             return DriverError::PermissionDenied {
-                attribute: "socket",
+                attribute: "runtime_api",
                 endpoint,
                 request,
                 response,
@@ -213,7 +213,7 @@ impl HaproxyDriver {
         .await;
         result.unwrap_or_else(|_| {
             Err(DriverError::Timeout {
-                attribute: "socket",
+                attribute: "runtime_api",
                 endpoint: self.socket.to_string(),
                 after: timeout,
             })
@@ -228,7 +228,7 @@ impl HaproxyDriver {
             _ => e.to_string(),
         };
         DriverError::Unreachable {
-            attribute: "socket",
+            attribute: "runtime_api",
             endpoint: self.socket.to_string(),
             detail,
         }
@@ -524,7 +524,7 @@ mod tests {
             matches!(
                 e,
                 DriverError::Unreachable {
-                    attribute: "socket",
+                    attribute: "runtime_api",
                     ..
                 }
             ),

@@ -8,6 +8,9 @@
 //!   and read it through a [`SplitReader`] (which cannot set weights).
 //! - [`plan_shift`]: the pure part. Which weights an apply walks through,
 //!   computable at plan time.
+//! - [`TrafficMove`]: the one traffic move every caller uses (read, plan,
+//!   refuse a walk the plan did not show, shift, hand back what to record),
+//!   with one typed [`MoveError`] and one diagnostic per cause.
 //! - [`shift`]: the executor. Walks a [`ShiftPlan`], runs the gates at each
 //!   step, rolls back or halts on failure, stops on cancellation, and always
 //!   returns the split reached and the history, so state can be saved.
@@ -23,6 +26,7 @@ mod external;
 mod haproxy;
 mod kong_upstream;
 mod locator;
+mod movement;
 mod nginx;
 use kong_upgrade_core::traffic::progression;
 #[cfg(test)]
@@ -40,6 +44,7 @@ pub use external::ExternalDriver;
 pub use haproxy::{HaproxyDriver, RuntimeApiAddress};
 pub use kong_upstream::KongUpstreamDriver;
 pub use locator::{LocatorError, SplitCheckError, SplitLocator, SplitReader};
+pub use movement::{Bounds, Destination, MoveCause, MoveError, Moved, TrafficMove};
 pub use nginx::NginxDriver;
 pub use progression::{
     plan_shift, OnFailure, PlannedStep, Progression, ProgressionError, ShiftPlan, StepSpec,
@@ -47,6 +52,7 @@ pub use progression::{
 pub use weight::{TrafficWeight, WeightOutOfRange, Weights};
 
 use std::future::Future;
+use tokio_util::sync::CancellationToken;
 
 /// A load balancer that splits traffic between cluster X and cluster Y.
 pub trait TrafficDriver: Send + Sync {
@@ -60,6 +66,20 @@ pub trait TrafficDriver: Send + Sync {
     /// while going from one split to another.
     fn set_weights(&self, weights: Weights)
         -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// The stage between a step's weight being set and its gates judging:
+    /// waits until `weights` really carry traffic. Drivers that confirm
+    /// the split inside `set_weights` need nothing here; a driver whose
+    /// weights something else applies (`external`) waits here, stopping
+    /// when `cancel` fires. The executor calls it after every step that
+    /// goes up, so the one traffic move has one place for this wait.
+    fn before_gates(
+        &self,
+        _weights: Weights,
+        _cancel: &CancellationToken,
+    ) -> impl Future<Output = Result<(), DriverError>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 /// Any driver, chosen from configuration at run time.
@@ -108,6 +128,19 @@ impl TrafficDriver for Driver {
             Driver::Nginx(d) => d.set_weights(weights).await,
             Driver::KongUpstream(d) => d.set_weights(weights).await,
             Driver::External(d) => d.set_weights(weights).await,
+        }
+    }
+
+    async fn before_gates(
+        &self,
+        weights: Weights,
+        cancel: &CancellationToken,
+    ) -> Result<(), DriverError> {
+        match self {
+            Driver::Haproxy(d) => d.before_gates(weights, cancel).await,
+            Driver::Nginx(d) => d.before_gates(weights, cancel).await,
+            Driver::KongUpstream(d) => d.before_gates(weights, cancel).await,
+            Driver::External(d) => d.before_gates(weights, cancel).await,
         }
     }
 }

@@ -126,7 +126,7 @@ impl NginxDriver {
     /// Parses the split back out of an include file's text.
     pub fn parse(&self, text: &str) -> Result<Weights, DriverError> {
         let unreadable = |detail: String| DriverError::File {
-            attribute: "file",
+            attribute: "upstream_file",
             path: self.file.clone(),
             detail,
         };
@@ -160,7 +160,7 @@ impl NginxDriver {
 
     fn file_error(&self, e: std::io::Error) -> DriverError {
         DriverError::File {
-            attribute: "file",
+            attribute: "upstream_file",
             path: self.file.clone(),
             detail: e.to_string(),
         }
@@ -285,7 +285,7 @@ impl TrafficDriver for NginxDriver {
 
     async fn read_weights(&self) -> Result<Weights, DriverError> {
         let bytes = self.read_file().await?.ok_or_else(|| DriverError::File {
-            attribute: "file",
+            attribute: "upstream_file",
             path: self.file.clone(),
             detail: "does not exist (it is created on the first apply)".into(),
         })?;
@@ -522,7 +522,7 @@ mod tests {
         assert_eq!(e.attribute(), "server_y");
         assert_eq!(
             d.parse("upstream elsewhere { }").unwrap_err().attribute(),
-            "file"
+            "upstream_file"
         );
     }
 

@@ -1,6 +1,27 @@
 //! Helpers shared by the real-component tests of the drivers.
 
+use super::{Progression, StepSpec, TrafficWeight};
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A percentage from a literal the test knows is in range.
+pub fn w(v: i64) -> TrafficWeight {
+    TrafficWeight::new(v).unwrap()
+}
+
+/// Explicit steps at `weights`, each pausing `pause` with the gates on.
+pub fn steps(weights: &[i64], pause: Duration) -> Progression {
+    Progression::Steps(
+        weights
+            .iter()
+            .map(|v| StepSpec {
+                weight: w(*v),
+                pause,
+                analysis: true,
+            })
+            .collect(),
+    )
+}
 
 /// Two tiny HTTP servers answering with their own name ("x", "y"), so a test
 /// can see where a load balancer sent each request.

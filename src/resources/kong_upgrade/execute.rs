@@ -10,7 +10,7 @@ use crate::gates::now_rfc3339;
 use crate::kong::{KongClient, KongError};
 use crate::migrations::{read_schema_state, DatabaseConfig, MigrationPhase};
 use crate::planner::{
-    BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind,
+    BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind, TrafficWeight,
 };
 use crate::runner::MigrationCommand;
 use crate::steps::{backup, freeze, hooks, migrate, readiness, staging};
@@ -182,11 +182,8 @@ impl Executor<'_> {
             }
             StepKind::WaitReady => self.wait_ready().await,
             StepKind::StagingTests => self.staging_tests().await,
-            StepKind::ShiftTraffic { to_weight } => {
-                self.shift_traffic(i64::from(to_weight.percent()), private)
-                    .await
-            }
-            StepKind::TrafficBackToX => self.shift_traffic(0, private).await,
+            StepKind::ShiftTraffic { to_weight } => self.shift_traffic(*to_weight, private).await,
+            StepKind::TrafficBackToX => self.shift_traffic(TrafficWeight::ZERO, private).await,
             StepKind::ConfirmCutover => self.confirm_cutover(private).await,
             StepKind::Complete => Ok("upgrade complete: configuration writes may resume".into()),
         }
@@ -767,6 +764,8 @@ impl Expect {
     }
 }
 
+/// An Admin API failure in a step: the same summary as everywhere else
+/// (`KongError::summary`), behind the step's own prefix.
 fn kong_failure(attribute: &str, e: &KongError) -> StepFailure {
-    StepFailure::new(Some(attribute), "Kong Admin API error", e.to_string())
+    StepFailure::new(Some(attribute), e.summary(), e.to_string())
 }

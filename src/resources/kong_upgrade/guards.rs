@@ -5,8 +5,7 @@
 use super::config::{Intent, Settings};
 use super::state::Private;
 use super::{import, UNTAINT_HINT};
-use crate::planner::Checkpoint;
-use crate::planner::{self, MigrationDatabase, Plan};
+use crate::planner::Plan;
 use tfplug::{AttrPath, Diagnostics};
 
 /// A plan that dumps (or restores) the database needs a `pg_dump` and a
@@ -51,7 +50,7 @@ pub(super) async fn refuse_if_under_way(
     import::infer_checkpoint(intent, settings, &mut seen)
         .await
         .ok()?;
-    if !shows_upgrade_in_progress(&seen.checkpoint) {
+    if !seen.checkpoint.shows_upgrade_in_progress() {
         return None;
     }
     let mut d = Diagnostics::new();
@@ -70,56 +69,4 @@ pub(super) async fn refuse_if_under_way(
         ),
     );
     Some(d)
-}
-
-/// Signs only an upgrade in progress leaves: Y on the target version, a
-/// restored new database, `up` run but not finished, traffic on Y. (A
-/// database with nothing new to run is not one: it may just be ahead.)
-fn shows_upgrade_in_progress(seen: &Checkpoint) -> bool {
-    let done = |kind: planner::StepKind| seen.is_done(&kind.id());
-    let up_pending_finish = [MigrationDatabase::Shared, MigrationDatabase::New]
-        .into_iter()
-        .any(|database| {
-            done(planner::StepKind::MigrationsUp { database })
-                && !done(planner::StepKind::MigrationsFinish { database })
-        });
-    done(planner::StepKind::StartClusterY { hook: None })
-        || done(planner::StepKind::RestoreIntoNewDatabase)
-        || up_pending_finish
-        || seen.weight_y != planner::WeightY::ZERO
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use planner::StepKind;
-
-    fn seen(kinds: &[StepKind], weight_y: u8) -> Checkpoint {
-        Checkpoint {
-            completed: kinds.iter().map(StepKind::id).collect(),
-            weight_y: planner::WeightY::new(i64::from(weight_y)).unwrap(),
-            backup_location: None,
-        }
-    }
-
-    #[test]
-    fn only_signs_of_an_upgrade_in_progress_count() {
-        let shared = MigrationDatabase::Shared;
-        let up = StepKind::MigrationsUp { database: shared };
-        let finish = StepKind::MigrationsFinish { database: shared };
-        // Nothing, or a database with nothing new to run (it may be ahead).
-        assert!(!shows_upgrade_in_progress(&seen(&[], 0)));
-        assert!(!shows_upgrade_in_progress(&seen(&[up.clone(), finish], 0)));
-        // `up` ran and awaits finish; Y runs the target; traffic on Y.
-        assert!(shows_upgrade_in_progress(&seen(&[up], 0)));
-        assert!(shows_upgrade_in_progress(&seen(
-            &[StepKind::StartClusterY { hook: None }],
-            0
-        )));
-        assert!(shows_upgrade_in_progress(&seen(&[], 10)));
-        assert!(shows_upgrade_in_progress(&seen(
-            &[StepKind::RestoreIntoNewDatabase],
-            0
-        )));
-    }
 }

@@ -147,17 +147,11 @@ async fn gather(
             Ok((from, read.deployment))
         }
         Err((attr, e)) => match (&private.facts, intent.from_version.or(private.from_version)) {
-            (Some(f), Some(from))
-                if private.checkpoint.completed.iter().any(|s| {
-                    s.as_str() == "decommission_x"
-                        || s.as_str() == "migrations_finish"
-                        || s.as_str() == "stop_x"
-                }) || stopping_x(private) =>
-            {
+            (Some(f), Some(from)) if private.checkpoint.x_may_be_gone() || stopping_x(private) => {
                 tracing::info!(error = %e, "cluster X does not answer; using the facts recorded earlier");
                 Ok((from, f.clone()))
             }
-            _ => Err(crate::data_sources::kong_node::kong_error_diagnostic(&attr, &e).into()),
+            _ => Err(crate::admin_api::error_diagnostic(AttrPath::parse(&attr), &e).into()),
         },
     }
 }
@@ -503,16 +497,12 @@ impl Resource for KongUpgrade {
         // (traffic_split_id).
         let provider = self.state.admin_settings().unwrap_or_default();
         match crate::blocks::traffic::live_weights(&state, &provider).await {
-            Some(Ok(w)) => {
-                if let Ok(weight) = planner::WeightY::new(i64::from(w.y.percent())) {
-                    if weight != private.checkpoint.weight_y {
-                        tracing::info!(live = %weight, recorded = %private.checkpoint.weight_y, "traffic split drifted");
-                        private.checkpoint.weight_y = weight;
-                        state
-                            .set_attr("current_weight_y", Value::from(i64::from(weight.percent())));
-                    }
-                }
+            Some(Ok(w)) if w.y != private.checkpoint.weight_y => {
+                tracing::info!(live = %w.y, recorded = %private.checkpoint.weight_y, "traffic split drifted");
+                private.checkpoint.weight_y = w.y;
+                state.set_attr("current_weight_y", Value::from(i64::from(w.y.percent())));
             }
+            Some(Ok(_)) => {}
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "cannot read the load balancer's weights during refresh")
             }

@@ -4,7 +4,7 @@
 
 use super::schema::history_type;
 use crate::planner::{
-    Checkpoint, DeploymentFacts, Plan, PlannedStep, StepId, StepKind, Warning, WeightY,
+    Checkpoint, DeploymentFacts, Plan, PlannedStep, StepId, StepKind, TrafficWeight, Warning,
 };
 use crate::steps::freeze::Fingerprint;
 use crate::version::KongVersion;
@@ -57,8 +57,8 @@ impl Private {
     /// the *new* object's empty private state; judging the destroy by it
     /// would let an upgrade in progress be destroyed unchecked.
     pub fn or_from_attributes(mut self, state: &Value) -> Private {
-        let progressed =
-            !self.checkpoint.completed.is_empty() || self.checkpoint.weight_y != WeightY::ZERO;
+        let progressed = !self.checkpoint.completed.is_empty()
+            || self.checkpoint.weight_y != TrafficWeight::ZERO;
         if progressed {
             return self;
         }
@@ -71,7 +71,7 @@ impl Private {
         if let Some(weight) = state
             .attr("current_weight_y")
             .as_i64()
-            .and_then(|w| WeightY::new(w).ok())
+            .and_then(|w| TrafficWeight::new(w).ok())
         {
             self.checkpoint.weight_y = weight;
         }

@@ -140,7 +140,8 @@ impl fmt::Display for PlanWarning {
     }
 }
 
-/// What must hold once the phase has run; checked by [`super::verify_phase`].
+/// What must hold once the phase has run; checked by the provider crate's
+/// `migrations::verify_phase` after each run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PostConditions {
     pub bootstrapped: bool,
@@ -253,7 +254,7 @@ fn ahead_message(
 /// Plans `phase` (with `-f` when `force`) of Kong `known.kong_version`
 /// against a database whose classified state is `state`.
 ///
-/// `state` must come from [`super::classify`] with the same `known`.
+/// `state` must come from [`super::state::classify`] with the same `known`.
 /// `schema_level` names the release of core's `last_executed` for the
 /// "database is ahead" message.
 pub fn plan_phase(

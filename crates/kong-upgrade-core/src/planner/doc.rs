@@ -8,7 +8,7 @@ use crate::version::KongVersion;
 
 use super::findings::{ErrorCode, RuleDoc, WarningCode};
 use super::input::{
-    Database, DeploymentFacts, Options, PlanInput, Role, Strategy, TargetPhase, WeightY,
+    Database, DeploymentFacts, Options, PlanInput, Role, Strategy, TargetPhase, TrafficWeight,
 };
 use super::path::{EdgeKind, MIGRATION_FLOORS, PATH_RULES};
 use super::{plan, Checkpoint};
@@ -188,7 +188,7 @@ fn walkthrough_targets(strategy: Strategy) -> Vec<TargetPhase> {
         ];
     }
     let serving = |percent| TargetPhase::Serving {
-        weight_y: WeightY::new(percent).unwrap_or(WeightY::ZERO),
+        weight_y: TrafficWeight::new(percent).unwrap_or(TrafficWeight::ZERO),
     };
     vec![
         TargetPhase::Prepared,

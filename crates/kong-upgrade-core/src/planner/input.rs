@@ -153,54 +153,9 @@ impl DeploymentFacts {
     }
 }
 
-/// The share of traffic sent to Y, in percent.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(try_from = "u8", into = "u8")]
-pub struct WeightY(u8);
-
-/// A weight outside 0..=100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("weight_y must be between 0 and 100 (percent of traffic sent to Y), not {0}")]
-pub struct WeightOutOfRange(pub i64);
-
-impl WeightY {
-    pub const ZERO: WeightY = WeightY(0);
-    pub const ALL: WeightY = WeightY(100);
-
-    pub fn new(percent: i64) -> Result<Self, WeightOutOfRange> {
-        u8::try_from(percent)
-            .ok()
-            .filter(|p| *p <= 100)
-            .map(WeightY)
-            .ok_or(WeightOutOfRange(percent))
-    }
-
-    pub fn percent(self) -> u8 {
-        self.0
-    }
-}
-
-impl TryFrom<u8> for WeightY {
-    type Error = WeightOutOfRange;
-
-    fn try_from(percent: u8) -> Result<Self, Self::Error> {
-        WeightY::new(i64::from(percent))
-    }
-}
-
-impl From<WeightY> for u8 {
-    fn from(weight: WeightY) -> u8 {
-        weight.0
-    }
-}
-
-impl fmt::Display for WeightY {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}%", self.0)
-    }
-}
+/// The planner's weights are the traffic module's percentage: one type
+/// from the configuration to the load balancer.
+pub use crate::traffic::weight::TrafficWeight;
 
 /// The `target_phase` knob users advance one apply at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -211,7 +166,7 @@ pub enum TargetPhase {
     /// Y's migrations applied, Y started and ready; no traffic on Y yet.
     Migrated,
     /// Y takes `weight_y` percent of traffic.
-    Serving { weight_y: WeightY },
+    Serving { weight_y: TrafficWeight },
     /// All traffic on Y; on a shared database, `migrations finish` has run.
     Finished,
     /// X decommissioned; configuration writes may resume.
@@ -237,7 +192,7 @@ impl TargetPhase {
                     )
                     .on(Field::WeightY));
                 };
-                let weight = WeightY::new(percent).map_err(|err| {
+                let weight = TrafficWeight::new(percent).map_err(|err| {
                     PlanError::new(ErrorCode::InvalidTargetPhase, err.to_string())
                         .on(Field::WeightY)
                 })?;
@@ -271,7 +226,7 @@ pub enum Phase {
     NotStarted,
     Prepared,
     Migrated,
-    Serving { weight_y: WeightY },
+    Serving { weight_y: TrafficWeight },
     Finished,
     Completed,
 }

@@ -28,6 +28,7 @@
 
 mod checkpoint;
 mod doc;
+mod evidence;
 mod findings;
 mod input;
 mod path;
@@ -43,10 +44,11 @@ use serde::{Deserialize, Serialize};
 
 pub use checkpoint::Checkpoint;
 pub use doc::rules_markdown;
+pub use evidence::{inferred_steps, migration_progress, Evidence, MigrationProgress};
 pub use findings::{ErrorCode, Field, PlanError, RuleDoc, Warning, WarningCode};
 pub use input::{
     Database, DeploymentFacts, OnDestroy, Options, Phase, PlanInput, Role, Strategy, TargetPhase,
-    UnknownName, WeightOutOfRange, WeightY,
+    TrafficWeight, UnknownName,
 };
 pub use path::{
     upgrade_path, version_compare, EdgeKind, MigrationFloor, PathAnswer, PathKind, PathRule,

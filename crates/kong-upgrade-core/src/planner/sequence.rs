@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::input::{Phase, PlanInput, Strategy, TargetPhase, WeightY};
+use super::input::{Phase, PlanInput, Strategy, TargetPhase, TrafficWeight};
 use super::runbook::{Entry, Milestone};
 use super::step::{FreezeGate, PlannedStep, StepId, StepKind};
 
@@ -12,7 +12,7 @@ use super::step::{FreezeGate, PlannedStep, StepId, StepKind};
 pub(crate) struct Goal {
     pub phase: Phase,
     milestone: Milestone,
-    weight_y: WeightY,
+    weight_y: TrafficWeight,
 }
 
 impl Goal {
@@ -21,7 +21,9 @@ impl Goal {
     /// Returns `None` for an in-place target serving less than 100 %.
     pub fn new(strategy: Strategy, target: TargetPhase) -> Option<Goal> {
         let target = match (strategy, target) {
-            (Strategy::InPlace, TargetPhase::Serving { weight_y }) if weight_y != WeightY::ALL => {
+            (Strategy::InPlace, TargetPhase::Serving { weight_y })
+                if weight_y != TrafficWeight::FULL =>
+            {
                 return None
             }
             (
@@ -31,11 +33,11 @@ impl Goal {
             (_, target) => target,
         };
         let (milestone, weight_y) = match target {
-            TargetPhase::Prepared => (Milestone::Prepared, WeightY::ZERO),
-            TargetPhase::Migrated => (Milestone::Migrated, WeightY::ZERO),
+            TargetPhase::Prepared => (Milestone::Prepared, TrafficWeight::ZERO),
+            TargetPhase::Migrated => (Milestone::Migrated, TrafficWeight::ZERO),
             TargetPhase::Serving { weight_y } => (Milestone::Serving, weight_y),
-            TargetPhase::Finished => (Milestone::Finished, WeightY::ALL),
-            TargetPhase::Completed => (Milestone::Completed, WeightY::ALL),
+            TargetPhase::Finished => (Milestone::Finished, TrafficWeight::FULL),
+            TargetPhase::Completed => (Milestone::Completed, TrafficWeight::FULL),
         };
         Some(Goal {
             phase: target.into(),
@@ -135,10 +137,10 @@ fn real_step(entry: &Entry) -> Option<(Milestone, &StepKind)> {
 /// Moves the weight from where it stands to `target`: up through the
 /// configured traffic steps (checking the freeze and running the staging
 /// tests first when Y takes its first traffic), or down in one move.
-fn traffic_moves(input: &PlanInput, target: WeightY) -> Vec<StepKind> {
+fn traffic_moves(input: &PlanInput, target: TrafficWeight) -> Vec<StepKind> {
     let current = input.checkpoint.weight_y;
     if target < current {
-        return vec![if target == WeightY::ZERO {
+        return vec![if target == TrafficWeight::ZERO {
             StepKind::TrafficBackToX
         } else {
             StepKind::ShiftTraffic { to_weight: target }
@@ -148,7 +150,7 @@ fn traffic_moves(input: &PlanInput, target: WeightY) -> Vec<StepKind> {
         return Vec::new();
     }
     let mut kinds = Vec::new();
-    if current == WeightY::ZERO {
+    if current == TrafficWeight::ZERO {
         kinds.push(StepKind::VerifyFreeze {
             before: FreezeGate::Cutover,
         });
@@ -160,7 +162,7 @@ fn traffic_moves(input: &PlanInput, target: WeightY) -> Vec<StepKind> {
         .options
         .traffic_steps
         .iter()
-        .filter_map(|percent| WeightY::new(*percent).ok())
+        .filter_map(|percent| TrafficWeight::new(*percent).ok())
         .filter(|weight| *weight > current && *weight < target);
     kinds.extend(intermediate.map(|to_weight| StepKind::ShiftTraffic { to_weight }));
     kinds.push(StepKind::ShiftTraffic { to_weight: target });

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::input::{PlanInput, Strategy, WeightY};
+use super::input::{PlanInput, Strategy, TrafficWeight};
 
 /// Stable name of a step, e.g. `migrations_finish` or `shift_traffic_to_50`.
 /// Stored in Terraform state: never rename an existing id.
@@ -100,7 +100,7 @@ pub enum StepKind {
     StartClusterY { hook: Option<String> },
     WaitReady,
     StagingTests,
-    ShiftTraffic { to_weight: WeightY },
+    ShiftTraffic { to_weight: TrafficWeight },
     TrafficBackToX,
     ConfirmCutover,
     DecommissionX { hook: Option<String> },
@@ -315,10 +315,10 @@ impl PlannedStep {
 
 /// The weight a traffic step checks when a `kong_traffic_split` owns the
 /// weights.
-fn verified_split_weight(kind: &StepKind) -> Option<WeightY> {
+fn verified_split_weight(kind: &StepKind) -> Option<TrafficWeight> {
     match kind {
         StepKind::ShiftTraffic { to_weight } => Some(*to_weight),
-        StepKind::TrafficBackToX => Some(WeightY::ZERO),
+        StepKind::TrafficBackToX => Some(TrafficWeight::ZERO),
         _ => None,
     }
 }
@@ -346,8 +346,8 @@ fn split_first_traffic_why(kind: &StepKind) -> String {
     )
 }
 
-fn split_verification(weight: WeightY) -> (String, String) {
-    if weight == WeightY::ZERO {
+fn split_verification(weight: TrafficWeight) -> (String, String) {
+    if weight == TrafficWeight::ZERO {
         return (
             "verify that the kong_traffic_split (traffic_split_id) sends all traffic back to X (rollback)".into(),
             "rollback: X takes all traffic again; the upgrade does not write weights it does not own, so set the split's weight_y = 0".into(),

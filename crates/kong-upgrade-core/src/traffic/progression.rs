@@ -123,6 +123,24 @@ impl Progression {
     }
 }
 
+impl Progression {
+    /// One step further than `current` (the `kong_promote` action): the
+    /// next explicit step above it, or `current + step_weight`, never past
+    /// `max`. `Direct` goes straight to `max`.
+    pub fn next_after(&self, current: TrafficWeight, max: TrafficWeight) -> TrafficWeight {
+        let next = match self {
+            Progression::Direct => max,
+            Progression::Steps(steps) => steps
+                .iter()
+                .map(|s| s.weight)
+                .find(|w| *w > current)
+                .unwrap_or(max),
+            Progression::Linear { step_weight, .. } => current.saturating_add(*step_weight),
+        };
+        next.min(max)
+    }
+}
+
 /// Plans the walk from the current weight `from` to the desired `to`.
 pub fn plan_shift(
     from: TrafficWeight,
@@ -226,6 +244,34 @@ mod tests {
             .into_iter()
             .map(TrafficWeight::percent)
             .collect()
+    }
+
+    #[test]
+    fn next_after_steps_once_and_caps() {
+        let linear = Progression::Linear {
+            step_weight: w(25),
+            interval: Duration::from_secs(1),
+        };
+        let cases: &[(&Progression, i64, i64, i64)] = &[
+            (&linear, 0, 100, 25),
+            (&linear, 90, 100, 100),
+            (&linear, 25, 40, 40),
+            (&Progression::Direct, 10, 100, 100),
+            (&Progression::Direct, 10, 60, 60),
+            (&steps(&[10, 30, 60]), 0, 100, 10),
+            (&steps(&[10, 30, 60]), 30, 100, 60),
+            (&steps(&[10, 30, 60]), 60, 100, 100),
+            (&steps(&[10, 30, 60]), 20, 25, 25),
+            // Already at the cap: the caller sees no move.
+            (&linear, 40, 40, 40),
+        ];
+        for (progression, current, max, next) in cases {
+            assert_eq!(
+                progression.next_after(w(*current), w(*max)),
+                w(*next),
+                "{progression:?} after {current} capped at {max}"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,13 @@ impl TrafficWeight {
     }
 }
 
+/// No traffic on Y: where every upgrade starts.
+impl Default for TrafficWeight {
+    fn default() -> Self {
+        TrafficWeight::ZERO
+    }
+}
+
 impl TryFrom<i64> for TrafficWeight {
     type Error = WeightOutOfRange;
     fn try_from(value: i64) -> Result<Self, Self::Error> {

@@ -3,70 +3,55 @@
 
 use super::super::state::Private;
 use super::{Executor, StepFailure, StepResult};
-use crate::traffic::{
-    plan_shift, shift, SplitCheckError, SplitReader, TrafficDriver, TrafficWeight,
-};
+use crate::blocks::traffic::BLOCK_NAME;
+use crate::traffic::{Bounds, Destination, SplitCheckError, SplitReader, TrafficWeight};
 use std::time::{Duration, Instant};
 
 impl Executor<'_> {
-    pub(super) async fn shift_traffic(&self, to: i64, private: &mut Private) -> StepResult {
+    pub(super) async fn shift_traffic(
+        &self,
+        to: TrafficWeight,
+        private: &mut Private,
+    ) -> StepResult {
         if let Some(split) = &self.settings.traffic_split {
             return self.verify_split(split, to, private).await;
         }
         let Some(traffic) = &self.settings.traffic else {
             return Err(StepFailure::new(
-                Some("traffic"),
+                Some(BLOCK_NAME),
                 "no traffic block",
                 "This step moves traffic: configure a traffic block.",
             ));
         };
-        let to = TrafficWeight::new(to)
-            .map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
-        let current = traffic.driver.read_weights().await.map_err(|e| {
-            StepFailure::new(
-                Some("traffic"),
-                "cannot read the load balancer",
-                e.to_string(),
-            )
-        })?;
-        let plan =
-            plan_shift(current.y, to, &traffic.progression, traffic.on_failure).map_err(|e| {
-                StepFailure::new(
-                    Some(&format!("traffic.{}", e.attribute())),
-                    "invalid traffic progression",
-                    e.to_string(),
-                )
-            })?;
-        let outcome = shift(
-            &traffic.driver,
-            &plan,
-            &traffic.gates,
-            self.cancel,
-            |event| tracing::info!(?event, "traffic"),
-        )
-        .await;
-        match outcome {
-            Ok(o) => {
-                set_checkpoint_weight(private, o.weights.y);
-                if o.weights.y != to {
-                    return Err(StepFailure::new(
-                        None,
-                        "interrupted",
-                        format!("traffic stopped at {}% on Y", o.weights.y.percent()),
-                    ));
-                }
+        // The planner approved this step (guards refuse steps that differ
+        // from planned_steps), so the walk itself is not compared again.
+        let bounds = Bounds {
+            cancel: self.cancel,
+            deadline: Some(self.deadline),
+        };
+        match traffic
+            .traffic_move()
+            .move_to(Destination::Weight(to), None, bounds)
+            .await
+        {
+            Ok(moved) => {
+                private.checkpoint.weight_y = moved.weights.y;
                 Ok(format!(
-                    "traffic {}% → {}% on Y in {} step(s)",
-                    current.y.percent(),
-                    to.percent(),
-                    o.history.len()
+                    "traffic {} → {} on Y in {} step(s)",
+                    moved.from.y,
+                    moved.weights.y,
+                    moved.history.len()
                 ))
             }
             Err(e) => {
-                set_checkpoint_weight(private, e.weights.y);
+                // The checkpoint follows what the load balancer really
+                // applied, even on failure (a rollback leaves Y at 0).
+                if let Some(reached) = e.reached {
+                    private.checkpoint.weight_y = reached.y;
+                }
                 Err(StepFailure::new(
-                    Some("traffic"),
-                    "traffic shift stopped",
+                    e.attribute_under(BLOCK_NAME).as_deref(),
+                    e.summary(),
                     e.to_string(),
                 ))
             }
@@ -80,18 +65,16 @@ impl Executor<'_> {
     async fn verify_split(
         &self,
         split: &SplitReader,
-        to: i64,
+        wanted: TrafficWeight,
         private: &mut Private,
     ) -> StepResult {
-        let wanted = TrafficWeight::new(to)
-            .map_err(|e| StepFailure::new(Some("weight_y"), "invalid weight", e.to_string()))?;
         let bound = self
             .deadline
             .saturating_duration_since(Instant::now())
             .min(SPLIT_WAIT);
         match split.wait_for(wanted, bound, SPLIT_POLL, self.cancel).await {
             Ok(live) => {
-                set_checkpoint_weight(private, live.y);
+                private.checkpoint.weight_y = live.y;
                 Ok(format!(
                     "verified: the kong_traffic_split ({}) is at {live}; the upgrade moved no traffic",
                     split.kind()
@@ -99,7 +82,7 @@ impl Executor<'_> {
             }
             Err(e) => {
                 if let Some(live) = e.last_seen() {
-                    set_checkpoint_weight(private, live.y);
+                    private.checkpoint.weight_y = live.y;
                 }
                 Err(split_failure(&e, wanted, bound))
             }
@@ -172,13 +155,5 @@ fn split_failure(e: &SplitCheckError, wanted: TrafficWeight, waited: Duration) -
             "interrupted",
             "Terraform asked the provider to stop while it waited for the traffic split.",
         ),
-    }
-}
-
-/// The checkpoint follows what the load balancer really applied, even on
-/// failure (a rollback leaves Y at 0).
-fn set_checkpoint_weight(private: &mut Private, weight: TrafficWeight) {
-    if let Ok(w) = crate::planner::WeightY::new(i64::from(weight.percent())) {
-        private.checkpoint.weight_y = w;
     }
 }

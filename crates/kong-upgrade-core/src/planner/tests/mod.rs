@@ -121,7 +121,9 @@ pub(super) fn given(tokens: &str) -> (Result<PlanInput, PlanError>, Call) {
             "done" => {
                 input.checkpoint.completed = expand(value).into_iter().map(StepId::new).collect()
             }
-            "weight" => input.checkpoint.weight_y = WeightY::new(value.parse().unwrap()).unwrap(),
+            "weight" => {
+                input.checkpoint.weight_y = TrafficWeight::new(value.parse().unwrap()).unwrap()
+            }
             "backup_at" => input.checkpoint.backup_location = Some(value.to_string()),
             "destroy" => call = Call::Destroy(value.parse().unwrap()),
             other => panic!("unknown token {other:?}"),

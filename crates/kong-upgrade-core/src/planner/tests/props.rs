@@ -25,8 +25,8 @@ fn any_version() -> impl Strategy<Value = KongVersion> {
     ]
 }
 
-fn any_weight() -> impl Strategy<Value = WeightY> {
-    (0i64..=100).prop_map(|p| WeightY::new(p).unwrap())
+fn any_weight() -> impl Strategy<Value = TrafficWeight> {
+    (0i64..=100).prop_map(|p| TrafficWeight::new(p).unwrap())
 }
 
 fn any_target() -> impl Strategy<Value = TargetPhase> {
@@ -161,7 +161,7 @@ fn check_plan_invariants(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseE
         match step.kind {
             StepKind::Backup { .. } => backed_up = true,
             StepKind::ShiftTraffic { to_weight } => {
-                if weight == WeightY::ZERO && to_weight > weight {
+                if weight == TrafficWeight::ZERO && to_weight > weight {
                     prop_assert!(
                         plan.steps.iter().any(|s| s.kind
                             == StepKind::VerifyFreeze {
@@ -172,12 +172,12 @@ fn check_plan_invariants(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseE
                 }
                 weight = to_weight;
             }
-            StepKind::TrafficBackToX => weight = WeightY::ZERO,
+            StepKind::TrafficBackToX => weight = TrafficWeight::ZERO,
             StepKind::MigrationsFinish {
                 database: MigrationDatabase::Shared,
             } => {
                 prop_assert!(
-                    input.strategy == UpgradeStrategy::InPlace || weight == WeightY::ALL,
+                    input.strategy == UpgradeStrategy::InPlace || weight == TrafficWeight::FULL,
                     "finish with {weight} on Y"
                 );
             }
@@ -273,7 +273,7 @@ fn valid_scenario() -> impl Strategy<Value = (PlanInput, Vec<(TargetPhase, Optio
 /// What `current_phase` should say after a forward plan ran completely.
 fn expected_after(plan: &Plan) -> Phase {
     match plan.target_phase {
-        Phase::Serving { weight_y } if weight_y == WeightY::ZERO => Phase::Migrated,
+        Phase::Serving { weight_y } if weight_y == TrafficWeight::ZERO => Phase::Migrated,
         phase => phase,
     }
 }
