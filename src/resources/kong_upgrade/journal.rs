@@ -23,7 +23,8 @@
 
 use super::config::Settings;
 use super::state::{HistoryEntry, Private};
-use crate::migrations::{DatabaseConfig, MigrationsError};
+use crate::migrations::{DatabaseConfig, MigrationsError, SubsystemMigrations};
+use kong_upgrade_core::migrations::rollback;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
@@ -174,6 +175,16 @@ impl Recorded {
             }
         }
         history
+    }
+
+    /// What Kong had pending right after the newest `up` this journal
+    /// recorded (`None`: no `up` recorded, or recorded by an older provider).
+    pub fn pending_after_up(&self) -> Option<Vec<SubsystemMigrations>> {
+        self.entries
+            .iter()
+            .rev()
+            .find_map(|e| e.pending_after_up.as_deref())
+            .map(rollback::parse_record)
     }
 
     /// The private state after the newest event, when it is newer than
@@ -363,6 +374,30 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// What Kong had pending right after the newest `up` any upgrade recorded
+/// in `db`'s journal (`None`: none recorded). For `kong_abort`, which
+/// knows the database but not the upgrade. Rows of a completed or
+/// destroyed upgrade hold no such record (compaction and removal drop it).
+pub async fn latest_pending_after_up(
+    db: &DatabaseConfig,
+) -> Result<Option<Vec<SubsystemMigrations>>, JournalError> {
+    let client = crate::migrations::database::connect(db).await?;
+    if !table_exists(&client, db).await? {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt(
+            &format!(
+                "SELECT pending_after_up FROM {SCHEMA}.upgrade_journal \
+                 WHERE pending_after_up IS NOT NULL ORDER BY seq DESC LIMIT 1"
+            ),
+            &[],
+        )
+        .await
+        .map_err(query_error(db))?;
+    Ok(row.map(|r| rollback::parse_record(r.get(0))))
 }
 
 fn query_error(db: &DatabaseConfig) -> impl Fn(tokio_postgres::Error) -> JournalError + '_ {

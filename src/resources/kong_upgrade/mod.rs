@@ -16,8 +16,10 @@ mod guards;
 mod import;
 mod journal;
 mod precheck;
+pub use journal::latest_pending_after_up;
 pub use journal::SCHEMA as JOURNAL_SCHEMA;
 mod reconcile;
+mod rollback;
 mod schema;
 mod state;
 
@@ -659,12 +661,21 @@ impl KongUpgrade {
             (_, Err(d)) => return keep(d, &private),
             (None, Ok(_)) => return keep(Diagnostics::new(), &private),
         };
+        let recorded = recorded.unwrap_or_default();
         let mut diags = Diagnostics::new();
+        rollback::check_way_back(
+            &intent,
+            &settings,
+            &recorded,
+            &private.checkpoint,
+            &mut diags,
+        )
+        .await;
+        if diags.has_errors() {
+            return keep(diags, &private);
+        }
         let deadline = Instant::now() + timeout_for(&req.prior, "delete", &mut diags);
-        let mut history = with_journal_history(
-            history_from_state(&req.prior),
-            &recorded.unwrap_or_default(),
-        );
+        let mut history = with_journal_history(history_from_state(&req.prior), &recorded);
         let executor = execute::Executor {
             warnings: Default::default(),
             intent: &intent,
