@@ -653,6 +653,18 @@ impl KongUpgrade {
             Ok(p) => p,
             Err(errors) => return keep(destroy_refused(errors), &private),
         };
+        // Judged even when no step is left to run: `on_destroy = "rollback"`
+        // promises a database X can use, which a teardown since `up` broke.
+        if let (planner::OnDestroy::Rollback, Ok((intent, settings)), Some(recorded)) =
+            (on_destroy, &parsed, &recorded)
+        {
+            let mut diags = Diagnostics::new();
+            rollback::check_way_back(intent, settings, recorded, &private.checkpoint, &mut diags)
+                .await;
+            if diags.has_errors() {
+                return keep(diags, &private);
+            }
+        }
         if plan.is_empty() {
             return forget(journal.as_ref()).await;
         }
@@ -663,17 +675,6 @@ impl KongUpgrade {
         };
         let recorded = recorded.unwrap_or_default();
         let mut diags = Diagnostics::new();
-        rollback::check_way_back(
-            &intent,
-            &settings,
-            &recorded,
-            &private.checkpoint,
-            &mut diags,
-        )
-        .await;
-        if diags.has_errors() {
-            return keep(diags, &private);
-        }
         let deadline = Instant::now() + timeout_for(&req.prior, "delete", &mut diags);
         let mut history = with_journal_history(history_from_state(&req.prior), &recorded);
         let executor = execute::Executor {
