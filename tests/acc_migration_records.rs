@@ -66,6 +66,50 @@ fn finish_runs_for_what_kong_records_as_pending() {
     }
 }
 
+/// kongsim's 3.6.0 lacks `response-ratelimiting/001_350_to_360`, which the
+/// catalog lists, and no `runner.discover` is set: the plan previews the
+/// catalog's list. Apply asks the target's `kong migrations status` and
+/// follows it: `up` is verified against Kong's list (not "still new"), a
+/// warning names the difference, and the next plan is empty.
+#[test]
+fn up_follows_kong_when_the_catalog_lists_a_migration_kong_lacks() {
+    const LACKED: &str = "response-ratelimiting/001_350_to_360";
+    let pg = Postgres::start().unwrap();
+    for core in support::versions() {
+        let db = Db::for_core(&pg, "lacks", core);
+        db.kong_outside("3.5.0", &["migrations", "bootstrap"]);
+        let mut acc = Acceptance::new(core);
+        acc.ws_mut().set_env("KONGSIM_TEST_DROP_MIGRATIONS", LACKED);
+        let up = phase("up", "up", "3.6.0", &db, core, "");
+        acc.configure(&up);
+        let plan = acc.ws().plan().unwrap();
+        assert!(
+            plan.stdout.contains("001_350_to_360"),
+            "the preview lists it:\n{plan}"
+        );
+        let out = acc.apply(&up);
+        assert!(
+            mentions(&out, "Kong's migrations differ from the preview")
+                && mentions(
+                    &out,
+                    &format!("{LACKED}: the preview listed it, Kong 3.6.0 does not know it")
+                ),
+            "{out}"
+        );
+        let meta = db.schema_meta();
+        let ran = |subsystem: &str, name: &str| {
+            meta.lines()
+                .any(|l| l.starts_with(&format!("{subsystem}|")) && l.contains(name))
+        };
+        assert!(
+            ran("core", "022_350_to_360") && !ran("response-ratelimiting", "001_350_to_360"),
+            "{meta}"
+        );
+        assert_eq!(db.pending(), "");
+        acc.destroy();
+    }
+}
+
 /// Two `kong_migration_phase` applies on one database: the second fails at
 /// once, naming the holder of the provider's upgrade lock, and the first
 /// completes undisturbed.
