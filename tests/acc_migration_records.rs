@@ -281,3 +281,40 @@ fn abort_is_allowed_after_up_when_nothing_had_a_teardown() {
     }
     acc.destroy();
 }
+
+/// A target the catalog does not know (a future release): without
+/// `runner.discover`, the plan asks the target's own `kong migrations
+/// status` through the runner instead of failing because it is new, lists
+/// what Kong would run (here the newest known release's migrations plus
+/// one only the future release has) and apply follows Kong's records.
+/// kongsim serves such a version only when a test names the known
+/// version standing in for it (see kongsim's README).
+#[test]
+fn a_version_the_catalog_does_not_know_is_asked_of_the_runner() {
+    let pg = Postgres::start().unwrap();
+    for core in support::versions() {
+        let db = Db::for_core(&pg, "future", core);
+        db.kong_outside("3.9.3", &["migrations", "bootstrap"]);
+        let mut acc = Acceptance::new(core);
+        acc.ws_mut()
+            .set_env("KONGSIM_TEST_UNKNOWN_VERSION_AS", "3.9.3")
+            .set_env("KONGSIM_TEST_EXTRA_MIGRATIONS", "core/400_399_to_3100");
+        let up = phase("up", "up", "3.99.0", &db, core, "");
+        acc.configure(&up);
+        let plan = acc.ws().plan().unwrap();
+        assert!(
+            plan.stdout.contains("400_399_to_3100") && plan.stdout.contains("\"runner\""),
+            "the plan lists what Kong 3.99.0 itself reports:\n{plan}"
+        );
+        acc.apply(&up);
+        let values = acc.values("kong_migration_phase.up");
+        assert_eq!(listed(&values), ["core:400_399_to_3100"]);
+        assert_eq!(values["known_migrations_source"], "runner");
+        assert!(
+            db.schema_meta().contains("400_399_to_3100"),
+            "{}",
+            db.schema_meta()
+        );
+        acc.destroy();
+    }
+}
