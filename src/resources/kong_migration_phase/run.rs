@@ -184,7 +184,7 @@ pub(super) async fn run_phase(
     let (plan, mut warnings, private) =
         match follow_kong(ctx, settings, &mut facts, &previewed, deadline, private).await {
             Ok(followed) => followed,
-            Err(end) => return end,
+            Err(refused) => return failed(refused, false),
         };
     let recorded = if planned.attr("migrations_to_run").is_wholly_known() {
         previewed
@@ -256,7 +256,7 @@ async fn follow_kong(
     previewed: &PhasePlan,
     deadline: Instant,
     private: &PhasePrivate,
-) -> Result<(PhasePlan, Diagnostics, PhasePrivate), RunEnd> {
+) -> Result<(PhasePlan, Diagnostics, PhasePrivate), Diagnostic> {
     let unchanged = || Ok((previewed.clone(), Diagnostics::new(), private.clone()));
     if settings.runner.discover {
         return unchanged();
@@ -316,7 +316,7 @@ async fn follow_kong(
             "By Kong's own list of migrations: {}. Nothing was run.",
             d.detail
         );
-        failed(d, false)
+        d
     })?;
     Ok((plan, warnings, private))
 }
