@@ -284,14 +284,7 @@ impl Sandbox {
 
     /// HAProxy's live weight of server `server`, from its runtime API.
     pub fn haproxy_weight(&self, server: &str) -> u32 {
-        use std::io::{Read, Write};
-        let mut sock =
-            std::os::unix::net::UnixStream::connect(self.haproxy.admin_socket()).unwrap();
-        sock.write_all(format!("get weight kong/{server}\n").as_bytes())
-            .unwrap();
-        let mut answer = String::new();
-        sock.read_to_string(&mut answer).unwrap();
-        answer
+        self.haproxy_command(&format!("get weight kong/{server}"))
             .split_whitespace()
             .next()
             .and_then(|w| w.parse().ok())
@@ -300,13 +293,18 @@ impl Sandbox {
 
     /// Sets HAProxy's weight of server `server` (as an operator would).
     pub fn set_haproxy_weight(&self, server: &str, weight: u32) {
+        self.haproxy_command(&format!("set weight kong/{server} {weight}"));
+    }
+
+    /// One command on HAProxy's runtime API, and its answer.
+    fn haproxy_command(&self, command: &str) -> String {
         use std::io::{Read, Write};
         let mut sock =
             std::os::unix::net::UnixStream::connect(self.haproxy.admin_socket()).unwrap();
-        sock.write_all(format!("set weight kong/{server} {weight}\n").as_bytes())
-            .unwrap();
+        sock.write_all(format!("{command}\n").as_bytes()).unwrap();
         let mut answer = String::new();
         sock.read_to_string(&mut answer).unwrap();
+        answer
     }
 
     /// The `database { ... }` block for `database` of the sandbox's PostgreSQL.

@@ -16,6 +16,17 @@ impl Facts {
     pub(super) fn schema_level(&self) -> Option<&'static str> {
         self.meta.schema_level()
     }
+
+    /// What `settings.phase` would run (or refuse) against these facts.
+    pub(super) fn plan(&self, settings: &PhaseSettings) -> Result<PhasePlan, PlanError> {
+        plan_phase(
+            &self.state,
+            &self.known,
+            settings.phase,
+            settings.force,
+            self.schema_level(),
+        )
+    }
 }
 
 /// The private state: what the target's own `kong migrations status` said
@@ -206,13 +217,7 @@ pub(super) fn plan_run(
     planned: &mut Value,
     diags: &mut Diagnostics,
 ) -> Option<PhasePlan> {
-    let plan = match plan_phase(
-        &facts.state,
-        &facts.known,
-        settings.phase,
-        settings.force,
-        facts.schema_level(),
-    ) {
+    let plan = match facts.plan(settings) {
         Ok(plan) => plan,
         Err(e) => {
             diags.push(plan_error_diagnostic(&e));

@@ -118,14 +118,7 @@ pub(super) async fn prepare_run(
             database_changed: false,
         })?;
     let planned_list = planned.attr("migrations_to_run");
-    let plan = plan_phase(
-        &facts.state,
-        &facts.known,
-        settings.phase,
-        settings.force,
-        facts.schema_level(),
-    )
-    .map_err(|e| {
+    let plan = facts.plan(settings).map_err(|e| {
         let mut d = plan_error_diagnostic(&e);
         let when = if planned_list.is_wholly_known() {
             "The database changed since the plan"
@@ -303,14 +296,7 @@ async fn follow_kong(
     );
     facts.known = target.known;
     facts.state = classify(&facts.meta, &facts.known);
-    let plan = plan_phase(
-        &facts.state,
-        &facts.known,
-        settings.phase,
-        settings.force,
-        facts.schema_level(),
-    )
-    .map_err(|e| {
+    let plan = facts.plan(settings).map_err(|e| {
         let mut d = plan_error_diagnostic(&e);
         d.detail = format!(
             "By Kong's own list of migrations: {}. Nothing was run.",
