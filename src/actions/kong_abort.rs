@@ -4,18 +4,22 @@
 
 use super::traffic_settings;
 use crate::blocks;
-use crate::migrations::{classify, read_schema_state, KnownMigrations, KnownSource};
+use crate::migrations::{judge_way_back, why_closed, WayBack, JUDGED_WITHOUT_RECORD};
+use crate::resources::kong_upgrade::latest_pending_after_up;
 use crate::traffic::{TrafficDriver, TrafficWeight, Weights};
 use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, Schema, Value};
 
 pub struct KongAbort;
 
-/// True when the database no longer has the pending migrations an
-/// unfinished upgrade to `to_version` leaves: `finish` has run.
-async fn finish_has_run(config: &Value) -> Result<bool, Diagnostics> {
+/// Whether X can still run on the database: no teardown has run since
+/// `up`. Judged from what Kong had pending right after `up` (the upgrade
+/// journal in the database records it) against `schema_meta` now; without
+/// a record, from `schema_meta` and `to_version` alone. `None`: no
+/// database configured, nothing to check.
+async fn way_back(config: &Value) -> Result<Option<WayBack>, Diagnostics> {
     let db_value = blocks::first(config.attr("database"));
     if db_value.is_null() {
-        return Ok(false);
+        return Ok(None);
     }
     let db = blocks::database::parse(db_value, AttrPath::root("database"))?;
     let Some(to) = config.attr("to_version").as_str() else {
@@ -27,29 +31,34 @@ async fn finish_has_run(config: &Value) -> Result<bool, Diagnostics> {
         );
         return Err(d);
     };
-    // A version the catalog does not know is judged from Kong's records
-    // alone: every pending migration recorded counts (see `classify`).
-    let known = KnownMigrations::from_catalog(to).unwrap_or_else(|e| {
-        tracing::info!(error = %e, "no catalog preview for {to}; judging from schema_meta alone");
-        KnownMigrations {
-            kong_version: to.to_owned(),
-            subsystems: Vec::new(),
-            source: KnownSource::Catalog {
-                provenance: "none: version unknown to the catalog".to_owned(),
-            },
-        }
-    });
-    let meta = read_schema_state(&db).await.map_err(|e| {
+    let unreadable = |title: &str, detail: String| {
         let mut d = Diagnostics::new();
-        d.error_at(
-            AttrPath::root("database"),
-            "Cannot read schema_meta",
-            e.to_string(),
-        );
+        d.error_at(AttrPath::root("database"), title, detail);
         d
-    })?;
-    let state = classify(&meta, &known);
-    Ok(!state.needs_bootstrap && !state.has_new() && !state.has_pending())
+    };
+    let recorded = latest_pending_after_up(&db)
+        .await
+        .map_err(|e| unreadable("Cannot read the upgrade journal", e.to_string()))?;
+    judge_way_back(&db, recorded.as_deref(), to)
+        .await
+        .map(Some)
+        .map_err(|e| unreadable("Cannot read schema_meta", e.to_string()))
+}
+
+/// The refusal (or the warning of a judgement without a record) for `verdict`.
+fn judge(verdict: &WayBack, diags: &mut Diagnostics) {
+    if *verdict == WayBack::OpenBySchemaMetaAlone {
+        diags.warning("Abort judged from schema_meta alone", JUDGED_WITHOUT_RECORD);
+    }
+    if let Some(why) = why_closed(verdict) {
+        diags.error_at(
+            AttrPath::root("database"),
+            "Abort refused: migrations finish has run",
+            format!(
+                "{why}. Cluster X cannot run against this database any more. Roll back by restoring the backup taken before the upgrade (kong_upgrade.backup_location)."
+            ),
+        );
+    }
 }
 
 #[async_trait]
@@ -66,8 +75,9 @@ impl Action for KongAbort {
             Block::new()
                 .describe(
                     "Sends all traffic back to cluster X at once, without gates: returning to known-good is never slowed down. \
-                     With `database` and `to_version`, it first checks that `kong migrations finish` has not run (X cannot run \
-                     against a finished database) and refuses if it has.",
+                     With `database` and `to_version`, it first checks that no migration teardown has run since `kong migrations up` \
+                     (X cannot run against a finished database) and refuses if one has, naming it: what Kong had pending right after \
+                     `up` (recorded in the upgrade journal) is compared with what `schema_meta` has pending now.",
                 )
                 .attr(Attribute::string("to_version").optional().describe("The version being upgraded to (with `database`). Default: none (the finish check is skipped)."))
                 .block(crate::blocks::traffic::block())
@@ -82,17 +92,15 @@ impl Action for KongAbort {
         progress: &(dyn Fn(String) + Send + Sync),
     ) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        match finish_has_run(config).await {
+        match way_back(config).await {
             Err(d) => return d,
-            Ok(true) => {
-                diags.error_at(
-                    AttrPath::root("database"),
-                    "Abort refused: migrations finish has run",
-                    "Cluster X cannot run against this database any more. Roll back by restoring the backup taken before the upgrade (kong_upgrade.backup_location).",
-                );
-                return diags;
+            Ok(Some(verdict)) => {
+                judge(&verdict, &mut diags);
+                if !verdict.is_open() {
+                    return diags;
+                }
             }
-            Ok(false) => {}
+            Ok(None) => {}
         }
         let traffic = match traffic_settings(config) {
             Ok(t) => t,

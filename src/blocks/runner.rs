@@ -38,7 +38,7 @@ fn runner_block() -> Block {
     Block::new()
         .describe("How the `kong` CLI **of the target version** is run: exactly one of `command` (a local argv prefix, e.g. `kubectl exec`) or `ssh`. The provider appends `migrations <phase> --lock-timeout N [--db-timeout N] [-f] [-c conf_path]` and passes the database settings as `KONG_PG_*` environment variables (over stdin with `ssh` and with `command`'s `env_transport = \"stdin\"`).")
         .attr(Attribute::bool("discover").optional().describe(
-            "At plan time, run `kong migrations status` (read-only, Kong ≥ 3.0) through the runner to learn which migrations the target version knows, instead of previewing them from the provider's embedded catalog of Kong OSS migrations. Needed for an exact plan on Enterprise and custom builds. Default `false`. Either way, `kong_upgrade` asks the target's `kong migrations status` when it runs a phase, decides from what Kong reports and records in `schema_meta`, and warns where that differs from the catalog.",
+            "At plan time, run `kong migrations status` (read-only, Kong ≥ 3.0) through the runner to learn which migrations the target version knows, instead of previewing them from the provider's embedded catalog of Kong OSS migrations. Needed for an exact plan on Enterprise and custom builds. Default `false`. Either way, a version the catalog does not know (a future or Enterprise release) is asked of the runner at plan, and `kong_upgrade` and `kong_migration_phase` ask the target's `kong migrations status` when they run a phase, decide from what Kong reports and records in `schema_meta`, and warn where that differs from the catalog.",
         ))
         .attr(Attribute::string("conf_path").optional().describe("A kong.conf on the machine the runner runs on, passed as `-c`. `KONG_PG_*` settings from the `database` block override it. Default: none (Kong's own defaults and `KONG_*` variables)."))
         .block(NestedBlock::single(
@@ -410,8 +410,9 @@ pub fn error_diagnostic(e: &RunnerError, path: AttrPath) -> Diagnostic {
 }
 
 /// The migrations Kong `version` knows: from `kong migrations status` run
-/// through `runner` when it asks for discovery (falling back to the catalog
-/// if that fails, with the reason), else from the embedded catalog.
+/// through `runner` when it asks for discovery or the catalog does not know
+/// `version` (falling back to the catalog if that fails, with the reason),
+/// else from the embedded catalog.
 pub async fn discover_known_migrations(
     runner: Option<&RunnerSettings>,
     version: &str,
@@ -419,7 +420,11 @@ pub async fn discover_known_migrations(
     db_timeout: Option<Duration>,
     cancel: &CancellationToken,
 ) -> Result<Discovered, DiscoveryError> {
-    let Some(settings) = runner.filter(|r| r.discover) else {
+    // Without `discover` the catalog previews; a version it does not know
+    // (a future or Enterprise release) is asked of the runner instead,
+    // never an error only because it is new.
+    let catalog_knows = KnownMigrations::from_catalog(version).is_ok();
+    let Some(settings) = runner.filter(|r| r.discover || !catalog_knows) else {
         return KnownMigrations::from_catalog(version)
             .map(|known| Discovered {
                 known,

@@ -13,6 +13,7 @@ use kong_upgrade_core::migrations::{known, phase, state};
 mod schema_meta;
 mod secret;
 mod verify;
+mod way_back;
 
 #[cfg(test)]
 use kong_upgrade_core::migrations::fixtures;
@@ -32,3 +33,4 @@ pub use schema_meta::{read_schema_state, MigrationLock, SchemaMeta, SubsystemRow
 pub use secret::{Secret, REDACTED};
 pub use state::{classify, describe, SchemaState, SubsystemMigrations, SubsystemState};
 pub use verify::{verify_phase, PhaseNotApplied};
+pub use way_back::{judge_way_back, why_closed, WayBack, JUDGED_WITHOUT_RECORD};

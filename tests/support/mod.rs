@@ -153,6 +153,20 @@ impl Acceptance {
         output
     }
 
+    /// `terraform apply -invoke=<action>` (Terraform >= 1.14) on the
+    /// configuration last written.
+    pub fn invoke(&self, action: &str) -> TfOutput {
+        self.ws
+            .run(&[
+                "apply",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                &format!("-invoke={action}"),
+            ])
+            .unwrap()
+    }
+
     /// The `values` of a resource or data source in the state.
     pub fn values(&self, address: &str) -> serde_json::Value {
         self.ws.state_resource(address).unwrap()["values"].clone()

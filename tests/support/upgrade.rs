@@ -284,18 +284,27 @@ impl Sandbox {
 
     /// HAProxy's live weight of server `server`, from its runtime API.
     pub fn haproxy_weight(&self, server: &str) -> u32 {
-        use std::io::{Read, Write};
-        let mut sock =
-            std::os::unix::net::UnixStream::connect(self.haproxy.admin_socket()).unwrap();
-        sock.write_all(format!("get weight kong/{server}\n").as_bytes())
-            .unwrap();
-        let mut answer = String::new();
-        sock.read_to_string(&mut answer).unwrap();
-        answer
+        self.haproxy_command(&format!("get weight kong/{server}"))
             .split_whitespace()
             .next()
             .and_then(|w| w.parse().ok())
             .unwrap_or(u32::MAX)
+    }
+
+    /// Sets HAProxy's weight of server `server` (as an operator would).
+    pub fn set_haproxy_weight(&self, server: &str, weight: u32) {
+        self.haproxy_command(&format!("set weight kong/{server} {weight}"));
+    }
+
+    /// One command on HAProxy's runtime API, and its answer.
+    fn haproxy_command(&self, command: &str) -> String {
+        use std::io::{Read, Write};
+        let mut sock =
+            std::os::unix::net::UnixStream::connect(self.haproxy.admin_socket()).unwrap();
+        sock.write_all(format!("{command}\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        sock.read_to_string(&mut answer).unwrap();
+        answer
     }
 
     /// The `database { ... }` block for `database` of the sandbox's PostgreSQL.
@@ -432,4 +441,35 @@ pub fn haproxy_share_y(sb: &Sandbox) -> u32 {
         return 0;
     }
     y * 100 / (x + y)
+}
+
+/// `action "kong_abort" "now"` checking the shared database on `pg_port`
+/// for an upgrade to `to_version`, moving HAProxy's `kong` backend through
+/// its runtime API `socket`.
+pub fn abort_action(to_version: &str, pg_port: u16, socket: &Path) -> String {
+    format!(
+        r#"
+action "kong_abort" "now" {{
+  config {{
+    to_version = "{to_version}"
+    database {{
+      host     = "127.0.0.1"
+      port     = {pg_port}
+      password = "{KONG_PASSWORD}"
+    }}
+    traffic {{
+      haproxy {{
+        runtime_api = "{socket}"
+        backend     = "kong"
+        server_x    = "x"
+        server_y    = "y"
+      }}
+      step_weight = 25
+      interval    = "100ms"
+    }}
+  }}
+}}
+"#,
+        socket = socket.display()
+    )
 }

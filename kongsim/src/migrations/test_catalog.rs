@@ -9,12 +9,26 @@
 //!   `schema_meta` matters to the provider.
 //! - `KONGSIM_TEST_DROP_MIGRATIONS=<subsystem>/<name>,...`: that migration
 //!   is not known (a subsystem left empty disappears).
+//! - `KONGSIM_TEST_UNKNOWN_VERSION_AS=<version>`: a `--kong-version` the
+//!   catalog does not know (a future release, an Enterprise 3.10+) is
+//!   served with the migrations of `<version>`, plus the extras above.
+//!   Without it kongsim refuses such a version: it never invents what a
+//!   release it does not know would run.
 
 use super::steps::Step;
 use kong_catalog::{Migration, Subsystem};
 
 const EXTRA: &str = "KONGSIM_TEST_EXTRA_MIGRATIONS";
 const DROP: &str = "KONGSIM_TEST_DROP_MIGRATIONS";
+const UNKNOWN_AS: &str = "KONGSIM_TEST_UNKNOWN_VERSION_AS";
+
+/// The known version whose migrations stand in for one the catalog does
+/// not know, when a test asked for it.
+pub fn stand_in_for_unknown_version() -> Option<String> {
+    std::env::var(UNKNOWN_AS)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
 
 /// A migration named by one of the variables.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,11 +16,61 @@ impl Facts {
     pub(super) fn schema_level(&self) -> Option<&'static str> {
         self.meta.schema_level()
     }
+
+    /// What `settings.phase` would run (or refuse) against these facts.
+    pub(super) fn plan(&self, settings: &PhaseSettings) -> Result<PhasePlan, PlanError> {
+        plan_phase(
+            &self.state,
+            &self.known,
+            settings.phase,
+            settings.force,
+            self.schema_level(),
+        )
+    }
+}
+
+/// The private state: what the target's own `kong migrations status` said
+/// at the last apply, where it corrected the catalog's preview. Later plans
+/// without `runner.discover` use it, so a migration the catalog lists and
+/// Kong lacks is not "still new" forever.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(super) struct PhasePrivate {
+    /// The `target_version` Kong was asked about.
+    #[serde(default)]
+    pub(super) kong_version: String,
+    /// `subsystem/name` the catalog lists and that Kong does not know.
+    #[serde(default)]
+    pub(super) kong_lacks: Vec<String>,
+}
+
+impl PhasePrivate {
+    pub(super) fn decode(bytes: &[u8]) -> PhasePrivate {
+        serde_json::from_slice(bytes).unwrap_or_default()
+    }
+
+    pub(super) fn encode(&self) -> Vec<u8> {
+        if *self == PhasePrivate::default() {
+            return Vec::new();
+        }
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The catalog's preview corrected by what Kong said it lacks.
+    fn correct(&self, known: KnownMigrations) -> KnownMigrations {
+        let applies = matches!(known.source, crate::migrations::KnownSource::Catalog { .. })
+            && known.kong_version == self.kong_version;
+        if applies {
+            known.without(&self.kong_lacks)
+        } else {
+            known
+        }
+    }
 }
 
 pub(super) async fn gather_facts(
     ctx: &Ctx,
     settings: &PhaseSettings,
+    private: &PhasePrivate,
 ) -> Result<Facts, Diagnostics> {
     if settings.runner.discover {
         settings
@@ -55,10 +105,11 @@ pub(super) async fn gather_facts(
         .at(path)
     })?;
     let source = runner::source_name(&discovered.known.source);
-    let state = classify(&meta, &discovered.known);
+    let known = private.correct(discovered.known);
+    let state = classify(&meta, &known);
     Ok(Facts {
         meta,
-        known: discovered.known,
+        known,
         state,
         source,
         runner_fallback_reason: discovered.runner_fallback_reason,
@@ -166,13 +217,7 @@ pub(super) fn plan_run(
     planned: &mut Value,
     diags: &mut Diagnostics,
 ) -> Option<PhasePlan> {
-    let plan = match plan_phase(
-        &facts.state,
-        &facts.known,
-        settings.phase,
-        settings.force,
-        facts.schema_level(),
-    ) {
+    let plan = match facts.plan(settings) {
         Ok(plan) => plan,
         Err(e) => {
             diags.push(plan_error_diagnostic(&e));

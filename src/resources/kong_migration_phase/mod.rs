@@ -111,7 +111,8 @@ impl Resource for KongMigrationPhase {
             Ok(s) => s,
             Err(d) => return respond(planned, d),
         };
-        let facts = match gather_facts(ctx, &settings).await {
+        let private = PhasePrivate::decode(&req.prior_private);
+        let facts = match gather_facts(ctx, &settings, &private).await {
             Ok(f) => f,
             Err(d) => return respond(planned, d),
         };
@@ -200,11 +201,13 @@ impl Resource for KongMigrationPhase {
                 )
             }
         };
-        match run_phase(ctx, &settings, &planned, deadline).await {
+        let private = PhasePrivate::decode(&req.private);
+        match run_phase(ctx, &settings, &planned, deadline, &private).await {
             RunEnd::Done {
                 plan,
                 source,
                 warnings,
+                private,
             } => {
                 let mut state = planned.clone();
                 state.set_attr("migrations_to_run", encode_migrations(&plan.to_run));
@@ -215,7 +218,7 @@ impl Resource for KongMigrationPhase {
                 tracing::info!(phase = %plan.phase, migrations = plan.migration_count(), "migration phase applied");
                 ApplyResponse {
                     new_state: state,
-                    private: req.private,
+                    private: private.encode(),
                     diags: warnings,
                 }
             }

@@ -7,10 +7,13 @@ use super::*;
 /// How an apply run ended.
 pub(super) enum RunEnd {
     Done {
+        /// The plan to record in state: the one Terraform planned when its
+        /// list was known (Terraform requires the applied value to match).
         plan: PhasePlan,
         /// Where the known migrations came from.
         source: &'static str,
         warnings: Diagnostics,
+        private: PhasePrivate,
     },
     Failed {
         diags: Diagnostics,
@@ -106,22 +109,16 @@ pub(super) async fn prepare_run(
     ctx: &Ctx,
     settings: &PhaseSettings,
     planned: &Value,
+    private: &PhasePrivate,
 ) -> Result<(Facts, PhasePlan), RunEnd> {
-    let facts = gather_facts(ctx, settings)
+    let facts = gather_facts(ctx, settings, private)
         .await
         .map_err(|diags| RunEnd::Failed {
             diags,
             database_changed: false,
         })?;
     let planned_list = planned.attr("migrations_to_run");
-    let plan = plan_phase(
-        &facts.state,
-        &facts.known,
-        settings.phase,
-        settings.force,
-        facts.schema_level(),
-    )
-    .map_err(|e| {
+    let plan = facts.plan(settings).map_err(|e| {
         let mut d = plan_error_diagnostic(&e);
         let when = if planned_list.is_wholly_known() {
             "The database changed since the plan"
@@ -171,28 +168,38 @@ pub(super) async fn run_phase(
     settings: &PhaseSettings,
     planned: &Value,
     deadline: Instant,
+    private: &PhasePrivate,
 ) -> RunEnd {
-    let (facts, plan) = match prepare_run(ctx, settings, planned).await {
+    let (mut facts, previewed) = match prepare_run(ctx, settings, planned, private).await {
         Ok(ready) => ready,
         Err(end) => return end,
     };
+    let (plan, mut warnings, private) =
+        match follow_kong(ctx, settings, &mut facts, &previewed, deadline, private).await {
+            Ok(followed) => followed,
+            Err(refused) => return failed(refused, false),
+        };
+    let recorded = if planned.attr("migrations_to_run").is_wholly_known() {
+        previewed
+    } else {
+        plan.clone()
+    };
+    let done = |warnings: Diagnostics| RunEnd::Done {
+        plan: recorded,
+        source: facts.source,
+        warnings,
+        private,
+    };
     if plan.is_noop() {
         tracing::info!(phase = %plan.phase, "nothing to run");
-        return RunEnd::Done {
-            plan,
-            source: facts.source,
-            warnings: Diagnostics::new(),
-        };
+        return done(warnings);
     }
     let mut delay = crate::steps::migrate::FIRST_RETRY_DELAY;
     loop {
         match attempt(ctx, settings, &facts, &plan, deadline).await {
-            Attempt::Verified(warnings) => {
-                return RunEnd::Done {
-                    plan,
-                    source: facts.source,
-                    warnings,
-                }
+            Attempt::Verified(more) => {
+                warnings.extend(more);
+                return done(warnings);
             }
             Attempt::Failed {
                 diag,
@@ -226,6 +233,78 @@ pub(super) async fn run_phase(
             }
         }
     }
+}
+
+/// Without `runner.discover` the plan previewed from the catalog. Before
+/// running, the target's own `kong migrations status` (read-only, through
+/// the runner that runs the phase) is asked, and Kong's list decides what
+/// runs and what verification expects: a migration the catalog lists and
+/// Kong lacks is not "still new". A difference becomes a warning naming
+/// it, and is kept in private state for later plans. When Kong cannot
+/// answer, the catalog decides, as before.
+async fn follow_kong(
+    ctx: &Ctx,
+    settings: &PhaseSettings,
+    facts: &mut Facts,
+    previewed: &PhasePlan,
+    deadline: Instant,
+    private: &PhasePrivate,
+) -> Result<(PhasePlan, Diagnostics, PhasePrivate), Diagnostic> {
+    let unchanged = || Ok((previewed.clone(), Diagnostics::new(), private.clone()));
+    if settings.runner.discover {
+        return unchanged();
+    }
+    let Ok(preview) = KnownMigrations::from_catalog(&settings.target_version) else {
+        return unchanged();
+    };
+    let timeout = deadline
+        .saturating_duration_since(Instant::now())
+        .min(runner::DISCOVERY_TIMEOUT);
+    let target = match crate::steps::migrate::target_migrations(
+        settings.runner.runner(),
+        &settings.database,
+        &settings.target_version,
+        settings.runner.conf_path.as_deref(),
+        timeout,
+        &ctx.cancel,
+    )
+    .await
+    {
+        Ok(target) if target.known.source != preview.source => target,
+        Ok(_) => return unchanged(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the target's `kong migrations status` did not answer; the catalog decides");
+            return unchanged();
+        }
+    };
+    let private = PhasePrivate {
+        kong_version: settings.target_version.clone(),
+        kong_lacks: target.known.unknown_of(&preview),
+    };
+    let mut warnings = Diagnostics::new();
+    if target.preview_differences.is_empty() {
+        return Ok((previewed.clone(), warnings, private));
+    }
+    warnings.warning_at(
+        AttrPath::root("target_version"),
+        "Kong's migrations differ from the preview",
+        format!(
+            "Kong {} itself (`kong migrations status`) differs from the embedded catalog the plan previewed from; the phase follows Kong, and migrations_to_run keeps the preview: {}",
+            settings.target_version,
+            target.preview_differences.join("; ")
+        ),
+    );
+    facts.known = target.known;
+    facts.state = classify(&facts.meta, &facts.known);
+    let plan = facts.plan(settings).map_err(|e| {
+        let mut d = plan_error_diagnostic(&e);
+        d.detail = format!(
+            "By Kong's own list of migrations: {}. Nothing was run.",
+            d.detail
+        );
+        d
+    })?;
+    Ok((plan, warnings, private))
 }
 
 /// One run of `kong migrations <phase>`, then `schema_meta` read again.

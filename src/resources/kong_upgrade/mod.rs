@@ -16,8 +16,10 @@ mod guards;
 mod import;
 mod journal;
 mod precheck;
+pub use journal::latest_pending_after_up;
 pub use journal::SCHEMA as JOURNAL_SCHEMA;
 mod reconcile;
+mod rollback;
 mod schema;
 mod state;
 
@@ -647,6 +649,18 @@ impl KongUpgrade {
             Ok(p) => p,
             Err(errors) => return keep(destroy_refused(errors), &private),
         };
+        // Judged even when no step is left to run: `on_destroy = "rollback"`
+        // promises a database X can use, which a teardown since `up` broke.
+        if let (planner::OnDestroy::Rollback, Ok((intent, settings)), Some(recorded)) =
+            (on_destroy, &parsed, &recorded)
+        {
+            let mut diags = Diagnostics::new();
+            rollback::check_way_back(intent, settings, recorded, &private.checkpoint, &mut diags)
+                .await;
+            if diags.has_errors() {
+                return keep(diags, &private);
+            }
+        }
         if plan.is_empty() {
             return forget(journal.as_ref()).await;
         }
@@ -655,12 +669,10 @@ impl KongUpgrade {
             (_, Err(d)) => return keep(d, &private),
             (None, Ok(_)) => return keep(Diagnostics::new(), &private),
         };
+        let recorded = recorded.unwrap_or_default();
         let mut diags = Diagnostics::new();
         let deadline = Instant::now() + timeout_for(&req.prior, "delete", &mut diags);
-        let mut history = with_journal_history(
-            history_from_state(&req.prior),
-            &recorded.unwrap_or_default(),
-        );
+        let mut history = with_journal_history(history_from_state(&req.prior), &recorded);
         let executor = execute::Executor {
             warnings: Default::default(),
             intent: &intent,

@@ -104,17 +104,40 @@ impl KnownMigrations {
                 }
             }
         }
-        for subsystem in &preview.subsystems {
-            for m in &subsystem.migrations {
-                if !self.knows(&subsystem.name, &m.name) {
-                    out.push(format!(
-                        "{}/{}: the preview listed it, Kong {} does not know it",
-                        subsystem.name, m.name, self.kong_version
-                    ));
-                }
-            }
+        for name in self.unknown_of(preview) {
+            out.push(format!(
+                "{name}: the preview listed it, Kong {} does not know it",
+                self.kong_version
+            ));
         }
         out
+    }
+}
+
+impl KnownMigrations {
+    /// `subsystem/name` of every migration `preview` lists that this list
+    /// (what Kong itself reported) does not know.
+    pub fn unknown_of(&self, preview: &KnownMigrations) -> Vec<String> {
+        preview
+            .subsystems
+            .iter()
+            .flat_map(|s| s.migrations.iter().map(move |m| (s, m)))
+            .filter(|(s, m)| !self.knows(&s.name, &m.name))
+            .map(|(s, m)| format!("{}/{}", s.name, m.name))
+            .collect()
+    }
+
+    /// This list without the `subsystem/name` migrations in `absent` (what
+    /// Kong said it does not know, correcting a preview).
+    pub fn without(mut self, absent: &[String]) -> KnownMigrations {
+        for subsystem in &mut self.subsystems {
+            let name = subsystem.name.clone();
+            subsystem
+                .migrations
+                .retain(|m| !absent.contains(&format!("{name}/{}", m.name)));
+        }
+        self.subsystems.retain(|s| !s.migrations.is_empty());
+        self
     }
 }
 
@@ -193,5 +216,17 @@ mod tests {
             ]
         );
         assert!(kong.differences_from(&kong).is_empty());
+    }
+
+    #[test]
+    fn a_preview_corrected_by_what_kong_lacks() {
+        use super::super::fixtures::known;
+        let kong = known("3.6.1", &[("core", "000 001*"), ("otel", "001*")]);
+        let preview = known("3.6.1", &[("core", "000 001 002"), ("gone", "001")]);
+        let lacks = kong.unknown_of(&preview);
+        assert_eq!(lacks, ["core/002", "gone/001"]);
+        let corrected = preview.without(&lacks);
+        assert_eq!(corrected, known("3.6.1", &[("core", "000 001")]));
+        assert!(kong.unknown_of(&corrected).is_empty());
     }
 }

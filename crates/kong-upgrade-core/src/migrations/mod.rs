@@ -6,5 +6,6 @@
 pub mod fixtures;
 pub mod known;
 pub mod phase;
+pub mod rollback;
 pub mod schema_meta;
 pub mod state;

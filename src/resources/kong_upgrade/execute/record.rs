@@ -5,6 +5,7 @@ use super::super::state::{HistoryEntry, Private};
 use super::{Executor, StepFailure};
 use crate::migrations::read_schema_state;
 use crate::planner::{MigrationDatabase, PlannedStep, StepKind};
+use kong_upgrade_core::migrations::rollback;
 
 impl Executor<'_> {
     /// Appends `entry` to the journal; the private state remembers it.
@@ -50,21 +51,12 @@ impl Executor<'_> {
         self.write(finished, private).await
     }
 
-    /// What Kong's `schema_meta` has pending on `which` (`subsystem:name`).
+    /// What Kong's `schema_meta` has pending on `which`, in the journal's
+    /// record form ([`rollback::record_text`]).
     async fn pending(&self, which: MigrationDatabase) -> Option<String> {
         let db = self.database(which).ok()?;
         let meta = read_schema_state(db).await.ok()?;
-        Some(
-            meta.subsystems
-                .iter()
-                .flat_map(|s| {
-                    s.pending
-                        .iter()
-                        .map(move |m| format!("{}:{m}", s.subsystem))
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-        )
+        Some(rollback::record_text(&rollback::pending_in(&meta)))
     }
 
     pub(super) fn journal_failure(&self, e: &JournalError) -> StepFailure {

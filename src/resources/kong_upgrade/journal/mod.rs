@@ -35,13 +35,16 @@
 
 use super::config::Settings;
 use super::state::{HistoryEntry, Private};
-use crate::migrations::{DatabaseConfig, MigrationsError};
+use crate::migrations::{DatabaseConfig, MigrationsError, SubsystemMigrations};
 use file::{append_file_at, file_name, next_seq, read_file, terraform_data_dir};
+use kong_upgrade_core::migrations::rollback;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 mod file;
 mod table;
+
+pub use table::latest_pending_after_up;
 
 /// The provider's own schema in X's database.
 pub const SCHEMA: &str = "terraform_provider_kong";
@@ -205,6 +208,16 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// What Kong had pending right after the newest `up` this journal
+    /// recorded (`None`: no `up` recorded, or recorded by an older provider).
+    pub fn pending_after_up(&self) -> Option<Vec<SubsystemMigrations>> {
+        self.entries
+            .iter()
+            .rev()
+            .find_map(|e| e.pending_after_up.as_deref())
+            .map(rollback::parse_record)
+    }
+
     /// Every history entry, in order. A step that started and never ended
     /// (its provider was killed) is shown as failed: its effect may have
     /// happened.

@@ -2,7 +2,8 @@
 //! schema ([`SCHEMA`]), created on first write.
 
 use super::{Entry, Event, Journal, JournalError, SCHEMA};
-use crate::migrations::DatabaseConfig;
+use crate::migrations::{DatabaseConfig, SubsystemMigrations};
+use kong_upgrade_core::migrations::rollback;
 
 impl Journal {
     pub(super) async fn read_table(&self, db: &DatabaseConfig) -> Result<Vec<Entry>, JournalError> {
@@ -100,6 +101,30 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// What Kong had pending right after the newest `up` any upgrade recorded
+/// in `db`'s journal (`None`: none recorded). For `kong_abort`, which
+/// knows the database but not the upgrade. Rows of a completed or
+/// destroyed upgrade hold no such record (compaction and removal drop it).
+pub async fn latest_pending_after_up(
+    db: &DatabaseConfig,
+) -> Result<Option<Vec<SubsystemMigrations>>, JournalError> {
+    let client = crate::migrations::database::connect(db).await?;
+    if !table_exists(&client, db).await? {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt(
+            &format!(
+                "SELECT pending_after_up FROM {SCHEMA}.upgrade_journal \
+                 WHERE pending_after_up IS NOT NULL ORDER BY seq DESC LIMIT 1"
+            ),
+            &[],
+        )
+        .await
+        .map_err(query_error(db))?;
+    Ok(row.map(|r| rollback::parse_record(r.get(0))))
 }
 
 fn query_error(db: &DatabaseConfig) -> impl Fn(tokio_postgres::Error) -> JournalError + '_ {
