@@ -24,7 +24,8 @@ mod haproxy;
 mod kong_upstream;
 mod locator;
 mod nginx;
-use kong_upgrade_core::traffic::progression;
+mod observe;
+use kong_upgrade_core::traffic::{observed, progression};
 #[cfg(test)]
 mod scenario_tests;
 #[cfg(test)]
@@ -41,6 +42,8 @@ pub use haproxy::{HaproxyDriver, RuntimeApiAddress};
 pub use kong_upstream::KongUpstreamDriver;
 pub use locator::{LocatorError, SplitCheckError, SplitLocator, SplitReader};
 pub use nginx::NginxDriver;
+pub use observe::{wait_until_carried, Observe, ObserveError, ObserveSource};
+pub use observed::{observed_move, ObservedMove};
 pub use progression::{
     plan_shift, OnFailure, PlannedStep, Progression, ProgressionError, ShiftPlan, StepSpec,
 };

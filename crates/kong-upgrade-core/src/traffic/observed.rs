@@ -172,7 +172,9 @@ mod tests {
     fn the_judged_step_holds_for_the_pause_of_the_step_that_set_it() {
         let judged = |from: i64, progression: &Progression| {
             let plan = plan_shift(w(from), w(100), progression, OnFailure::Rollback).unwrap();
-            observed_move(&plan, progression, Some(w(from))).judge.unwrap()
+            observed_move(&plan, progression, Some(w(from)))
+                .judge
+                .unwrap()
         };
         assert_eq!(judged(50, &steps()).pause, Duration::from_secs(2));
         assert_eq!(
