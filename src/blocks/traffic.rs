@@ -241,7 +241,22 @@ pub fn parse(block: &Value, path: AttrPath) -> Result<Option<TrafficSettings>, D
     if block.is_null() {
         return Ok(None);
     }
-    parse_content(block, &path, Weights::with_y(TrafficWeight::ZERO)).map(Some)
+    parse_settings(
+        block,
+        &path,
+        Weights::with_y(TrafficWeight::ZERO),
+        Observing::NotSupported,
+    )
+    .map(Some)
+}
+
+/// Whether the block's user runs the one-move-per-apply walk `observe`
+/// needs: `kong_traffic_split` does; `kong_upgrade` and the actions move
+/// traffic within one step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Observing {
+    Supported,
+    NotSupported,
 }
 
 /// Parses the content; `applied` seeds the external driver with the split
@@ -250,6 +265,15 @@ pub fn parse_content(
     block: &Value,
     path: &AttrPath,
     applied: Weights,
+) -> Result<TrafficSettings, Diagnostics> {
+    parse_settings(block, path, applied, Observing::Supported)
+}
+
+fn parse_settings(
+    block: &Value,
+    path: &AttrPath,
+    applied: Weights,
+    observing: Observing,
 ) -> Result<TrafficSettings, Diagnostics> {
     let mut diags = Diagnostics::new();
     let on_failure = match block.attr("on_failure").as_str() {
@@ -291,7 +315,7 @@ pub fn parse_content(
         gates,
         on_failure,
     };
-    refuse_unobserved_gates(&settings, path, &mut diags);
+    refuse_unjudgeable_gates(&settings, path, observing, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -551,21 +575,45 @@ fn parse_observe(external: &Value, path: &AttrPath, diags: &mut Diagnostics) -> 
     })
 }
 
-/// Gates with the `external` driver need `observe`: without it they would
-/// judge a split no load balancer carries yet.
-fn refuse_unobserved_gates(settings: &TrafficSettings, path: &AttrPath, diags: &mut Diagnostics) {
+/// Gates with the `external` driver need `observe` (and a resource that
+/// walks one move per apply): without it they would judge a split no load
+/// balancer carries yet.
+fn refuse_unjudgeable_gates(
+    settings: &TrafficSettings,
+    path: &AttrPath,
+    observing: Observing,
+    diags: &mut Diagnostics,
+) {
     let Driver::External(external) = &settings.driver else {
         return;
     };
-    if external.observe().is_none() && !settings.gates.is_empty() {
-        diags.error_at(
+    let why = "Another resource applies weight_x/weight_y only after this apply ends, so gates judged in this apply \
+               would measure a split the load balancer does not carry yet.";
+    match (observing, external.observe().is_some()) {
+        (Observing::Supported, false) if !settings.gates.is_empty() => diags.error_at(
             path.clone().attr("external"),
             "Gates need observe with the external driver",
-            "Another resource applies weight_x/weight_y only after this apply ends, so these gates would judge a split the \
-             load balancer does not carry yet. Add `observe { url = ..., json_path = ... }` or `observe { command = [...] }` \
-             inside the external block so the provider can read the live share back (the gates of each step are then judged \
-             in the next apply), or remove the gate blocks.",
-        );
+            format!(
+                "{why} Add `observe {{ url = ..., json_path = ... }}` or `observe {{ command = [...] }}` inside the external \
+                 block so the provider can read the live share back (the gates of each step are then judged in the next \
+                 apply), or remove the gate blocks."
+            ),
+        ),
+        (Observing::NotSupported, _) if !settings.gates.is_empty() => diags.error_at(
+            path.clone().attr("gate"),
+            "Gates cannot judge an external split here",
+            format!(
+                "{why} Move the traffic and its gates to a kong_traffic_split with `external {{ observe {{ ... }} }}`, which \
+                 judges each step's gates in the next apply, or remove the gate blocks."
+            ),
+        ),
+        (Observing::NotSupported, true) => diags.error_at(
+            path.clone().attr("external").attr(OBSERVE),
+            "observe is read by kong_traffic_split only",
+            "Only kong_traffic_split walks an external split one move per apply. Move the traffic to a kong_traffic_split \
+             with this external block, or remove observe.",
+        ),
+        _ => {}
     }
 }
 

@@ -6,6 +6,7 @@
 //! (or halt) on failure; going down is a fast path without gates. read: the
 //! live split, so a hand edit on the load balancer shows as drift.
 
+use super::observed_split;
 use crate::blocks::traffic::{content, parse_content, TrafficSettings};
 use crate::gates::now_rfc3339;
 use crate::traffic::{
@@ -52,7 +53,7 @@ fn schema() -> Schema {
         .attr(Attribute::list_of("planned_weights", Type::Number).computed().describe("The weights the next apply walks through, in order."))
         .attr(Attribute::list_of("history", history_type()).computed().describe("Each step of the last apply: weight, time, kind, gate results with measured values."))
         .block(tfplug::timeouts::block(&["create", "update"], APPLY_TIMEOUT));
-    Schema::new(0, block)
+    Schema::new(0, observed_split::attributes(block))
 }
 
 fn desired(config: &Value, diags: &mut Diagnostics) -> Option<TrafficWeight> {
@@ -114,6 +115,16 @@ fn with_split(mut state: Value, y: TrafficWeight) -> Value {
     state.set_attr("current_weight_y", Value::from(i64::from(y.percent())));
     state.set_attr("weight_x", Value::from(100 - i64::from(y.percent())));
     state
+}
+
+/// The state after an apply: its history and the split it reached.
+fn with_history(mut state: Value, history: &[StepRecord], reached: TrafficWeight) -> Value {
+    state.set_attr(
+        "history",
+        Value::List(history.iter().map(record_value).collect()),
+    );
+    tracing::info!(weight_y = reached.percent(), at = %now_rfc3339(), "traffic split applied");
+    with_split(state, reached)
 }
 
 #[async_trait]
@@ -201,6 +212,13 @@ impl Resource for KongTrafficSplit {
             }
         };
         planned.set_attr("id", split_id(&settings));
+        if let Some(observed) = observed_split::observed(&settings, &shift_plan, &req.prior) {
+            let (planned, published) =
+                observed_split::planned(planned, &req.prior, &observed, from);
+            resp.planned = with_split(planned, published);
+            return resp;
+        }
+        observed_split::not_observed(&mut planned);
         let unchanged = from == to && !req.prior.is_null();
         if unchanged {
             for keep in ["planned_weights", "history"] {
@@ -282,13 +300,26 @@ impl Resource for KongTrafficSplit {
                 _ = stop.cancelled() => bound.cancel(),
             }
         });
+        let mut state = req.planned.clone();
+        state.set_attr("id", split_id(&settings));
+        if let Some(observed) = observed_split::observed(&settings, &plan, &req.prior) {
+            let (reached, history) = observed_split::apply(
+                &observed, &settings, &deadline, &req.prior, &mut state, &mut diags,
+            )
+            .await;
+            timer.abort();
+            return ApplyResponse {
+                new_state: with_history(state, &history, reached),
+                diags,
+                ..Default::default()
+            };
+        }
+        observed_split::not_observed(&mut state);
         let outcome = shift(&settings.driver, &plan, &settings.gates, &deadline, |e| {
             tracing::info!(?e, "traffic")
         })
         .await;
         timer.abort();
-        let mut state = req.planned.clone();
-        state.set_attr("id", split_id(&settings));
         let (reached, history) = match outcome {
             Ok(o) => {
                 if o.end == ShiftEnd::Cancelled {
@@ -308,14 +339,8 @@ impl Resource for KongTrafficSplit {
                 (e.weights.y, e.history)
             }
         };
-        state.set_attr(
-            "history",
-            Value::List(history.iter().map(record_value).collect()),
-        );
-        state = with_split(state, reached);
-        tracing::info!(weight_y = reached.percent(), at = %now_rfc3339(), "traffic split applied");
         ApplyResponse {
-            new_state: state,
+            new_state: with_history(state, &history, reached),
             diags,
             ..Default::default()
         }

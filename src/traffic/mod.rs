@@ -25,6 +25,7 @@ mod kong_upstream;
 mod locator;
 mod nginx;
 mod observe;
+mod observed_shift;
 use kong_upgrade_core::traffic::{observed, progression};
 #[cfg(test)]
 mod scenario_tests;
@@ -43,7 +44,8 @@ pub use kong_upstream::KongUpstreamDriver;
 pub use locator::{LocatorError, SplitCheckError, SplitLocator, SplitReader};
 pub use nginx::NginxDriver;
 pub use observe::{wait_until_carried, Observe, ObserveError, ObserveSource};
-pub use observed::{observed_move, ObservedMove};
+pub use observed::{observed_move, Judge, ObservedMove};
+pub use observed_shift::{shift_observed, ObservedApply, ObservedFailure};
 pub use progression::{
     plan_shift, OnFailure, PlannedStep, Progression, ProgressionError, ShiftPlan, StepSpec,
 };

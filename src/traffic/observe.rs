@@ -64,6 +64,8 @@ pub enum ObserveError {
     },
     #[error("stopped while waiting for observe to report {expected}")]
     Cancelled { expected: TrafficWeight },
+    #[error("cannot build the HTTP client observe reads with: {0}")]
+    Client(String),
 }
 
 impl Observe {

@@ -11,7 +11,7 @@
 //! walk's [`ShiftPlan`] and the pending checkpoint; it is pure so the plan
 //! can show it.
 
-use super::progression::{PlannedStep, Progression, ShiftPlan};
+use super::progression::{plan_shift, OnFailure, PlannedStep, Progression, ShiftPlan};
 use super::weight::TrafficWeight;
 use std::fmt;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use std::time::Duration;
 pub struct ObservedMove {
     /// Judge the gates of this step first, once the load balancer is
     /// observed carrying its weight.
-    pub judge: Option<PlannedStep>,
+    pub judge: Option<Judge>,
     /// Then publish this weight (`weight_x`/`weight_y`) for the other
     /// resource to apply.
     pub publish: Option<TrafficWeight>,
@@ -34,6 +34,16 @@ impl ObservedMove {
     pub fn is_empty(&self) -> bool {
         self.judge.is_none() && self.publish.is_none() && self.pending_after.is_none()
     }
+}
+
+/// Gates left pending for a published weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judge {
+    /// The step that published the weight, with its pause.
+    pub step: PlannedStep,
+    /// The weight before it (its gates passed, or it had none): where
+    /// `on_failure = "halt"` goes back to.
+    pub last_good: TrafficWeight,
 }
 
 /// The move of one apply. `pending` is the weight whose gates the previous
@@ -56,12 +66,28 @@ pub fn observed_move(
     }
     let judge = pending
         .filter(|weight| *weight == plan.from && *weight != TrafficWeight::ZERO)
-        .map(|weight| gated_step_at(progression, weight));
+        .map(|weight| Judge {
+            step: gated_step_at(progression, weight),
+            last_good: step_below(progression, weight),
+        });
     ObservedMove {
         judge,
         publish: next.map(|s| s.weight),
         pending_after: next.filter(|s| s.analysis).map(|s| s.weight),
     }
+}
+
+/// The step a walk from 0 takes just before `weight` (0 when none).
+fn step_below(progression: &Progression, weight: TrafficWeight) -> TrafficWeight {
+    plan_shift(
+        TrafficWeight::ZERO,
+        weight,
+        progression,
+        OnFailure::Rollback,
+    )
+    .ok()
+    .and_then(|plan| plan.steps.iter().rev().nth(1).map(|s| s.weight))
+    .unwrap_or(TrafficWeight::ZERO)
 }
 
 /// The step that set `weight`, with the pause its gates measure during.
@@ -88,8 +114,8 @@ fn gated_step_at(progression: &Progression, weight: TrafficWeight) -> PlannedSte
 impl fmt::Display for ObservedMove {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
-        if let Some(step) = &self.judge {
-            parts.push(format!("judge gates at {} (observed)", step.weight));
+        if let Some(judge) = &self.judge {
+            parts.push(format!("judge gates at {} (observed)", judge.step.weight));
         }
         if let Some(weight) = self.publish {
             parts.push(format!("shift to {weight}"));
@@ -110,7 +136,7 @@ impl fmt::Display for ObservedMove {
 
 #[cfg(test)]
 mod tests {
-    use super::super::progression::{plan_shift, OnFailure, StepSpec};
+    use super::super::progression::StepSpec;
     use super::*;
 
     fn w(v: i64) -> TrafficWeight {
@@ -176,7 +202,14 @@ mod tests {
                 .judge
                 .unwrap()
         };
-        assert_eq!(judged(50, &steps()).pause, Duration::from_secs(2));
+        let at_fifty = judged(50, &steps());
+        assert_eq!(at_fifty.step.pause, Duration::from_secs(2));
+        assert_eq!(
+            at_fifty.last_good,
+            w(25),
+            "halt goes back to the step before"
+        );
+        assert_eq!(judged(10, &steps()).last_good, w(0));
         assert_eq!(
             judged(
                 40,
@@ -185,11 +218,13 @@ mod tests {
                     interval: Duration::from_secs(5)
                 }
             )
+            .step
             .pause,
             Duration::from_secs(5)
         );
-        assert_eq!(judged(30, &Progression::Direct).pause, Duration::ZERO);
-        assert!(judged(30, &steps()).analysis);
+        assert_eq!(judged(30, &Progression::Direct).step.pause, Duration::ZERO);
+        assert!(judged(30, &steps()).step.analysis);
+        assert_eq!(judged(100, &steps()).last_good, w(50));
     }
 
     #[test]
