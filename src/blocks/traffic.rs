@@ -700,4 +700,63 @@ mod tests {
             .unwrap();
         assert!(format!("{anonymous:?}").contains("admin_token: None"));
     }
+
+    fn external_with(observe: bool, gate: bool) -> Value {
+        let mut external = Vec::<(&str, Value)>::new();
+        if observe {
+            external.push((
+                OBSERVE,
+                Value::object([("command", Value::List(vec!["echo".into(), "10".into()]))]),
+            ));
+        }
+        let mut block = vec![("external", Value::object(external))];
+        if gate {
+            block.push((
+                "gate",
+                Value::List(vec![Value::object([
+                    ("name", Value::from("errors")),
+                    (
+                        "command",
+                        Value::object([("argv", Value::List(vec!["true".into()]))]),
+                    ),
+                ])]),
+            ));
+        }
+        Value::object(block)
+    }
+
+    /// `(path, summary)` of each error.
+    fn errors(diags: Diagnostics) -> Vec<(String, String)> {
+        diags
+            .iter()
+            .map(|d| (format!("{:?}", d.path), d.summary.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn external_gates_are_judged_only_where_observe_is_read() {
+        let split = |observe, gate| {
+            parse_content(
+                &external_with(observe, gate),
+                &AttrPath::default(),
+                Weights::all_on_x(),
+            )
+        };
+        assert!(split(true, true).is_ok());
+        assert!(split(false, false).is_ok());
+        let refused = errors(split(false, true).err().unwrap());
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].1, "Gates need observe with the external driver");
+        assert!(refused[0].0.contains("external"), "{refused:?}");
+
+        // kong_upgrade and the actions move traffic within one step.
+        let upgrade =
+            |observe, gate| parse(&external_with(observe, gate), AttrPath::root(BLOCK_NAME));
+        assert!(upgrade(false, false).unwrap().is_some());
+        let gates = errors(upgrade(false, true).err().unwrap());
+        assert_eq!(gates[0].1, "Gates cannot judge an external split here");
+        let observed = errors(upgrade(true, false).err().unwrap());
+        assert_eq!(observed[0].1, "observe is read by kong_traffic_split only");
+        assert!(observed[0].0.contains("observe"), "{observed:?}");
+    }
 }
