@@ -11,9 +11,9 @@
 use crate::gates::{GateAuth, GateSpec, JsonPath};
 use crate::kong::AdminSettings;
 use crate::traffic::{
-    Driver, DriverError, ExternalDriver, HaproxyDriver, KongUpstreamDriver, LocatorError,
-    NginxDriver, Observe, ObserveSource, OnFailure, Progression, RuntimeApiAddress, SplitLocator,
-    SplitReader, StepSpec, TrafficDriver, TrafficWeight, Weights,
+    Driver, DriverError, ExternalDriver, HaproxyDriver, HttpSource, KongUpstreamDriver,
+    LocatorError, NginxDriver, Observe, ObserveSource, OnFailure, Progression, RuntimeApiAddress,
+    SplitLocator, SplitReader, StepSpec, TrafficDriver, TrafficWeight, Weights,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -533,14 +533,14 @@ fn parse_observe(external: &Value, path: &AttrPath, diags: &mut Diagnostics) -> 
                 })
                 .ok()?;
             let headers = super::gate::secret_map(block.attr("headers"));
-            ObserveSource::Http {
+            ObserveSource::Http(Box::new(HttpSource {
                 url,
                 json_path,
                 auth: GateAuth {
                     headers,
                     ..GateAuth::default()
                 },
-            }
+            }))
         }
         (Some(_), None) => {
             diags.error_at(

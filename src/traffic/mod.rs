@@ -43,7 +43,7 @@ pub use haproxy::{HaproxyDriver, RuntimeApiAddress};
 pub use kong_upstream::KongUpstreamDriver;
 pub use locator::{LocatorError, SplitCheckError, SplitLocator, SplitReader};
 pub use nginx::NginxDriver;
-pub use observe::{wait_until_carried, Observe, ObserveError, ObserveSource};
+pub use observe::{wait_until_carried, HttpSource, Observe, ObserveError, ObserveSource};
 pub use observed::{observed_move, Judge, ObservedMove};
 pub use observed_shift::{shift_observed, ObservedApply, ObservedFailure};
 pub use progression::{

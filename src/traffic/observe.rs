@@ -27,15 +27,17 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ObserveSource {
-    Http {
-        url: reqwest::Url,
-        json_path: JsonPath,
-        /// Only `headers` is used: sent sensitive, redacted from messages.
-        auth: GateAuth,
-    },
-    Command {
-        argv: Vec<String>,
-    },
+    Http(Box<HttpSource>),
+    Command { argv: Vec<String> },
+}
+
+/// `url` + `json_path` (+ `headers`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSource {
+    pub url: reqwest::Url,
+    pub json_path: JsonPath,
+    /// Only `headers` is used: sent sensitive, redacted from messages.
+    pub auth: GateAuth,
 }
 
 /// The `observe` block, parsed.
@@ -72,11 +74,9 @@ impl Observe {
     /// Y's share as the source reports it now, in percent.
     pub async fn read_share(&self, client: &reqwest::Client) -> Result<f64, String> {
         match &self.source {
-            ObserveSource::Http {
-                url,
-                json_path,
-                auth,
-            } => read_http(client, url, json_path, auth).await,
+            ObserveSource::Http(http) => {
+                read_http(client, &http.url, &http.json_path, &http.auth).await
+            }
             ObserveSource::Command { argv } => read_command(argv).await,
         }
     }
@@ -285,11 +285,11 @@ mod tests {
             auth.headers.insert("X-Api-Key".into(), Secret::new(key));
         }
         Observe {
-            source: ObserveSource::Http {
+            source: ObserveSource::Http(Box::new(HttpSource {
                 url: url.parse().unwrap(),
                 json_path: JsonPath::parse(path).unwrap(),
                 auth,
-            },
+            })),
             ..command("")
         }
     }

@@ -23,7 +23,7 @@ pub enum ObservedFailure {
     /// The judged gates failed (or the publication did); the executor
     /// reacted as `on_failure` says.
     #[error(transparent)]
-    Shift(ShiftError),
+    Shift(Box<ShiftError>),
 }
 
 /// Where an observed apply left things, failed or not.
@@ -126,7 +126,7 @@ fn record(done: &mut ObservedApply, outcome: Result<super::ShiftOutcome, ShiftEr
             done.history.append(&mut e.history);
             // Rolled back or halted below the judged weight: nothing pending.
             done.pending = None;
-            done.failure = Some(ObservedFailure::Shift(e));
+            done.failure = Some(ObservedFailure::Shift(Box::new(e)));
             false
         }
     }
