@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use support::haproxy::{addr, runtime_api, weight_of};
 use support::upgrade::flat;
 use support::Acceptance;
 use testbed::haproxy::Haproxy;
@@ -18,27 +18,6 @@ fn kongsim(version: &str, name: &str) -> KongSim {
         .database_off()
         .cluster_name(name)
         .start()
-        .unwrap()
-}
-
-fn addr(url: &str) -> std::net::SocketAddr {
-    url.trim_start_matches("http://").parse().unwrap()
-}
-
-fn runtime_api(h: &Haproxy, command: &str) -> String {
-    let mut sock = std::os::unix::net::UnixStream::connect(h.admin_socket()).unwrap();
-    sock.write_all(format!("{command}\n").as_bytes()).unwrap();
-    let mut answer = String::new();
-    sock.read_to_string(&mut answer).unwrap();
-    answer
-}
-
-fn weight_of_y(h: &Haproxy) -> u32 {
-    runtime_api(h, "get weight kong/y")
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
         .unwrap()
 }
 
@@ -101,18 +80,28 @@ const STEPS: &str = r#"
   }
 "#;
 
+/// X and Y (DB-less kongsim) behind a real HAProxy, all traffic on X.
+fn two_clusters_behind_haproxy() -> (KongSim, KongSim, Haproxy) {
+    let x = kongsim("3.5.0", "x");
+    let y = kongsim("3.6.1", "y");
+    let h = Haproxy::start(addr(&x.proxy_url), addr(&y.proxy_url), (100, 0)).unwrap();
+    (x, y, h)
+}
+
+fn all_on_x(h: &Haproxy) {
+    runtime_api(h, "set server kong/y weight 0");
+    runtime_api(h, "set server kong/x weight 100");
+}
+
 fn pending(acc: &Acceptance) -> serde_json::Value {
     acc.values("kong_traffic_split.canary")["gates_pending_at"].clone()
 }
 
 #[test]
 fn each_step_is_judged_in_the_next_apply_once_the_load_balancer_carries_it() {
-    let x = kongsim("3.5.0", "x");
-    let y = kongsim("3.6.1", "y");
-    let h = Haproxy::start(addr(&x.proxy_url), addr(&y.proxy_url), (100, 0)).unwrap();
+    let (_x, y, h) = two_clusters_behind_haproxy();
     for version in support::versions() {
-        runtime_api(&h, "set server kong/y weight 0");
-        runtime_api(&h, "set server kong/x weight 100");
+        all_on_x(&h);
         let mut acc = Acceptance::new(version);
         let good = config(&h, STEPS, 200, &y.proxy_url);
         acc.configure(&good);
@@ -127,7 +116,7 @@ fn each_step_is_judged_in_the_next_apply_once_the_load_balancer_carries_it() {
         );
         acc.ws().apply().unwrap();
         assert_eq!(pending(&acc), 10);
-        assert_eq!(weight_of_y(&h), 10);
+        assert_eq!(weight_of(&h, "y"), 10);
 
         // HAProxy does not carry 10% (as if the other resource had not run):
         // the apply waits for observe, then fails on it, judging nothing.
@@ -153,12 +142,12 @@ fn each_step_is_judged_in_the_next_apply_once_the_load_balancer_carries_it() {
         let judged = &v["history"][0];
         assert_eq!(judged["weight_y"], 10, "{v}");
         assert!(judged["gates"][0].as_str().unwrap().contains("Pass"), "{v}");
-        assert_eq!(weight_of_y(&h), 50);
+        assert_eq!(weight_of(&h, "y"), 50);
 
         // Apply 3 publishes 100 (the last step, gated); apply 4 judges it.
         acc.ws().apply().unwrap();
         assert_eq!(pending(&acc), 100);
-        assert_eq!(weight_of_y(&h), 100);
+        assert_eq!(weight_of(&h, "y"), 100);
         let plan = acc.ws().plan().unwrap();
         assert!(
             flat(&plan.stdout).contains("judge gates at 100% (observed)"),
@@ -175,19 +164,16 @@ fn each_step_is_judged_in_the_next_apply_once_the_load_balancer_carries_it() {
 
 #[test]
 fn a_gate_failing_at_the_observed_weight_rolls_back_and_gates_without_observe_are_refused() {
-    let x = kongsim("3.5.0", "x");
-    let y = kongsim("3.6.1", "y");
-    let h = Haproxy::start(addr(&x.proxy_url), addr(&y.proxy_url), (100, 0)).unwrap();
+    let (_x, y, h) = two_clusters_behind_haproxy();
     for version in support::versions() {
-        runtime_api(&h, "set server kong/y weight 0");
-        runtime_api(&h, "set server kong/x weight 100");
+        all_on_x(&h);
         let mut acc = Acceptance::new(version);
         // The gate expects a status Y never answers: it fails at 100%.
         let failing = config(&h, "", 418, &y.proxy_url);
         acc.configure(&failing);
         acc.ws().apply().unwrap();
         assert_eq!(pending(&acc), 100);
-        assert_eq!(weight_of_y(&h), 100);
+        assert_eq!(weight_of(&h, "y"), 100);
         let failed = acc.apply_expect_error(&failing, "Traffic shift stopped");
         assert!(
             flat(&failed.stderr).contains("all traffic was sent back to cluster X"),
