@@ -127,3 +127,39 @@ mod imp {
 }
 
 pub use imp::*;
+
+/// Signals a child's process group (a child started with
+/// [`own_process_group`]); kills it on drop unless disarmed, so a dropped
+/// future (Terraform gave up, a timeout) leaves nothing running.
+pub struct GroupGuard {
+    pgid: Option<u32>,
+}
+
+impl GroupGuard {
+    pub fn new(pid: Option<u32>) -> Self {
+        GroupGuard {
+            pgid: pid.filter(|p| *p > 0),
+        }
+    }
+
+    pub fn signal(&self, how: Stop) {
+        if let Some(pgid) = self.pgid {
+            stop_process_group(pgid, how);
+        }
+    }
+
+    pub fn kill(&self) {
+        self.signal(Stop::Immediately);
+    }
+
+    /// The child exited and was reaped: its group id may be reused.
+    pub fn disarm(&mut self) {
+        self.pgid = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use support::haproxy::{addr, runtime_api, weight_of};
 use support::Acceptance;
 use testbed::haproxy::Haproxy;
 use testbed::kongsim::KongSim;
@@ -27,27 +27,6 @@ fn clusters() -> Clusters {
             .start()
             .unwrap(),
     }
-}
-
-fn addr(url: &str) -> std::net::SocketAddr {
-    url.trim_start_matches("http://").parse().unwrap()
-}
-
-fn runtime_api(h: &Haproxy, command: &str) -> String {
-    let mut sock = std::os::unix::net::UnixStream::connect(h.admin_socket()).unwrap();
-    sock.write_all(format!("{command}\n").as_bytes()).unwrap();
-    let mut answer = String::new();
-    sock.read_to_string(&mut answer).unwrap();
-    answer
-}
-
-fn weight_of(h: &Haproxy, server: &str) -> u32 {
-    runtime_api(h, &format!("get weight kong/{server}"))
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 fn haproxy_split(

@@ -180,20 +180,23 @@ fn with_auth(block: Block) -> Block {
         ))
 }
 
+/// A sensitive `map(string)` (`headers`) as secrets.
+pub(super) fn secret_map(map: &Value) -> std::collections::BTreeMap<String, Secret> {
+    map.entries()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), Secret::new(s))))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The authentication and TLS settings of a `prometheus`/`http` block;
 /// their consistency is checked by [`GateAuth::validate`].
 fn parse_auth(check: &Value) -> GateAuth {
     let basic = first(check.attr("basic_auth"));
     GateAuth {
-        headers: check
-            .attr("headers")
-            .entries()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), Secret::new(s))))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        headers: secret_map(check.attr("headers")),
         bearer_token: string_attr(check, "bearer_token").map(Secret::new),
         basic_auth: (!basic.is_null()).then(|| BasicAuth {
             username: string_attr(basic, "username").unwrap_or_default(),

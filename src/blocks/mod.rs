@@ -12,6 +12,7 @@
 
 pub mod database;
 pub mod gate;
+mod observe;
 pub mod runner;
 
 use std::time::Duration;

@@ -22,6 +22,7 @@ use tfplug::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Type, Value};
 pub const BLOCK_NAME: &str = "traffic";
 /// `kong_upgrade`'s alternative to the block: the id of a `kong_traffic_split`.
 pub const SPLIT_ID: &str = "traffic_split_id";
+use super::observe::{observe_block, parse_observe, OBSERVE};
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 pub struct TrafficSettings {
@@ -90,7 +91,13 @@ fn driver_blocks() -> Vec<NestedBlock> {
         ),
         NestedBlock::single(
             "external",
-            Block::new().describe("No load balancer: the provider only computes and gates; other resources read `weight_x`/`weight_y`."),
+            Block::new()
+                .describe(
+                    "No load balancer: the provider only computes the split; other resources read `weight_x`/`weight_y` and apply \
+                     it after this apply ends. Gates need `observe`: each apply then judges the gates of the weight the previous \
+                     apply published, once `observe` reports the load balancer carries it, and publishes the next step.",
+                )
+                .block(observe_block()),
         ),
     ]
 }
@@ -242,7 +249,22 @@ pub fn parse(block: &Value, path: AttrPath) -> Result<Option<TrafficSettings>, D
     if block.is_null() {
         return Ok(None);
     }
-    parse_content(block, &path, Weights::with_y(TrafficWeight::ZERO)).map(Some)
+    parse_settings(
+        block,
+        &path,
+        Weights::with_y(TrafficWeight::ZERO),
+        Observing::NotSupported,
+    )
+    .map(Some)
+}
+
+/// Whether the block's user runs the one-move-per-apply walk `observe`
+/// needs: `kong_traffic_split` does; `kong_upgrade` and the actions move
+/// traffic within one step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Observing {
+    Supported,
+    NotSupported,
 }
 
 /// Parses the content; `applied` seeds the external driver with the split
@@ -251,6 +273,15 @@ pub fn parse_content(
     block: &Value,
     path: &AttrPath,
     applied: Weights,
+) -> Result<TrafficSettings, Diagnostics> {
+    parse_settings(block, path, applied, Observing::Supported)
+}
+
+fn parse_settings(
+    block: &Value,
+    path: &AttrPath,
+    applied: Weights,
+    observing: Observing,
 ) -> Result<TrafficSettings, Diagnostics> {
     let mut diags = Diagnostics::new();
     let on_failure = match block.attr("on_failure").as_str() {
@@ -283,15 +314,20 @@ pub fn parse_content(
             e.message,
         );
     }
-    match driver {
-        Some(driver) if !diags.has_errors() => Ok(TrafficSettings {
-            driver,
-            progression,
-            gates,
-            on_failure,
-        }),
-        _ => Err(diags),
+    let Some(driver) = driver else {
+        return Err(diags);
+    };
+    let settings = TrafficSettings {
+        driver,
+        progression,
+        gates,
+        on_failure,
+    };
+    refuse_unjudgeable_gates(&settings, path, observing, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
     }
+    Ok(settings)
 }
 
 fn parse_progression(block: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Progression {
@@ -429,11 +465,59 @@ fn parse_driver(
             Ok(k.with_serving_nodes(nodes))
         })
         .map(Driver::KongUpstream),
-        _ => Ok(Driver::External(ExternalDriver::new(applied))),
+        _ => {
+            let external = ExternalDriver::new(applied);
+            Ok(Driver::External(match parse_observe(d, &at, diags) {
+                Some(observe) => external.with_observe(observe),
+                None => external,
+            }))
+        }
     };
     built
         .map_err(|e| diags.error_at(at, format!("Invalid {name} driver"), e.to_string()))
         .ok()
+}
+
+/// Gates with the `external` driver need `observe` (and a resource that
+/// walks one move per apply): without it they would judge a split no load
+/// balancer carries yet.
+fn refuse_unjudgeable_gates(
+    settings: &TrafficSettings,
+    path: &AttrPath,
+    observing: Observing,
+    diags: &mut Diagnostics,
+) {
+    let Driver::External(external) = &settings.driver else {
+        return;
+    };
+    let why = "Another resource applies weight_x/weight_y only after this apply ends, so gates judged in this apply \
+               would measure a split the load balancer does not carry yet.";
+    match (observing, external.observe().is_some()) {
+        (Observing::Supported, false) if !settings.gates.is_empty() => diags.error_at(
+            path.clone().attr("external"),
+            "Gates need observe with the external driver",
+            format!(
+                "{why} Add `observe {{ url = ..., json_path = ... }}` or `observe {{ command = [...] }}` inside the external \
+                 block so the provider can read the live share back (the gates of each step are then judged in the next \
+                 apply), or remove the gate blocks."
+            ),
+        ),
+        (Observing::NotSupported, _) if !settings.gates.is_empty() => diags.error_at(
+            path.clone().attr("gate"),
+            "Gates cannot judge an external split here",
+            format!(
+                "{why} Move the traffic and its gates to a kong_traffic_split with `external {{ observe {{ ... }} }}`, which \
+                 judges each step's gates in the next apply, or remove the gate blocks."
+            ),
+        ),
+        (Observing::NotSupported, true) => diags.error_at(
+            path.clone().attr("external").attr(OBSERVE),
+            "observe is read by kong_traffic_split only",
+            "Only kong_traffic_split walks an external split one move per apply. Move the traffic to a kong_traffic_split \
+             with this external block, or remove observe.",
+        ),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -518,5 +602,64 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(format!("{anonymous:?}").contains("admin_token: None"));
+    }
+
+    fn external_with(observe: bool, gate: bool) -> Value {
+        let mut external = Vec::<(&str, Value)>::new();
+        if observe {
+            external.push((
+                OBSERVE,
+                Value::object([("command", Value::List(vec!["echo".into(), "10".into()]))]),
+            ));
+        }
+        let mut block = vec![("external", Value::object(external))];
+        if gate {
+            block.push((
+                "gate",
+                Value::List(vec![Value::object([
+                    ("name", Value::from("errors")),
+                    (
+                        "command",
+                        Value::object([("argv", Value::List(vec!["true".into()]))]),
+                    ),
+                ])]),
+            ));
+        }
+        Value::object(block)
+    }
+
+    /// `(path, summary)` of each error.
+    fn errors(diags: Diagnostics) -> Vec<(String, String)> {
+        diags
+            .iter()
+            .map(|d| (format!("{:?}", d.path), d.summary.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn external_gates_are_judged_only_where_observe_is_read() {
+        let split = |observe, gate| {
+            parse_content(
+                &external_with(observe, gate),
+                &AttrPath::default(),
+                Weights::all_on_x(),
+            )
+        };
+        assert!(split(true, true).is_ok());
+        assert!(split(false, false).is_ok());
+        let refused = errors(split(false, true).err().unwrap());
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].1, "Gates need observe with the external driver");
+        assert!(refused[0].0.contains("external"), "{refused:?}");
+
+        // kong_upgrade and the actions move traffic within one step.
+        let upgrade =
+            |observe, gate| parse(&external_with(observe, gate), AttrPath::root(BLOCK_NAME));
+        assert!(upgrade(false, false).unwrap().is_some());
+        let gates = errors(upgrade(false, true).err().unwrap());
+        assert_eq!(gates[0].1, "Gates cannot judge an external split here");
+        let observed = errors(upgrade(true, false).err().unwrap());
+        assert_eq!(observed[0].1, "observe is read by kong_traffic_split only");
+        assert!(observed[0].0.contains("observe"), "{observed:?}");
     }
 }

@@ -6,6 +6,7 @@
 //! (or halt) on failure; going down is a fast path without gates. read: the
 //! live split, so a hand edit on the load balancer shows as drift.
 
+use super::observed_split;
 use crate::blocks::traffic::{content, parse_content, TrafficSettings};
 use crate::gates::now_rfc3339;
 use crate::traffic::{Bounds, Destination, StepRecord, TrafficDriver, TrafficWeight, Weights};
@@ -51,7 +52,7 @@ fn schema() -> Schema {
         .attr(Attribute::list_of("planned_weights", Type::Number).computed().describe("The weights the next apply walks through, in order."))
         .attr(Attribute::list_of("history", history_type()).computed().describe("Each step of the last apply: weight, time, kind, gate results with measured values."))
         .block(tfplug::timeouts::block(&["create", "update"], APPLY_TIMEOUT));
-    Schema::new(0, block)
+    Schema::new(0, observed_split::attributes(block))
 }
 
 fn desired(config: &Value, diags: &mut Diagnostics) -> Option<TrafficWeight> {
@@ -132,6 +133,16 @@ fn with_split(mut state: Value, y: TrafficWeight) -> Value {
     state
 }
 
+/// The state after an apply: its history and the split it reached.
+fn with_history(mut state: Value, history: &[StepRecord], reached: TrafficWeight) -> Value {
+    state.set_attr(
+        "history",
+        Value::List(history.iter().map(record_value).collect()),
+    );
+    tracing::info!(weight_y = reached.percent(), at = %now_rfc3339(), "traffic split applied");
+    with_split(state, reached)
+}
+
 #[async_trait]
 impl Resource for KongTrafficSplit {
     fn type_name(&self) -> &'static str {
@@ -210,6 +221,13 @@ impl Resource for KongTrafficSplit {
             }
         };
         planned.set_attr("id", split_id(&settings));
+        if let Some(observed) = observed_split::observed(&settings, &shift_plan, &req.prior) {
+            let (planned, published) =
+                observed_split::planned(planned, &req.prior, &observed, from);
+            resp.planned = with_split(planned, published);
+            return resp;
+        }
+        observed_split::not_observed(&mut planned);
         let unchanged = from == to && !req.prior.is_null();
         if unchanged {
             for keep in ["planned_weights", "history"] {
@@ -264,33 +282,44 @@ impl Resource for KongTrafficSplit {
             // A limit too far to represent is no limit.
             deadline: Instant::now().checked_add(limit),
         };
-        let approved = approved_walk(&req.prior, &req.planned, to);
-        let outcome = settings
-            .traffic_move()
-            .move_to(Destination::Weight(to), approved.as_deref(), bounds)
-            .await;
-        let (reached, history) = match outcome {
-            Ok(moved) => (moved.weights.y, moved.history),
-            Err(e) => {
-                diags.push(e.diagnostic(""));
-                // Nothing touched (unreadable, refused, invalid): the state
-                // stays what it was.
-                let Some(reached) = e.reached else {
-                    return keep_prior(diags);
-                };
-                (reached.y, e.history)
-            }
-        };
+        let traffic = settings.traffic_move();
         let mut state = req.planned.clone();
         state.set_attr("id", split_id(&settings));
-        state.set_attr(
-            "history",
-            Value::List(history.iter().map(record_value).collect()),
-        );
-        state = with_split(state, reached);
-        tracing::info!(weight_y = reached.percent(), at = %now_rfc3339(), "traffic split applied");
+        let observed = traffic
+            .plan(recorded_weight(&req.prior), Destination::Weight(to))
+            .ok()
+            .and_then(|p| observed_split::observed(&settings, &p, &req.prior));
+        let (reached, history) = if let Some(observed) = observed {
+            // The timeout bounds the whole move, the wait for the load
+            // balancer and the gates included.
+            let cancel = bounds.token();
+            let done = observed_split::apply(
+                &observed, &settings, &cancel, &req.prior, &mut state, &mut diags,
+            )
+            .await;
+            cancel.cancel();
+            done
+        } else {
+            observed_split::not_observed(&mut state);
+            let approved = approved_walk(&req.prior, &req.planned, to);
+            match traffic
+                .move_to(Destination::Weight(to), approved.as_deref(), bounds)
+                .await
+            {
+                Ok(moved) => (moved.weights.y, moved.history),
+                Err(e) => {
+                    diags.push(e.diagnostic(""));
+                    // Nothing touched (unreadable, refused, invalid): the
+                    // state stays what it was.
+                    let Some(reached) = e.reached else {
+                        return keep_prior(diags);
+                    };
+                    (reached.y, e.history)
+                }
+            }
+        };
         ApplyResponse {
-            new_state: state,
+            new_state: with_history(state, &history, reached),
             diags,
             ..Default::default()
         }

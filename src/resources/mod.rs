@@ -3,4 +3,5 @@
 pub mod kong_migration_phase;
 pub mod kong_traffic_split;
 pub mod kong_upgrade;
+mod observed_split;
 pub mod test_wait;

@@ -5,7 +5,7 @@
 
 use super::error::RunnerError;
 use super::output::{last_lines, OutputLine, RunOutput, Stream, ERROR_TAIL_LINES, MAX_KEPT_LINES};
-use crate::platform::{is_executable, Stop as StopGroup};
+use crate::platform::{is_executable, GroupGuard, Stop as StopGroup};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -155,7 +155,7 @@ async fn stopped(
     spec: &ProcessSpec<'_>,
     on_line: &mut (dyn FnMut(Stream, &str) + Send),
 ) -> RunnerError {
-    group.terminate(child).await;
+    terminate(group, child).await;
     drain_remaining(rx, &mut kept, spec, on_line).await;
     let lines: Vec<OutputLine> = kept.lines.into();
     let last_output = last_lines(&lines, ERROR_TAIL_LINES);
@@ -251,55 +251,6 @@ async fn forward_lines(
     }
 }
 
-/// Signals the child's process group; kills it on drop unless disarmed, so
-/// a dropped future (Terraform gave up) leaves nothing running.
-struct GroupGuard {
-    pgid: Option<u32>,
-}
-
-impl GroupGuard {
-    fn new(pid: Option<u32>) -> Self {
-        GroupGuard {
-            pgid: pid.filter(|p| *p > 0),
-        }
-    }
-
-    fn signal(&self, how: StopGroup) {
-        if let Some(pgid) = self.pgid {
-            crate::platform::stop_process_group(pgid, how);
-        }
-    }
-
-    fn kill(&self) {
-        self.signal(StopGroup::Immediately);
-    }
-
-    /// SIGTERM to the group, SIGKILL after a grace period, then reap.
-    async fn terminate(&mut self, child: &mut tokio::process::Child) {
-        self.signal(StopGroup::Gracefully);
-        if tokio::time::timeout(TERMINATE_GRACE, child.wait())
-            .await
-            .is_err()
-        {
-            tracing::debug!("runner ignored SIGTERM; killing its process group");
-        }
-        // Also reaches children that outlived the group leader.
-        self.kill();
-        let _ = child.wait().await;
-        self.pgid = None;
-    }
-
-    fn disarm(&mut self) {
-        self.pgid = None;
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 fn spawn_error(spec: &ProcessSpec<'_>, e: &std::io::Error) -> RunnerError {
     let program = spec.argv[0].clone();
     match e.kind() {
@@ -376,4 +327,19 @@ fn resolve_program(spec: &ProcessSpec<'_>) -> Result<PathBuf, RunnerError> {
         });
     }
     Ok(candidate)
+}
+
+/// SIGTERM to the group, SIGKILL after a grace period, then reap.
+async fn terminate(group: &mut GroupGuard, child: &mut tokio::process::Child) {
+    group.signal(StopGroup::Gracefully);
+    if tokio::time::timeout(TERMINATE_GRACE, child.wait())
+        .await
+        .is_err()
+    {
+        tracing::debug!("runner ignored SIGTERM; killing its process group");
+    }
+    // Also reaches children that outlived the group leader.
+    group.kill();
+    let _ = child.wait().await;
+    group.disarm();
 }

@@ -169,7 +169,7 @@ pub async fn dump_database(
 
 /// `pg_restore --list` reads the archive's table of contents: a truncated
 /// or corrupt dump fails here, not on the day it is needed.
-async fn verify_dump(
+pub(super) async fn verify_dump(
     tools: &PgTools,
     db: &DatabaseConfig,
     path: &Path,

@@ -1,15 +1,18 @@
 //! Backups that outlive the machine running Terraform: the `pg_dump`
 //! stream goes straight into an upload command's stdin (never to a local
-//! file), and a restore reads a download command's stdout, checks its
-//! size and sha256 against what the upload recorded, and only then
-//! touches the new database. Both commands get `KONG_BACKUP_NAME`.
+//! file), and a restore streams a download command's stdout into an
+//! owner-only temporary file (deleted afterwards), checks its size and
+//! sha256 against what the upload recorded and reads its table of contents
+//! (`pg_restore --list`), and only then touches the new database. Both
+//! commands get `KONG_BACKUP_NAME`; every child runs in its own process
+//! group, killed whole when its step ends or is stopped.
 
 use super::backup::{
-    dump_database, ensure_empty, pg_env, restore_argv, restore_into, write_declarative,
-    BackupError, BackupRecord,
+    dump_database, pg_env, restore_into, verify_dump, write_declarative, BackupError, BackupRecord,
 };
 use super::pg_tools::PgTools;
 use crate::migrations::DatabaseConfig;
+use crate::platform::{create_private_file, own_process_group, GroupGuard};
 use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -156,7 +159,8 @@ async fn upload_bytes(
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<StreamedBackup, BackupError> {
-    let mut uploader = spawn("upload_command", upload, backup_name_env(name), Side::Sink)?;
+    let (mut uploader, _group) =
+        spawn("upload_command", upload, backup_name_env(name), Side::Sink)?;
     let run = async {
         let err = tokio::spawn(stderr_tail(uploader.stderr.take()));
         let mut stdin = uploader
@@ -204,8 +208,9 @@ pub async fn dump_to_command(
         "--format=custom".to_owned(),
         "--no-password".to_owned(),
     ];
-    let mut dump = spawn("pg_dump", &dump_argv, pg_env(db), Side::Source)?;
-    let mut uploader = spawn("upload_command", upload, backup_name_env(name), Side::Sink)?;
+    let (mut dump, _dump_group) = spawn("pg_dump", &dump_argv, pg_env(db), Side::Source)?;
+    let (mut uploader, _upload_group) =
+        spawn("upload_command", upload, backup_name_env(name), Side::Sink)?;
     let pipeline = async {
         let mut out = dump.stdout.take().ok_or_else(|| lost("pg_dump"))?;
         let mut into = uploader
@@ -266,15 +271,54 @@ pub async fn dump_to_command(
     bounded("pg_dump | upload_command", pipeline, timeout, cancel).await
 }
 
-/// Runs `download` (with `KONG_BACKUP_NAME`) and returns its stdout once
-/// its size and sha256 are those `expected` recorded.
+/// A downloaded archive in an owner-only temporary file, deleted on drop.
+pub struct DownloadedArchive {
+    path: PathBuf,
+}
+
+impl DownloadedArchive {
+    /// A new, empty owner-only file in the system's temporary directory.
+    fn create(name: &str) -> Result<(DownloadedArchive, std::fs::File), BackupError> {
+        let unique = format!(
+            "kong-backup-download-{}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+            name.replace(
+                |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
+                "_"
+            ),
+        );
+        let path = std::env::temp_dir().join(unique);
+        let file = create_private_file(&path).map_err(|e| io("download_command", &e))?;
+        Ok((DownloadedArchive { path }, file))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for DownloadedArchive {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot remove the downloaded backup");
+        }
+    }
+}
+
+/// Runs `download` (with `KONG_BACKUP_NAME`), streams its stdout into a
+/// temporary file while hashing it, and returns the file once its size and
+/// sha256 are those `expected` recorded.
 pub async fn download_checked(
     download: &[String],
     expected: &StreamedBackup,
     timeout: Duration,
     cancel: &CancellationToken,
-) -> Result<Vec<u8>, BackupError> {
-    let mut child = spawn(
+) -> Result<DownloadedArchive, BackupError> {
+    let (archive, file) = DownloadedArchive::create(&expected.name)?;
+    let (mut child, _group) = spawn(
         "download_command",
         download,
         backup_name_env(&expected.name),
@@ -282,14 +326,29 @@ pub async fn download_checked(
     )?;
     let fetch = async {
         let err = tokio::spawn(stderr_tail(child.stderr.take()));
-        let mut data = Vec::new();
-        child
+        let mut out = child
             .stdout
             .take()
-            .ok_or_else(|| lost("download_command"))?
-            .read_to_end(&mut data)
-            .await
-            .map_err(|e| io("download_command", &e))?;
+            .ok_or_else(|| lost("download_command"))?;
+        let mut file = tokio::fs::File::from_std(file);
+        let mut hasher = sha2::Sha256::new();
+        let mut bytes = 0u64;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = out
+                .read(&mut buf)
+                .await
+                .map_err(|e| io("download_command", &e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+            file.write_all(&buf[..n])
+                .await
+                .map_err(|e| io("download_command", &e))?;
+        }
+        file.flush().await.map_err(|e| io("download_command", &e))?;
         let status = child.wait().await.map_err(|e| io("download_command", &e))?;
         if !status.success() {
             return Err(failed(
@@ -298,22 +357,21 @@ pub async fn download_checked(
                 err.await.unwrap_or_default(),
             ));
         }
-        Ok(data)
+        Ok((bytes, hex::encode(hasher.finalize())))
     };
-    let data = bounded("download_command", fetch, timeout, cancel).await?;
-    let sha256 = hex::encode(sha2::Sha256::digest(&data));
-    if data.len() as u64 != expected.bytes || sha256 != expected.sha256 {
+    let (bytes, sha256) = bounded("download_command", fetch, timeout, cancel).await?;
+    if bytes != expected.bytes || sha256 != expected.sha256 {
         return Err(BackupError::ChecksumMismatch {
             name: expected.name.clone(),
             expected: format!("{} bytes, sha256 {}", expected.bytes, expected.sha256),
-            got: format!("{} bytes, sha256 {sha256}", data.len()),
+            got: format!("{bytes} bytes, sha256 {sha256}"),
         });
     }
-    Ok(data)
+    Ok(archive)
 }
 
-/// Downloads the backup, checks it, and only then restores it into the
-/// new, empty database `target`.
+/// Downloads the backup, checks its size, sha256 and table of contents,
+/// and only then restores it into the new, empty database `target`.
 pub async fn restore_from_command(
     tools: &PgTools,
     target: &DatabaseConfig,
@@ -323,35 +381,8 @@ pub async fn restore_from_command(
     cancel: &CancellationToken,
 ) -> Result<(), BackupError> {
     let archive = download_checked(download, expected, timeout, cancel).await?;
-    ensure_empty(target).await?;
-    restore_bytes(tools, target, &archive, timeout, cancel).await
-}
-
-/// `pg_restore` of an archive held in memory into `target`, in one
-/// transaction (stdin, then EOF).
-async fn restore_bytes(
-    tools: &PgTools,
-    target: &DatabaseConfig,
-    archive: &[u8],
-    timeout: Duration,
-    cancel: &CancellationToken,
-) -> Result<(), BackupError> {
-    let argv = restore_argv(tools, target);
-    let mut child = spawn("pg_restore", &argv, pg_env(target), Side::Sink)?;
-    let run = async {
-        let err = tokio::spawn(stderr_tail(child.stderr.take()));
-        let mut stdin = child.stdin.take().ok_or_else(|| lost("pg_restore"))?;
-        // pg_restore stops reading on error: its exit status says so.
-        let _ = stdin.write_all(archive).await;
-        drop(stdin);
-        let status = child.wait().await.map_err(|e| io("pg_restore", &e))?;
-        if !status.success() {
-            let detail = target.password.redact_in(&err.await.unwrap_or_default());
-            return Err(failed("pg_restore", status, detail));
-        }
-        Ok(())
-    };
-    bounded("pg_restore", run, timeout, cancel).await
+    verify_dump(tools, target, archive.path(), timeout, cancel).await?;
+    restore_into(tools, target, archive.path(), timeout, cancel).await
 }
 
 fn backup_name_env(name: &str) -> Vec<(String, String)> {
@@ -368,14 +399,15 @@ enum Side {
     Sink,
 }
 
-/// A child with stderr piped and stdin/stdout per `side`, killed if the
-/// future holding it is dropped (timeout, cancellation).
+/// A child with stderr piped and stdin/stdout per `side`, in its own
+/// process group; the guard kills the whole group when dropped (the step
+/// ended, timed out or was cancelled), children of a shell script included.
 fn spawn(
     tool: &'static str,
     argv: &[String],
     env: Vec<(String, String)>,
     side: Side,
-) -> Result<tokio::process::Child, BackupError> {
+) -> Result<(tokio::process::Child, GroupGuard), BackupError> {
     let (stdin, stdout) = match side {
         Side::Source => (Stdio::null(), Stdio::piped()),
         Side::Sink => (Stdio::piped(), Stdio::null()),
@@ -386,18 +418,21 @@ fn spawn(
             detail: "the command is empty".into(),
         });
     };
-    tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    command
         .args(args)
         .envs(env)
         .stdin(stdin)
         .stdout(stdout)
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| BackupError::ToolFailed {
-            tool,
-            detail: format!("cannot run {program}: {e}"),
-        })
+        .kill_on_drop(true);
+    own_process_group(&mut command);
+    let child = command.spawn().map_err(|e| BackupError::ToolFailed {
+        tool,
+        detail: format!("cannot run {program}: {e}"),
+    })?;
+    let group = GroupGuard::new(child.id());
+    Ok((child, group))
 }
 
 async fn bounded<T>(
@@ -602,5 +637,93 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains(KONG_PASSWORD));
+    }
+
+    fn downloads_left_behind() -> usize {
+        let prefix = format!("kong-backup-download-{}-", std::process::id());
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                // Only this test's downloads: others run alongside.
+                name.starts_with(&prefix) && name.ends_with("kong-1.dump")
+            })
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_download_that_is_no_archive_or_hangs_never_reaches_the_database() {
+        let pg = Postgres::start().unwrap();
+        pg.psql_db("postgres", "CREATE DATABASE kong_new OWNER kong")
+            .unwrap();
+        let tools = PgTools {
+            pg_dump: pg.bin_dir().join("pg_dump"),
+            pg_restore: pg.bin_dir().join("pg_restore"),
+        };
+        let cancel = CancellationToken::new();
+        let new = database(&pg, "kong_new");
+
+        // The right size and sha256, but not a dump: pg_restore --list refuses it.
+        let garbage = b"PGDMP but truncated".to_vec();
+        let record = StreamedBackup {
+            name: "kong-1.dump".into(),
+            bytes: garbage.len() as u64,
+            sha256: hex::encode(sha2::Sha256::digest(&garbage)),
+        };
+        let store = tempfile::tempdir().unwrap();
+        std::fs::write(store.path().join("kong-1.dump"), &garbage).unwrap();
+        let download = sh(format!(
+            "cat '{}'/\"$KONG_BACKUP_NAME\"",
+            store.path().display()
+        ));
+        let err = restore_from_command(
+            &tools,
+            &new,
+            &download,
+            &record,
+            Duration::from_secs(30),
+            &cancel,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("pg_restore --list"), "{err}");
+        assert_eq!(
+            pg.psql_db(
+                "kong_new",
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+            .unwrap()
+            .trim(),
+            "0",
+            "the new database was not touched"
+        );
+        assert_eq!(downloads_left_behind(), 0, "the temporary file is deleted");
+
+        // A download whose script leaves a child behind and hangs: at the
+        // timeout the whole process group goes.
+        let hanging = sh("sleep 41.2345 & sleep 41.2345".into());
+        let err = download_checked(&hanging, &record, Duration::from_secs(1), &cancel)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("did not finish within 1s"),
+            "{err}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        let survivors = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|p| {
+                std::fs::read(p.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("41.2345"))
+            })
+            .count();
+        assert_eq!(
+            survivors, 0,
+            "the background child was killed with its group"
+        );
+        assert_eq!(downloads_left_behind(), 0);
     }
 }

@@ -213,10 +213,6 @@ where
             return Ok(walk.cancelled());
         }
         walk.apply(index, step.weight, StepKind::Advance).await?;
-        walk.before_gates(cancel).await?;
-        if cancel.is_cancelled() {
-            return Ok(walk.cancelled());
-        }
         match walk.hold(step, cancel).await {
             StepEnd::Passed => {
                 walk.last_good = step.weight;
@@ -298,26 +294,6 @@ impl<D: TrafficDriver, F: FnMut(&ShiftEvent) + Send> Walk<'_, D, F> {
             weights: target,
         });
         Ok(())
-    }
-
-    /// The driver's stage between setting a weight and judging it
-    /// ([`TrafficDriver::before_gates`]); a failure there is a driver
-    /// failure, the split left as it is.
-    async fn before_gates(&mut self, cancel: &CancellationToken) -> Result<(), ShiftError> {
-        let target = self.applied;
-        let Err(source) = self.driver.before_gates(target, cancel).await else {
-            return Ok(());
-        };
-        tracing::warn!(%target, error = %source, "the new split did not take effect");
-        Err(ShiftError {
-            failure: ShiftFailure::Driver {
-                attempted: target,
-                source,
-            },
-            reaction: Reaction::LeftAsIs { weights: target },
-            weights: target,
-            history: std::mem::take(&mut self.history),
-        })
     }
 
     /// Stays at the applied weight for the step's pause while its gates run.

@@ -1,7 +1,10 @@
 //! External driver: the provider computes the split and runs the gates;
 //! something else in the configuration (an ALB listener, weighted DNS
-//! records) applies `weight_x`/`weight_y`.
+//! records) applies `weight_x`/`weight_y`. With `observe`, the gates of a
+//! step are judged in the next apply, once the load balancer is observed
+//! carrying its weight (see [`super::observe`]).
 
+use super::observe::Observe;
 use super::{DriverError, TrafficDriver, Weights};
 use std::sync::Mutex;
 
@@ -10,6 +13,7 @@ use std::sync::Mutex;
 #[derive(Debug)]
 pub struct ExternalDriver {
     weights: Mutex<Weights>,
+    observe: Option<Observe>,
 }
 
 impl ExternalDriver {
@@ -17,7 +21,21 @@ impl ExternalDriver {
     pub fn new(applied: Weights) -> ExternalDriver {
         ExternalDriver {
             weights: Mutex::new(applied),
+            observe: None,
         }
+    }
+
+    /// Reads the live share back through `observe`.
+    pub fn with_observe(self, observe: Observe) -> ExternalDriver {
+        ExternalDriver {
+            observe: Some(observe),
+            ..self
+        }
+    }
+
+    /// How the live share is read back, when configured.
+    pub fn observe(&self) -> Option<&Observe> {
+        self.observe.as_ref()
     }
 
     /// The split to expose as `weight_x` / `weight_y`.

@@ -28,7 +28,9 @@ mod kong_upstream;
 mod locator;
 mod movement;
 mod nginx;
-use kong_upgrade_core::traffic::progression;
+mod observe;
+mod observed_shift;
+use kong_upgrade_core::traffic::{observed, progression};
 #[cfg(test)]
 mod scenario_tests;
 #[cfg(test)]
@@ -46,13 +48,15 @@ pub use kong_upstream::KongUpstreamDriver;
 pub use locator::{LocatorError, SplitCheckError, SplitLocator, SplitReader};
 pub use movement::{Bounds, Destination, MoveCause, MoveError, Moved, TrafficMove};
 pub use nginx::NginxDriver;
+pub use observe::{wait_until_carried, HttpSource, Observe, ObserveError, ObserveSource};
+pub use observed::{observed_move, Judge, ObservedMove};
+pub use observed_shift::{shift_observed, ObservedApply, ObservedFailure};
 pub use progression::{
     plan_shift, OnFailure, PlannedStep, Progression, ProgressionError, ShiftPlan, StepSpec,
 };
 pub use weight::{TrafficWeight, WeightOutOfRange, Weights};
 
 use std::future::Future;
-use tokio_util::sync::CancellationToken;
 
 /// A load balancer that splits traffic between cluster X and cluster Y.
 pub trait TrafficDriver: Send + Sync {
@@ -66,20 +70,6 @@ pub trait TrafficDriver: Send + Sync {
     /// while going from one split to another.
     fn set_weights(&self, weights: Weights)
         -> impl Future<Output = Result<(), DriverError>> + Send;
-
-    /// The stage between a step's weight being set and its gates judging:
-    /// waits until `weights` really carry traffic. Drivers that confirm
-    /// the split inside `set_weights` need nothing here; a driver whose
-    /// weights something else applies (`external`) waits here, stopping
-    /// when `cancel` fires. The executor calls it after every step that
-    /// goes up, so the one traffic move has one place for this wait.
-    fn before_gates(
-        &self,
-        _weights: Weights,
-        _cancel: &CancellationToken,
-    ) -> impl Future<Output = Result<(), DriverError>> + Send {
-        std::future::ready(Ok(()))
-    }
 }
 
 /// Any driver, chosen from configuration at run time.
@@ -128,19 +118,6 @@ impl TrafficDriver for Driver {
             Driver::Nginx(d) => d.set_weights(weights).await,
             Driver::KongUpstream(d) => d.set_weights(weights).await,
             Driver::External(d) => d.set_weights(weights).await,
-        }
-    }
-
-    async fn before_gates(
-        &self,
-        weights: Weights,
-        cancel: &CancellationToken,
-    ) -> Result<(), DriverError> {
-        match self {
-            Driver::Haproxy(d) => d.before_gates(weights, cancel).await,
-            Driver::Nginx(d) => d.before_gates(weights, cancel).await,
-            Driver::KongUpstream(d) => d.before_gates(weights, cancel).await,
-            Driver::External(d) => d.before_gates(weights, cancel).await,
         }
     }
 }

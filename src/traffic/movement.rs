@@ -10,9 +10,9 @@
 //! attribute for `kong_upgrade`'s step failures). Deadline and cancellation
 //! are handled here the same way for every caller.
 //!
-//! The stage where a driver waits for its new weight to take effect before
-//! the gates judge is [`TrafficDriver::before_gates`], called by the
-//! executor after each step's weight is set.
+//! An `external` split with `observe` makes one move per apply instead
+//! (`observed_shift.rs`): the gates of a weight someone else applies are
+//! judged in the next apply, once `observe` shows it carried.
 
 use super::executor::{shift, ShiftError, ShiftFailure, StepRecord};
 use super::{
@@ -271,9 +271,15 @@ pub fn refuse_if_changed(
     Err(MoveError::new(cause, None))
 }
 
-/// A token cancelled by Terraform's cancellation or at the deadline,
-/// whichever comes first; the caller cancels it when done, which ends the
-/// timer task.
+impl Bounds<'_> {
+    /// A token cancelled by Terraform's cancellation or at the deadline,
+    /// whichever comes first; the caller cancels it when done, which ends
+    /// the timer task.
+    pub fn token(&self) -> CancellationToken {
+        bounded_token(*self)
+    }
+}
+
 fn bounded_token(bounds: Bounds<'_>) -> CancellationToken {
     let token = bounds.cancel.child_token();
     if let Some(deadline) = bounds.deadline {

@@ -1,4 +1,5 @@
 //! Traffic weights and how they progress from X to Y.
 
+pub mod observed;
 pub mod progression;
 pub mod weight;
