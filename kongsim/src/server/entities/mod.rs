@@ -34,6 +34,22 @@ pub struct Entities<'a> {
     pub pg: &'a Pg,
     pub version: &'a KongVersion,
     pub conf: &'a KongConf,
+    /// Kong Enterprise keeps workspaceable entities per workspace: reads
+    /// see only this workspace's rows and writes land in it. `None` (OSS)
+    /// does not scope.
+    pub workspace: Option<String>,
+}
+
+/// Matches a row of the requested workspace (`$N`, a workspace name; NULL
+/// = no scoping). Rows written before a table had `ws_id` belong to
+/// `default`, as Kong's 2.1 migration put them there.
+fn workspace_filter(def: &EntityDef, param: usize) -> String {
+    if !def.workspaceable() {
+        return "TRUE".into();
+    }
+    format!(
+        "(${param}::text IS NULL OR COALESCE(t.ws_id, (SELECT id FROM workspaces WHERE name = 'default')) = (SELECT id FROM workspaces WHERE name = ${param}::text))"
+    )
 }
 
 pub struct Page {
@@ -128,11 +144,14 @@ impl Entities<'_> {
         let scope_id = scope.map(|s| s.id.clone());
         let scope_column = scope.map(|s| s.column).unwrap_or("id");
         let sql = format!(
-            "{} WHERE ($1::text IS NULL OR t.{col} = $1::text::uuid) AND ($2::text IS NULL OR t.id > $2::text::uuid) ORDER BY t.id LIMIT $3",
+            "{} WHERE ($1::text IS NULL OR t.{col} = $1::text::uuid) AND ($2::text IS NULL OR t.id > $2::text::uuid) AND {ws} ORDER BY t.id LIMIT $3",
             self.select_sql(def),
-            col = escape_identifier(scope_column)
+            col = escape_identifier(scope_column),
+            ws = workspace_filter(def, 4),
         );
-        let mut rows = self.rows(&sql, &[&scope_id, &after, &limit]).await?;
+        let mut rows = self
+            .rows(&sql, &[&scope_id, &after, &limit, &self.workspace])
+            .await?;
         let next = if rows.len() > size {
             rows.truncate(size);
             rows.last()
@@ -171,12 +190,15 @@ impl Entities<'_> {
         let scope_id = scope.map(|s| s.id.clone());
         let scope_column = scope.map(|s| s.column).unwrap_or("id");
         let sql = format!(
-            "{} WHERE t.{col}::text = $1 AND ($2::text IS NULL OR t.{scol} = $2::text::uuid) LIMIT 1",
+            "{} WHERE t.{col}::text = $1 AND ($2::text IS NULL OR t.{scol} = $2::text::uuid) AND {ws} LIMIT 1",
             self.select_sql(def),
             col = escape_identifier(column),
-            scol = escape_identifier(scope_column)
+            scol = escape_identifier(scope_column),
+            ws = workspace_filter(def, 3),
         );
-        let rows = self.rows(&sql, &[&value, &scope_id]).await?;
+        let rows = self
+            .rows(&sql, &[&value, &scope_id, &self.workspace])
+            .await?;
         Ok(rows.first().map(|r| self.to_api(def, r)))
     }
 
@@ -306,17 +328,51 @@ impl Entities<'_> {
         let mut row = record.clone();
         row.insert("id".into(), json!(id));
         let columns: Vec<String> = row.keys().map(|c| escape_identifier(c)).collect();
+        let (extra_columns, extra_values) = self.columns_kong_sets(def);
         let table = escape_identifier(def.name);
         let sql = format!(
-            "INSERT INTO {table} ({cols}) SELECT {cols} FROM json_populate_record(NULL::{table}, $1::text::json)",
+            "INSERT INTO {table} ({cols}{extra_columns}) SELECT {cols}{extra_values} FROM json_populate_record(NULL::{table}, $1::text::json)",
             cols = columns.join(", ")
         );
         let payload = Value::Object(row).to_string();
+        let workspace = self.workspace.clone().unwrap_or_default();
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = if extra_values.contains("$2")
+        {
+            vec![&payload, &workspace]
+        } else {
+            vec![&payload]
+        };
         self.pg
-            .execute(&sql, &[&payload])
+            .execute(&sql, &params)
             .await
             .map(|_| ())
             .map_err(|e| self.write_error(def, record, e))
+    }
+
+    /// Columns Kong sets itself on insert, whatever the table's defaults:
+    /// the timestamps (some tables have no default) and, on Kong
+    /// Enterprise, the workspace (`$2`). As `(", a, b", ", x, y")`.
+    fn columns_kong_sets(&self, def: &EntityDef) -> (String, String) {
+        let now = if def.millisecond_timestamps {
+            "CURRENT_TIMESTAMP(3)"
+        } else {
+            "CURRENT_TIMESTAMP(0)"
+        };
+        let mut columns = vec![("created_at", now)];
+        if self.has_updated_at(def) {
+            columns.push(("updated_at", now));
+        }
+        if def.workspaceable() && self.workspace.is_some() {
+            columns.push(("ws_id", "(SELECT id FROM workspaces WHERE name = $2::text)"));
+        }
+        columns.iter().fold(
+            (String::new(), String::new()),
+            |(mut names, mut values), (name, value)| {
+                names.push_str(&format!(", {}", escape_identifier(name)));
+                values.push_str(&format!(", {value}"));
+                (names, values)
+            },
+        )
     }
 
     async fn replace(

@@ -70,9 +70,7 @@ impl Entities<'_> {
         if !errors.is_empty() {
             return Err(ApiError::schema_violation(errors));
         }
-        if def.name == "acls" {
-            record.insert("cache_key".into(), json!(acl_cache_key(&record)));
-        }
+        derive_columns(def, &mut record)?;
         Ok(record)
     }
 }
@@ -188,6 +186,8 @@ impl Entities<'_> {
                 }
             }
             "filter_chains" => self.check_filter_chain(record)?,
+            "vaults" | "vaults_beta" => check_vault(record)?,
+            "keys" => check_key_format(record)?,
             _ => {}
         }
         Ok(())
@@ -225,6 +225,95 @@ impl Entities<'_> {
         }
         Ok(())
     }
+}
+
+/// Columns Kong fills on write from other fields: cache keys, and a CA
+/// certificate's digest (`transformations` in `ca_certificates.lua`).
+fn derive_columns(def: &EntityDef, record: &mut Map<String, Value>) -> Result<(), ApiError> {
+    match def.name {
+        "acls" => {
+            let key = acl_cache_key(record);
+            record.insert("cache_key".into(), json!(key));
+        }
+        "keys" => {
+            let key = key_cache_key(record);
+            record.insert("cache_key".into(), json!(key));
+        }
+        "ca_certificates" => {
+            let cert = record.get("cert").and_then(Value::as_str).unwrap_or("");
+            let digest = certificate_digest(cert).ok_or_else(|| {
+                ApiError::field("cert", "invalid certificate: could not parse PEM")
+            })?;
+            record.insert("cert_digest".into(), json!(digest));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// SHA-256 of the certificate's DER, in hex, as Kong's `cert_digest`.
+fn certificate_digest(pem: &str) -> Option<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .ok()
+        .filter(|d| !d.is_empty())?;
+    Some(
+        sha2::Sha256::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
+
+/// The vaults a node has installed: OSS bundles only `env`
+/// (`kong/vaults/env`); a vault's `prefix` may not shadow one.
+const INSTALLED_VAULTS: &[&str] = &["env"];
+
+fn check_vault(record: &Map<String, Value>) -> Result<(), ApiError> {
+    let text = |k: &str| record.get(k).and_then(Value::as_str).unwrap_or("");
+    let name = text("name");
+    if !INSTALLED_VAULTS.contains(&name) {
+        return Err(ApiError::field(
+            "name",
+            &format!("vault '{name}' is not installed"),
+        ));
+    }
+    if INSTALLED_VAULTS.contains(&text("prefix")) {
+        return Err(ApiError::field(
+            "prefix",
+            &format!("must not be one of: {}", INSTALLED_VAULTS.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+/// `keys.lua`: exactly one of `jwk` and `pem`.
+fn check_key_format(record: &Map<String, Value>) -> Result<(), ApiError> {
+    let set = |name: &str| record.get(name).is_some_and(|v| !v.is_null());
+    match (set("jwk"), set("pem")) {
+        (true, true) => Err(ApiError::entity_check(
+            "these fields are mutually exclusive: 'jwk', 'pem'",
+        )),
+        (false, false) => Err(ApiError::entity_check(
+            "at least one of these fields must be non-empty: 'jwk', 'pem'",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Kong's cache key of a key: `keys:KID:SET::::WORKSPACE` (`cache_key =
+/// { "kid", "set" }`).
+fn key_cache_key(record: &Map<String, Value>) -> String {
+    let text = |k: &str| record.get(k).and_then(Value::as_str).unwrap_or("");
+    format!("keys:{}:{}::::", text("kid"), text("set_id"))
 }
 
 /// Kong's cache key of an ACL: `acls:CONSUMER:GROUP::::WORKSPACE`
