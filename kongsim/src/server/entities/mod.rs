@@ -45,7 +45,9 @@ pub struct Entities<'a> {
 /// `default`, as Kong's 2.1 migration put them there.
 fn workspace_filter(def: &EntityDef, param: usize) -> String {
     if !def.workspaceable() {
-        return "TRUE".into();
+        // Global entities: every workspace sees them (the parameter is
+        // still bound, so it must be used).
+        return format!("(${param}::text IS NULL OR TRUE)");
     }
     format!(
         "(${param}::text IS NULL OR COALESCE(t.ws_id, (SELECT id FROM workspaces WHERE name = 'default')) = (SELECT id FROM workspaces WHERE name = ${param}::text))"
