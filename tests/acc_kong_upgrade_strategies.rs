@@ -600,14 +600,14 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: boo
         false => Sandbox::traditional(),
     };
     create_orders_service(&sb.x.admin_url);
-    if enterprise {
-        let (status, body) = admin(
-            &sb.x.admin_url,
-            "POST",
-            "/workspaces",
-            r#"{"name":"team-a"}"#,
-        );
+    let create = |path: &str, body: &str| {
+        let (status, body) = admin(&sb.x.admin_url, "POST", path, body);
         assert_eq!(status, 201, "{body}");
+        let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+        created["id"].as_str().unwrap().to_string()
+    };
+    if enterprise {
+        create("/workspaces", r#"{"name":"team-a"}"#);
     }
     let config = example_config("upgrades/blue_green");
     let mut acc = Acceptance::new(version);
@@ -620,31 +620,19 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: boo
     acc.apply(&config);
 
     // Someone writes to X's Admin API during the freeze window.
-    let (status, body) = admin(
-        &sb.x.admin_url,
-        "POST",
+    let payments_id = create(
         "/services",
         r#"{"name":"payments","url":"http://payments.internal"}"#,
     );
-    assert_eq!(status, 201, "{body}");
-    let payments: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let payments_id = payments["id"].as_str().unwrap();
     // ... and to a consumer's credentials and ACLs (and on Enterprise,
     // inside a workspace).
     let mut credentials = write_consumer_credentials(&sb.x.admin_url);
     if enterprise {
-        let (status, body) = admin(
-            &sb.x.admin_url,
-            "POST",
+        let billing = create(
             "/team-a/services",
             r#"{"name":"billing","url":"http://billing.internal"}"#,
         );
-        assert_eq!(status, 201, "{body}");
-        let billing: serde_json::Value = serde_json::from_str(&body).unwrap();
-        credentials.push(format!(
-            "team-a/services/{}",
-            billing["id"].as_str().unwrap()
-        ));
+        credentials.push(format!("team-a/services/{billing}"));
     }
 
     acc.ws()

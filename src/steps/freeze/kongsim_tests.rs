@@ -31,6 +31,16 @@ async fn post(kong: &KongSim, path: &str, body: Value) -> Value {
     body
 }
 
+/// A fresh fingerprint differs from `frozen` by exactly the `written`
+/// entities (`collection/id`), all added.
+async fn assert_added_exactly(kong: &KongSim, frozen: &Fingerprint, mut written: Vec<String>) {
+    let now = take(&client(kong)).await.unwrap();
+    let mut added = compare(frozen, &now).added;
+    added.sort();
+    written.sort();
+    assert_eq!(added, written);
+}
+
 fn client(kong: &KongSim) -> KongClient {
     KongClient::new(&kong.admin_url, &crate::kong::AdminSettings::default()).unwrap()
 }
@@ -79,11 +89,7 @@ async fn writes_to_credentials_acls_and_filter_chains_are_named() {
         let created = post(&kong, path, body).await;
         written.push(format!("{collection}/{}", created["id"].as_str().unwrap()));
     }
-    let now = take(&client(&kong)).await.unwrap();
-    let mut added = compare(&frozen, &now).added;
-    added.sort();
-    written.sort();
-    assert_eq!(added, written);
+    assert_added_exactly(&kong, &frozen, written).await;
 }
 
 /// Before 3.4 there is no `/filter-chains` (404); with wasm off Kong
@@ -183,11 +189,7 @@ async fn writes_to_every_core_collection_are_named() {
     )
     .await;
 
-    let now = take(&client(&kong)).await.unwrap();
-    let mut added = compare(&frozen, &now).added;
-    added.sort();
-    written.sort();
-    assert_eq!(added, written);
+    assert_added_exactly(&kong, &frozen, written).await;
 }
 
 /// Kong Enterprise: a workspace's entities live under `/{workspace}/`
