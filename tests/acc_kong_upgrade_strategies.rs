@@ -572,9 +572,25 @@ fn blue_green_interrupted_mid_migration_resumes() {
     }
 }
 
-fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
-    let sb = Sandbox::traditional();
+/// Kong Enterprise 3.5.0.0 → 3.6.1.0: a write inside workspace `team-a`
+/// (`/team-a/services`) is seen too.
+const ENTERPRISE: (&str, &str) = ("3.5.0.0", "3.6.1.0");
+
+fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: bool) {
+    let sb = match enterprise {
+        true => Sandbox::traditional_between(ENTERPRISE.0, ENTERPRISE.1),
+        false => Sandbox::traditional(),
+    };
     create_orders_service(&sb.x.admin_url);
+    let create = |path: &str, body: &str| {
+        let (status, body) = admin(&sb.x.admin_url, "POST", path, body);
+        assert_eq!(status, 201, "{body}");
+        let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+        created["id"].as_str().unwrap().to_string()
+    };
+    if enterprise {
+        create("/workspaces", r#"{"name":"team-a"}"#);
+    }
     let config = example_config("upgrades/blue_green");
     let mut acc = Acceptance::new(version);
     acc.ws()
@@ -586,17 +602,20 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
     acc.apply(&config);
 
     // Someone writes to X's Admin API during the freeze window.
-    let (status, body) = admin(
-        &sb.x.admin_url,
-        "POST",
+    let payments_id = create(
         "/services",
         r#"{"name":"payments","url":"http://payments.internal"}"#,
     );
-    assert_eq!(status, 201, "{body}");
-    let payments: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let payments_id = payments["id"].as_str().unwrap();
-    // ... and to a consumer's credentials and ACLs.
-    let credentials = write_consumer_credentials(&sb.x.admin_url);
+    // ... and to a consumer's credentials and ACLs (and on Enterprise,
+    // inside a workspace).
+    let mut credentials = write_consumer_credentials(&sb.x.admin_url);
+    if enterprise {
+        let billing = create(
+            "/team-a/services",
+            r#"{"name":"billing","url":"http://billing.internal"}"#,
+        );
+        credentials.push(format!("team-a/services/{billing}"));
+    }
 
     acc.ws()
         .write_file(
@@ -637,7 +656,14 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
     assert!(refused.contains("Upgrade refused"), "{refused}");
 
     // Undoing the write lets the upgrade resume where it stopped.
-    for path in ["/services/payments", "/consumers/alice"] {
+    for path in [
+        "/services/payments",
+        "/consumers/alice",
+        "/team-a/services/billing",
+    ]
+    .iter()
+    .take(if enterprise { 3 } else { 2 })
+    {
         assert_eq!(admin(&sb.x.admin_url, "DELETE", path, "").0, 204, "{path}");
     }
     acc.apply(&config);
@@ -656,7 +682,8 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion) {
 #[test]
 fn blue_green_admin_write_during_freeze_stops_before_cutover() {
     for version in support::versions() {
-        freeze_violation_stops_the_cutover(version);
+        freeze_violation_stops_the_cutover(version, false);
+        freeze_violation_stops_the_cutover(version, true);
     }
 }
 

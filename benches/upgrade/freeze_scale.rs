@@ -33,7 +33,8 @@ fn main() -> BenchResult<()> {
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
     // One worker, as the provider's runtime has no more to spare on a
-    // loaded machine; the figures do not depend on parallel page reads.
+    // loaded machine: the freeze's concurrent collection reads overlap
+    // Kong's answers with the hashing, they do not need more threads.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

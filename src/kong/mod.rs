@@ -11,5 +11,5 @@ mod settings;
 pub(crate) use client::parse_ca_pem;
 pub use client::{KongClient, KongError};
 pub use node::{NodeInfo, Role};
-pub use pages::{WalkSummary, MAX_PAGE_SIZE};
+pub use pages::{set_page_size, WalkSummary, MAX_PAGE_SIZE};
 pub use settings::{AdminSettings, Secret, TlsSettings};

@@ -40,6 +40,8 @@ pub struct NodeInfo {
     /// Kong Enterprise's `vitals` setting: Vitals keeps its metrics in the
     /// database. Community nodes have no such setting (false).
     pub vitals_enabled: bool,
+    /// `wasm = on` (3.4+): only then does Kong serve `/filter-chains`.
+    pub wasm_enabled: bool,
 }
 
 impl KongClient {
@@ -48,6 +50,15 @@ impl KongClient {
         let root = self.get_json("/").await?;
         let status = self.get_json("/status").await?;
         parse_node_info(self.base_url().as_str(), &root, &status)
+    }
+}
+
+impl KongClient {
+    /// `GET /` alone: what the node is and has, without its status (the
+    /// fields `GET /status` gives are left unknown).
+    pub async fn root_info(&self) -> Result<NodeInfo, KongError> {
+        let root = self.get_json("/").await?;
+        parse_node_info(self.base_url().as_str(), &root, &Json::Null)
     }
 }
 
@@ -98,6 +109,7 @@ pub fn parse_node_info(url: &str, root: &Json, status: &Json) -> Result<NodeInfo
             .and_then(Json::as_str)
             .map(str::to_string),
         vitals_enabled: config.get("vitals").is_some_and(is_on),
+        wasm_enabled: config.get("wasm").is_some_and(is_on),
     })
 }
 

@@ -38,6 +38,20 @@ pub(crate) struct Page {
     pub server_time: Option<i64>,
 }
 
+/// Sets a page request's `size`, whatever the link carried: Kong's `next`
+/// links drop it in several places.
+pub fn set_page_size(url: &mut Url, size: u32) {
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "size")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("size", &size.to_string());
+}
+
 impl KongClient {
     /// All entities of a paginated collection, collected. For collections
     /// that stay small (data planes, plugins of one node); large ones go
@@ -93,15 +107,7 @@ impl KongClient {
     /// whatever the link carried.
     fn page_url(&self, link: &str, size: u32) -> Result<Url, KongError> {
         let mut url = self.url(link)?;
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != "size")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        url.query_pairs_mut()
-            .clear()
-            .extend_pairs(kept)
-            .append_pair("size", &size.to_string());
+        set_page_size(&mut url, size);
         Ok(url)
     }
 

@@ -18,6 +18,8 @@
 //! <https://github.com/Kong/kong/blob/3.6.1/kong/runloop/balancer/balancers.lua>),
 //! so the gates after a shift measure the split that was asked for.
 
+mod health;
+
 use super::{DriverError, TrafficDriver, Weights};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
@@ -59,29 +61,6 @@ struct TargetPage {
     data: Vec<Target>,
     #[serde(default)]
     next: Option<String>,
-}
-
-/// One target of `GET /upstreams/{u}/health`: the database's entry and,
-/// under `data`, what this node's balancer holds (absent until it has the
-/// target).
-#[derive(Debug, Deserialize)]
-struct TargetHealth {
-    target: String,
-    #[serde(default)]
-    created_at: f64,
-    #[serde(default)]
-    data: Option<BalancerTarget>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BalancerTarget {
-    #[serde(rename = "nodeWeight")]
-    node_weight: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct HealthPage {
-    data: Vec<TargetHealth>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -282,79 +261,15 @@ impl KongUpstreamDriver {
         }
     }
 
-    /// Polls every serving node until its balancer holds `weights` for both
-    /// targets; an error names the first node and target still behind.
-    async fn wait_until_served(&self, weights: Weights) -> Result<(), DriverError> {
-        let deadline = tokio::time::Instant::now() + self.propagation_timeout;
-        let wanted = [
-            (self.target_x.as_str(), u64::from(weights.x.percent())),
-            (self.target_y.as_str(), u64::from(weights.y.percent())),
-        ];
-        loop {
-            let mut behind = None;
-            for node in &self.serving_nodes {
-                if let Some(lag) = self.node_lag(node, &wanted).await? {
-                    behind = Some((node, lag));
-                    break;
-                }
-            }
-            let Some((node, lag)) = behind else {
-                return Ok(());
-            };
-            if tokio::time::Instant::now() >= deadline {
-                return Err(DriverError::NotServed {
-                    attribute: "admin_url",
-                    endpoint: format!("Kong node {node}"),
-                    after: self.propagation_timeout,
-                    detail: lag,
-                });
-            }
-            tokio::time::sleep(Self::PROPAGATION_POLL).await;
-        }
-    }
-
-    /// What `node` serves that differs from `wanted`, or `None`.
-    async fn node_lag(
-        &self,
-        node: &Url,
-        wanted: &[(&str, u64)],
-    ) -> Result<Option<String>, DriverError> {
-        let mut url = Self::node_url(node, &["upstreams", &self.upstream, "health"]);
-        url.query_pairs_mut().append_pair("size", "1000");
-        let (status, body) = self.send(Method::GET, url.clone(), None).await?;
-        if !status.is_success() {
-            return Err(self.refused(format!("GET {}", url.path()), status, &body));
-        }
-        let page: HealthPage =
-            serde_json::from_str(&body).map_err(|e| DriverError::UnexpectedResponse {
-                attribute: "admin_url",
-                endpoint: format!("Kong node {node}"),
-                request: format!("GET {}", url.path()),
-                response: format!("{e}: {}", body.chars().take(200).collect::<String>()),
-            })?;
-        for (address, weight) in wanted {
-            let served = page
-                .data
-                .iter()
-                .filter(|t| t.target == *address)
-                .max_by(|a, b| a.created_at.total_cmp(&b.created_at))
-                .and_then(|t| t.data.as_ref())
-                .and_then(|d| d.node_weight);
-            // A target the balancer does not have receives nothing.
-            if served.unwrap_or(0) != *weight {
-                let shown = served.map_or("no weight (target not loaded)".into(), |w| {
-                    format!("weight {w}")
-                });
-                return Ok(Some(format!("target {address} has {shown}, not {weight}")));
-            }
-        }
-        Ok(None)
-    }
-
     fn next_page(&self, next: &str) -> Url {
-        let mut url = self.admin_url.clone();
+        Self::link_on(&self.admin_url, next)
+    }
+
+    /// Kong's `next` link (a root-relative path) on the Admin API at `base`.
+    fn link_on(base_url: &Url, next: &str) -> Url {
+        let mut url = base_url.clone();
         let (path, query) = next.split_once('?').unwrap_or((next, ""));
-        let base = self.admin_url.path().trim_end_matches('/');
+        let base = base_url.path().trim_end_matches('/');
         // Kong answers with a root-relative path; keep any prefix the Admin
         // API is mounted under.
         let full = if path.starts_with(base) {
@@ -782,5 +697,49 @@ mod against_kongsim {
                 .contains(&format!("target {X} has weight 70, not 40")),
             "{e}"
         );
+    }
+
+    /// An upstream of more than one page of targets (Kong's page is at
+    /// most 1,000, and `/health`'s `next` drops `size`): the two clusters'
+    /// targets sort last, on the second page, and are still found served.
+    #[tokio::test]
+    async fn the_health_of_a_large_upstream_is_read_on_every_page() {
+        let pg = Postgres::start().unwrap();
+        let kong = edge_kong(&pg, &[]).await;
+        assert_eq!(
+            kong.seed(
+                "targets",
+                1500,
+                r#"{"target":"10.9.0.1:80","weight":1,"upstream":{"name":"clusters"}}"#
+            ),
+            Ok(1500)
+        );
+        for (id, target, weight) in [
+            ("ffffffff-ffff-4fff-8fff-000000000001", X, 100),
+            ("ffffffff-ffff-4fff-8fff-000000000002", Y, 0),
+        ] {
+            let created = reqwest::Client::new()
+                .post(format!("{}/upstreams/clusters/targets", kong.admin_url))
+                .header("Kong-Admin-Token", "s3cret")
+                .json(&json!({ "id": id, "target": target, "weight": weight }))
+                .send()
+                .await
+                .unwrap();
+            assert!(created.status().is_success());
+        }
+        let first_page = get_json(&kong, "/upstreams/clusters/health?size=1000").await;
+        assert!(
+            first_page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["target"] != X && t["target"] != Y),
+            "both clusters' targets are past the first page"
+        );
+        let d =
+            driver(&kong, "clusters").with_propagation_timeout(std::time::Duration::from_secs(5));
+        let thirty = Weights::with_y(TrafficWeight::new(30).unwrap());
+        d.set_weights(thirty).await.unwrap();
+        assert_eq!(d.read_weights().await.unwrap(), thirty);
     }
 }

@@ -88,7 +88,7 @@ pub fn shared_database_vars(sb: &Sandbox, database: &str) -> Vec<(&'static str, 
         ("pg_port", sb.pg().port.to_string()),
         ("pg_password", hcl_string(KONG_PASSWORD)),
         ("pg_database", hcl_string(database)),
-        ("kong_cli", kong_cli(TO)),
+        ("kong_cli", kong_cli(sb.to)),
         (
             "backup_dir",
             hcl_string(&sb.backup_dir().display().to_string()),
@@ -119,6 +119,8 @@ pub fn blue_green_vars(
     step: (u8, &str),
 ) -> String {
     let mut vars = phase_vars(phase, weight_y);
+    vars.retain(|(name, _)| *name != "to_version");
+    vars.push(("to_version", hcl_string(sb.to)));
     vars.extend(cluster_vars(sb));
     vars.extend(shared_database_vars(sb, "kong"));
     vars.extend(traffic_vars(sb, step));

@@ -138,6 +138,8 @@ impl Drop for ClusterY {
 /// scratch directory for backups and declarative configuration.
 pub struct Sandbox {
     pub pg: Option<Postgres>,
+    /// The version Y runs (`TO` unless the sandbox says otherwise).
+    pub to: &'static str,
     pub x: KongSim,
     pub y: ClusterY,
     pub haproxy: Haproxy,
@@ -147,14 +149,23 @@ pub struct Sandbox {
 impl Sandbox {
     /// X is a traditional node on a fresh, bootstrapped PostgreSQL.
     pub fn traditional() -> Sandbox {
+        Sandbox::traditional_between(FROM, TO)
+    }
+
+    /// [`Sandbox::traditional`] from `from` to `to` (four-part versions
+    /// are Kong Enterprise, as kongsim reads them).
+    pub fn traditional_between(from: &str, to: &'static str) -> Sandbox {
         let pg = Postgres::start().unwrap();
-        let x = KongSim::builder(FROM)
+        let x = KongSim::builder(from)
             .postgres(&pg)
             .bootstrap()
             .cluster_name("x")
             .start()
             .unwrap();
-        Sandbox::around(Some(pg), x, tempfile::tempdir().unwrap())
+        Sandbox {
+            to,
+            ..Sandbox::around(Some(pg), x, tempfile::tempdir().unwrap())
+        }
     }
 
     /// X is a DB-less node serving the declarative configuration in
@@ -179,6 +190,7 @@ impl Sandbox {
         let haproxy = Haproxy::start(x_proxy, y.proxy_addr(), (100, 0)).unwrap();
         Sandbox {
             pg,
+            to: TO,
             x,
             y,
             haproxy,
@@ -210,7 +222,7 @@ impl Sandbox {
                 }
             })
             .collect();
-        self.y.start_hook(TO, &env, &[])
+        self.y.start_hook(self.to, &env, &[])
     }
 
     /// A `start_y` hook for a DB-less Y serving the same declarative file.
@@ -221,7 +233,7 @@ impl Sandbox {
             "--declarative-config".into(),
             self.declarative_config_path().display().to_string(),
         ];
-        self.y.start_hook(TO, &[], &args)
+        self.y.start_hook(self.to, &[], &args)
     }
 
     /// A hook that stops X (SIGTERM, as an orchestrator would).

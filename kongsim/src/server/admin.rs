@@ -144,30 +144,39 @@ async fn entity_route(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let result = match segments {
-        [collection] => {
-            collection_endpoint(node, method, collection, None, query, headers, body).await
-        }
-        [collection, key] => {
-            entity_endpoint(node, method, collection, key, None, headers, body).await
-        }
-        [parent, parent_key, child] => match scope_for(node, parent, parent_key, child).await {
-            Ok(Some(scope)) => {
-                collection_endpoint(node, method, child, Some(scope), query, headers, body).await
-            }
-            Ok(None) => Err(ApiError::not_found()),
-            Err(e) => Err(e),
-        },
-        [parent, parent_key, child, key] => {
-            match scope_for(node, parent, parent_key, child).await {
-                Ok(Some(scope)) => {
-                    entity_endpoint(node, method, child, key, Some(scope), headers, body).await
+    let result = match workspace_of(node, segments).await {
+        Ok((ws, segments)) => {
+            let at = At { node, ws: &ws };
+            match segments {
+                [collection] => {
+                    collection_endpoint(at, method, collection, None, query, headers, body).await
                 }
-                Ok(None) => Err(ApiError::not_found()),
-                Err(e) => Err(e),
+                [collection, key] => {
+                    entity_endpoint(at, method, collection, key, None, headers, body).await
+                }
+                [parent, parent_key, child] => match scope_for(at, parent, parent_key, child).await
+                {
+                    Ok(Some(scope)) => {
+                        collection_endpoint(at, method, child, Some(scope), query, headers, body)
+                            .await
+                    }
+                    Ok(None) => Err(ApiError::not_found()),
+                    Err(e) => Err(e),
+                },
+                [parent, parent_key, child, key] => {
+                    match scope_for(at, parent, parent_key, child).await {
+                        Ok(Some(scope)) => {
+                            entity_endpoint(at, method, child, key, Some(scope), headers, body)
+                                .await
+                        }
+                        Ok(None) => Err(ApiError::not_found()),
+                        Err(e) => Err(e),
+                    }
+                }
+                _ => Err(ApiError::not_found()),
             }
         }
-        _ => Err(ApiError::not_found()),
+        Err(e) => Err(e),
     };
     match result {
         Ok(response) => response,
@@ -178,10 +187,59 @@ async fn entity_route(
     }
 }
 
+/// The node and the workspace a request is served in.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    node: &'a Node,
+    /// `None` on OSS; `default` for an unprefixed path on Kong Enterprise.
+    ws: &'a Option<String>,
+}
+
+impl At<'_> {
+    fn entities<'p>(&'p self, pg: &'p crate::pg::Pg) -> entities::Entities<'p> {
+        entities::Entities {
+            workspace: self.ws.clone(),
+            ..self.node.entities(pg)
+        }
+    }
+
+    /// `/{workspace}` for a path Kong Enterprise served under one, for
+    /// `next` links.
+    fn prefix(&self) -> String {
+        match self.ws.as_deref() {
+            Some(ws) if Some(ws) != self.node.default_workspace().as_deref() => format!("/{ws}"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Kong Enterprise serves every workspace's entities under `/{workspace}/`
+/// (OSS has no such paths): a first segment that names no collection is a
+/// workspace, which must exist.
+async fn workspace_of<'s>(
+    node: &Node,
+    segments: &'s [&'s str],
+) -> Result<(Option<String>, &'s [&'s str]), ApiError> {
+    let default = node.default_workspace();
+    let named = match segments {
+        [first, _, ..] if default.is_some() && entities::by_path(first).is_none() => *first,
+        _ => return Ok((default, segments)),
+    };
+    let store = node.store.as_ref().ok_or_else(ApiError::not_found)?;
+    let pg = store.pg().await?;
+    let found = pg
+        .query("SELECT 1 FROM workspaces WHERE name = $1", &[&named])
+        .await?;
+    if found.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    Ok((Some(named.to_string()), &segments[1..]))
+}
+
 /// Resolves `/upstreams/{u}/targets`-style prefixes: the parent must exist
 /// and the child must reference it.
 async fn scope_for(
-    node: &Node,
+    at: At<'_>,
     parent: &str,
     parent_key: &str,
     child: &str,
@@ -191,6 +249,7 @@ async fn scope_for(
     else {
         return Ok(None);
     };
+    let node = at.node;
     serves(node, parent_def)?;
     serves(node, child_def)?;
     let Some(field) = child_def
@@ -204,7 +263,7 @@ async fn scope_for(
         return Ok(None);
     };
     let pg = store.pg().await?;
-    let entities = node.entities(&pg);
+    let entities = at.entities(&pg);
     let Some(found) = entities.find(parent_def, parent_key, None).await? else {
         return Ok(None);
     };
@@ -221,7 +280,7 @@ async fn scope_for(
 }
 
 async fn collection_endpoint(
-    node: &Node,
+    at: At<'_>,
     method: &Method,
     collection: &str,
     scope: Option<Scope>,
@@ -229,6 +288,7 @@ async fn collection_endpoint(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
+    let node = at.node;
     let def = collection_def(node, collection, &scope)?;
     let Some(store) = &node.store else {
         return match *method {
@@ -237,7 +297,7 @@ async fn collection_endpoint(
         };
     };
     let pg = store.pg().await?;
-    let entities = node.entities(&pg);
+    let entities = at.entities(&pg);
     match *method {
         Method::GET => {
             let size = page_size(query)?;
@@ -246,7 +306,11 @@ async fn collection_endpoint(
             let size_in_next = next_keeps_size(node, &scope, query);
             Ok(node.json(
                 StatusCode::OK,
-                &page_body(&collection_path(def, &scope), page, size_in_next.as_deref()),
+                &page_body(
+                    &format!("{}{}", at.prefix(), collection_path(def, &scope)),
+                    page,
+                    size_in_next.as_deref(),
+                ),
             ))
         }
         Method::POST => {
@@ -260,7 +324,7 @@ async fn collection_endpoint(
 }
 
 async fn entity_endpoint(
-    node: &Node,
+    at: At<'_>,
     method: &Method,
     collection: &str,
     key: &str,
@@ -268,6 +332,7 @@ async fn entity_endpoint(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
+    let node = at.node;
     let def = collection_def(node, collection, &scope)?;
     let Some(store) = &node.store else {
         return match *method {
@@ -276,7 +341,7 @@ async fn entity_endpoint(
         };
     };
     let pg = store.pg().await?;
-    let entities = node.entities(&pg);
+    let entities = at.entities(&pg);
     match *method {
         Method::GET => {
             let found = entities
@@ -326,7 +391,11 @@ async fn announce_write(node: &Node, def: &EntityDef, pg: &crate::pg::Pg) -> Res
 /// `GET /upstreams/{u}/health` (`kong/api/routes/upstreams.lua`).
 async fn upstream_health(node: &Node, upstream: &str, query: &Map<String, Value>) -> Response {
     let result = async {
-        let scope = scope_for(node, "upstreams", upstream, "targets")
+        let at = At {
+            node,
+            ws: &node.default_workspace(),
+        };
+        let scope = scope_for(at, "upstreams", upstream, "targets")
             .await?
             .ok_or_else(ApiError::not_found)?;
         let store = node.store.as_ref().ok_or_else(ApiError::not_found)?;
@@ -370,6 +439,7 @@ fn serves(node: &Node, def: &EntityDef) -> Result<(), ApiError> {
         Served::Since(major, minor) => node.version.at_least(major, minor),
         Served::WithPlugin(plugin) => super::plugins::is_available(&node.version, plugin),
         Served::WithWasmSince(major, minor) => node.version.at_least(major, minor),
+        Served::Until(major, minor) => !node.version.at_least(major, minor),
     };
     if !known {
         return Err(ApiError::not_found());
@@ -646,7 +716,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn percent_encode(s: &str) -> String {
+pub(super) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -139,9 +139,12 @@ pub async fn upstream_health(
             target
         })
         .collect();
-    let next = page
-        .offset
-        .as_ref()
-        .map(|o| format!("/upstreams/{}/health?offset={o}", scope.id));
+    let next = page.offset.as_ref().map(|o| {
+        format!(
+            "/upstreams/{}/health?offset={}",
+            scope.id,
+            super::admin::percent_encode(o)
+        )
+    });
     Ok(json!({ "data": data, "offset": page.offset, "next": next, "node_id": node.node_id }))
 }

@@ -278,7 +278,15 @@ impl Node {
             pg,
             version: &self.version,
             conf: &self.conf,
+            workspace: self.default_workspace(),
         }
+    }
+
+    /// The workspace an unprefixed Admin API path is served from: Kong
+    /// Enterprise scopes it to `default`; OSS has one workspace and no
+    /// scoping.
+    pub fn default_workspace(&self) -> Option<String> {
+        (self.edition == crate::version::Edition::Enterprise).then(|| "default".to_string())
     }
 
     /// `configuration` of `GET /`: the effective kong.conf, secrets masked.

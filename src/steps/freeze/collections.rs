@@ -6,12 +6,33 @@
 //! `hmac-auths`, `oauth2`, `acls`), `filter-chains` (3.4+, answered only
 //! when wasm is on), Kong Enterprise's `consumer_groups`, and on Kong
 //! Enterprise every workspace's collections under `/{workspace}/`.
-//! A collection a node does not have (404, or wasm off) is recorded as
-//! absent, so every version and edition works.
+//!
+//! The node's own `GET /` says which of them it has (version, edition,
+//! `wasm`, loaded plugins), so a collection it cannot serve is not asked;
+//! when `GET /` cannot be read every collection is asked and a 404 (or
+//! wasm off) is recorded as absent. Collections are read a few at a time.
 
 use super::{entity_entry, updated_at, Collections};
-use crate::kong::{KongClient, KongError, WalkSummary};
+use crate::kong::{KongClient, KongError, NodeInfo, WalkSummary};
+use crate::version::Edition;
+use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
+
+/// When a node serves a collection at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Served {
+    Always,
+    /// From this release on.
+    Since(u32, u32),
+    /// Before this release only (an entity a later release renamed).
+    Before(u32, u32),
+    /// While this bundled plugin is loaded (its `daos.lua`).
+    WithPlugin(&'static str),
+    /// From this release on, and only with `wasm = on`.
+    WithWasmSince(u32, u32),
+    /// Kong Enterprise only.
+    Enterprise,
+}
 
 /// One Admin API collection the freeze reads.
 #[derive(Clone, Copy, Debug)]
@@ -21,17 +42,40 @@ pub struct Collection {
     /// Collections its entities must reference (any one of them): when all
     /// of these are empty it cannot hold an entity and is not asked.
     pub needs: &'static [&'static str],
+    pub served: Served,
 }
 
 const fn top(path: &'static str) -> Collection {
-    Collection { path, needs: &[] }
+    Collection {
+        path,
+        needs: &[],
+        served: Served::Always,
+    }
 }
 
 const fn of(path: &'static str, needs: &'static [&'static str]) -> Collection {
-    Collection { path, needs }
+    Collection {
+        path,
+        needs,
+        served: Served::Always,
+    }
 }
 
-/// Every collection, referenced ones before those referencing them.
+const fn served(collection: Collection, served: Served) -> Collection {
+    Collection {
+        served,
+        ..collection
+    }
+}
+
+const fn credential(path: &'static str, plugin: &'static str) -> Collection {
+    served(of(path, &["consumers"]), Served::WithPlugin(plugin))
+}
+
+/// Every collection, referenced ones before those referencing them. Paths
+/// are each schema's `admin_api_name` (else its `name`): `vaults-beta` in
+/// 2.8 (`kong/db/schema/entities/vaults_beta.lua`), `vaults` from 3.0,
+/// `key-sets` and `keys` from 3.1 (`key_sets.lua`, `keys.lua`).
 /// Credentials and ACLs require a consumer (`consumer` is `required` in
 /// each plugin's `daos.lua`, e.g.
 /// <https://github.com/Kong/kong/blob/3.6.1/kong/plugins/key-auth/daos.lua>),
@@ -47,18 +91,26 @@ pub const COLLECTIONS: &[Collection] = &[
     top("certificates"),
     top("ca_certificates"),
     of("snis", &["certificates"]),
-    top("vaults"),
-    top("key_sets"),
-    top("keys"),
-    of("filter-chains", &["routes", "services"]),
-    top("consumer_groups"),
-    of("key-auths", &["consumers"]),
-    of("basic-auths", &["consumers"]),
-    of("jwts", &["consumers"]),
-    of("hmac-auths", &["consumers"]),
-    of("oauth2", &["consumers"]),
-    of("acls", &["consumers"]),
+    served(top("vaults-beta"), Served::Before(3, 0)),
+    served(top("vaults"), Served::Since(3, 0)),
+    served(top("key-sets"), Served::Since(3, 1)),
+    served(top("keys"), Served::Since(3, 1)),
+    served(
+        of("filter-chains", &["routes", "services"]),
+        Served::WithWasmSince(3, 4),
+    ),
+    served(top("consumer_groups"), Served::Enterprise),
+    credential("key-auths", "key-auth"),
+    credential("basic-auths", "basic-auth"),
+    credential("jwts", "jwt"),
+    credential("hmac-auths", "hmac-auth"),
+    credential("oauth2", "oauth2"),
+    credential("acls", "acl"),
 ];
+
+/// Collections read at once: pages of different collections overlap, the
+/// pages of one collection follow each other (each needs the last `next`).
+const PARALLEL_READS: usize = 4;
 
 /// Kong's answer on `/filter-chains` when wasm is off
 /// (<https://github.com/Kong/kong/blob/3.4.0/kong/api/routes/filter_chains.lua>).
@@ -82,7 +134,7 @@ pub struct Reading {
     pub stats: ReadStats,
 }
 
-/// Reads the workspaces, then every collection of each.
+/// Reads what the node is, its workspaces, then every collection of each.
 pub async fn read_all(client: &KongClient) -> Result<Reading, KongError> {
     let mut reading = Reading {
         collections: BTreeMap::new(),
@@ -90,11 +142,43 @@ pub async fn read_all(client: &KongClient) -> Result<Reading, KongError> {
         server_time: None,
         stats: ReadStats::default(),
     };
+    let node = read_node(client, &mut reading).await;
     let workspaces = read_workspaces(client, &mut reading).await?;
     for workspace in &workspaces {
-        read_workspace(client, workspace.as_deref(), &mut reading).await?;
+        read_workspace(client, node.as_ref(), workspace.as_deref(), &mut reading).await?;
     }
     Ok(reading)
+}
+
+/// `GET /`, or `None` when it cannot be read (every collection is then
+/// asked, and what the node lacks answers 404).
+async fn read_node(client: &KongClient, reading: &mut Reading) -> Option<NodeInfo> {
+    reading.stats.requests += 1;
+    match client.root_info().await {
+        Ok(node) => Some(node),
+        Err(e) => {
+            tracing::warn!(error = %e, "GET / unreadable; the freeze asks every collection");
+            None
+        }
+    }
+}
+
+/// Whether `node` can hold entities of `collection` at all; unknown node:
+/// yes.
+fn may_serve(collection: &Collection, node: Option<&NodeInfo>) -> bool {
+    let Some(node) = node else {
+        return true;
+    };
+    let at_least =
+        |major: u32, minor: u32| (node.version.major(), node.version.minor()) >= (major, minor);
+    match collection.served {
+        Served::Always => true,
+        Served::Since(major, minor) => at_least(major, minor),
+        Served::Before(major, minor) => !at_least(major, minor),
+        Served::WithPlugin(plugin) => node.plugins_available.iter().any(|p| p == plugin),
+        Served::WithWasmSince(major, minor) => at_least(major, minor) && node.wasm_enabled,
+        Served::Enterprise => node.edition == Edition::Enterprise,
+    }
 }
 
 /// `/workspaces` (which Kong also serves without Enterprise, listing only
@@ -104,8 +188,8 @@ async fn read_workspaces(
     client: &KongClient,
     reading: &mut Reading,
 ) -> Result<Vec<Option<String>>, KongError> {
-    let mut names = Vec::new();
-    let found = read_collection(client, "workspaces", "workspaces", reading, |ws| {
+    let mut names = vec![None];
+    let walked = walk_into(client, "/workspaces", |ws| {
         if let Some(name) = ws.get("name").and_then(|n| n.as_str()) {
             if name != DEFAULT_WORKSPACE {
                 names.push(Some(name.to_string()));
@@ -113,17 +197,24 @@ async fn read_workspaces(
         }
     })
     .await?;
-    if !found {
-        reading.collections.insert("workspaces".into(), None);
-    }
-    names.insert(0, None);
+    merge(reading, "workspaces".into(), walked);
     Ok(names)
 }
 
+/// What one collection read gave.
+struct Walked {
+    /// `None` when the node has no such collection.
+    hashes: Option<BTreeMap<String, String>>,
+    newest: Option<i64>,
+    summary: WalkSummary,
+}
+
 /// Every collection of one workspace. Keys are `services` in the default
-/// workspace and `NAME/services` in workspace NAME.
+/// workspace and `NAME/services` in workspace NAME. Collections that
+/// reference others are read once those are known.
 async fn read_workspace(
     client: &KongClient,
+    node: Option<&NodeInfo>,
     workspace: Option<&str>,
     reading: &mut Reading,
 ) -> Result<(), KongError> {
@@ -131,42 +222,49 @@ async fn read_workspace(
         Some(ws) => format!("{ws}/{path}"),
         None => path.to_string(),
     };
-    for collection in COLLECTIONS {
-        if cannot_hold_entities(collection, &reading.collections, &key) {
-            reading
-                .collections
-                .insert(key(collection.path), Some(BTreeMap::new()));
-            continue;
-        }
-        let name = key(collection.path);
-        let path = format!("/{name}");
-        let mut upstreams = Vec::new();
-        let found = read_collection(client, &name, &path, reading, |item| {
-            if collection.path == "upstreams" {
-                if let Some(id) = item.get("id").and_then(|i| i.as_str()) {
-                    upstreams.push(id.to_string());
-                }
+    let (independent, dependent): (Vec<&'static Collection>, Vec<&'static Collection>) =
+        COLLECTIONS.iter().partition(|c| c.needs.is_empty());
+    for group in [independent, dependent] {
+        let mut to_read = Vec::new();
+        for collection in group {
+            let name = key(collection.path);
+            if !may_serve(collection, node) {
+                reading.collections.insert(name, None);
+            } else if cannot_hold_entities(collection, node, workspace, &reading.collections, &key)
+            {
+                reading.collections.insert(name, Some(BTreeMap::new()));
+            } else {
+                to_read.push((name, collection));
             }
-        })
-        .await?;
-        if !found {
-            reading.collections.insert(name, None);
-            continue;
         }
-        // Targets hang off upstreams and are not a top-level collection.
-        for upstream in upstreams {
-            read_targets(client, &name, &path, &upstream, reading).await?;
+        let reads: Vec<_> = to_read
+            .into_iter()
+            .map(|(name, collection)| read_collection(client, name, collection))
+            .collect();
+        let walked: Vec<(String, Walked)> = futures::stream::iter(reads)
+            .buffer_unordered(PARALLEL_READS)
+            .try_collect()
+            .await?;
+        for (name, walked) in walked {
+            merge(reading, name, walked);
         }
     }
     Ok(())
 }
 
-/// True when every collection this one must reference was read empty.
+/// True when the node itself says the collection is empty: every
+/// collection it must reference was read empty, or (plugins of the
+/// default workspace) `GET /` lists no plugin in use.
 fn cannot_hold_entities(
     collection: &Collection,
+    node: Option<&NodeInfo>,
+    workspace: Option<&str>,
     read: &Collections,
     key: &dyn Fn(&str) -> String,
 ) -> bool {
+    if collection.path == "plugins" && workspace.is_none() {
+        return node.is_some_and(|n| n.plugins_enabled.is_empty());
+    }
     !collection.needs.is_empty()
         && collection.needs.iter().all(|need| {
             read.get(&key(need))
@@ -174,45 +272,48 @@ fn cannot_hold_entities(
         })
 }
 
-async fn read_targets(
-    client: &KongClient,
-    name: &str,
-    upstreams_path: &str,
-    upstream: &str,
-    reading: &mut Reading,
-) -> Result<(), KongError> {
-    let path = format!("{upstreams_path}/{upstream}/targets");
-    let mut entries = Vec::new();
-    let mut newest = reading.newest_write;
-    let summary = client
-        .walk(&path, |page| {
-            for item in &page {
-                newest = newest.max(updated_at(item));
-                let (id, entry) = entity_entry(item);
-                entries.push((format!("{upstream}/targets/{id}"), entry));
-            }
-            Ok(())
-        })
-        .await?;
-    reading.newest_write = newest;
-    note(reading, &summary);
-    if let Some(Some(hashes)) = reading.collections.get_mut(name) {
-        hashes.extend(entries);
-    }
-    Ok(())
-}
-
-/// Walks one collection into `reading.collections[name]`, showing each
-/// entity to `visit`. `false` when the node has no such collection.
+/// One collection; for upstreams, with their targets (which hang off each
+/// upstream and are no top-level collection), keyed `UPSTREAM/targets/ID`.
 async fn read_collection(
     client: &KongClient,
-    name: &str,
+    name: String,
+    collection: &'static Collection,
+) -> Result<(String, Walked), KongError> {
+    let path = format!("/{name}");
+    let mut upstreams = Vec::new();
+    let mut walked = walk_into(client, &path, |item| {
+        if collection.path == "upstreams" {
+            if let Some(id) = item.get("id").and_then(|i| i.as_str()) {
+                upstreams.push(id.to_string());
+            }
+        }
+    })
+    .await?;
+    for upstream in upstreams {
+        let targets = walk_into(client, &format!("{path}/{upstream}/targets"), |_| {}).await?;
+        walked.newest = walked.newest.max(targets.newest);
+        add_summary(&mut walked.summary, &targets.summary);
+        if let (Some(hashes), Some(found)) = (walked.hashes.as_mut(), targets.hashes) {
+            hashes.extend(
+                found
+                    .into_iter()
+                    .map(|(id, entry)| (format!("{upstream}/targets/{id}"), entry)),
+            );
+        }
+    }
+    Ok((name, walked))
+}
+
+/// Walks one collection into per-entity entries, showing each entity to
+/// `visit`. A collection the node does not serve counts one request and
+/// reads as absent.
+async fn walk_into(
+    client: &KongClient,
     path: &str,
-    reading: &mut Reading,
     mut visit: impl FnMut(&serde_json::Value),
-) -> Result<bool, KongError> {
+) -> Result<Walked, KongError> {
     let mut hashes = BTreeMap::new();
-    let mut newest = reading.newest_write;
+    let mut newest = None;
     let walked = client
         .walk(path, |page| {
             for item in &page {
@@ -224,24 +325,39 @@ async fn read_collection(
             Ok(())
         })
         .await;
-    let summary = match walked {
-        Ok(summary) => summary,
-        Err(e) if is_absent(&e) => {
-            reading.stats.requests += 1;
-            return Ok(false);
-        }
-        Err(e) => return Err(e),
-    };
-    reading.newest_write = newest;
-    note(reading, &summary);
-    reading.collections.insert(name.to_string(), Some(hashes));
-    Ok(true)
+    match walked {
+        Ok(summary) => Ok(Walked {
+            hashes: Some(hashes),
+            newest,
+            summary,
+        }),
+        Err(e) if is_absent(&e) => Ok(Walked {
+            hashes: None,
+            newest: None,
+            summary: WalkSummary {
+                pages: 1,
+                ..WalkSummary::default()
+            },
+        }),
+        Err(e) => Err(e),
+    }
 }
 
-fn note(reading: &mut Reading, summary: &WalkSummary) {
-    reading.stats.requests += summary.pages;
-    reading.stats.entities += summary.entities;
-    reading.server_time = summary.server_time.or(reading.server_time);
+fn add_summary(total: &mut WalkSummary, more: &WalkSummary) {
+    total.pages += more.pages;
+    total.entities += more.entities;
+    total.server_time = total.server_time.max(more.server_time);
+}
+
+/// Records one collection. Kong's clock is the latest `Date` of any page:
+/// pages are read concurrently, and the latest was answered after all the
+/// others' entities were.
+fn merge(reading: &mut Reading, name: String, walked: Walked) {
+    reading.stats.requests += walked.summary.pages;
+    reading.stats.entities += walked.summary.entities;
+    reading.server_time = reading.server_time.max(walked.summary.server_time);
+    reading.newest_write = reading.newest_write.max(walked.newest);
+    reading.collections.insert(name, walked.hashes);
 }
 
 /// A collection this node does not serve: unknown to its version or

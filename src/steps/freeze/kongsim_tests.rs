@@ -31,6 +31,16 @@ async fn post(kong: &KongSim, path: &str, body: Value) -> Value {
     body
 }
 
+/// A fresh fingerprint differs from `frozen` by exactly the `written`
+/// entities (`collection/id`), all added.
+async fn assert_added_exactly(kong: &KongSim, frozen: &Fingerprint, mut written: Vec<String>) {
+    let now = take(&client(kong)).await.unwrap();
+    let mut added = compare(frozen, &now).added;
+    added.sort();
+    written.sort();
+    assert_eq!(added, written);
+}
+
 fn client(kong: &KongSim) -> KongClient {
     KongClient::new(&kong.admin_url, &crate::kong::AdminSettings::default()).unwrap()
 }
@@ -79,11 +89,7 @@ async fn writes_to_credentials_acls_and_filter_chains_are_named() {
         let created = post(&kong, path, body).await;
         written.push(format!("{collection}/{}", created["id"].as_str().unwrap()));
     }
-    let now = take(&client(&kong)).await.unwrap();
-    let mut added = compare(&frozen, &now).added;
-    added.sort();
-    written.sort();
-    assert_eq!(added, written);
+    assert_added_exactly(&kong, &frozen, written).await;
 }
 
 /// Before 3.4 there is no `/filter-chains` (404); with wasm off Kong
@@ -98,9 +104,134 @@ async fn collections_a_node_lacks_are_recorded_absent() {
         Some(BTreeMap::new()),
         "no consumer, so no credential can exist: not asked"
     );
+    assert_eq!(fp.collections["vaults-beta"], None, "renamed vaults in 3.0");
+    assert_eq!(fp.collections["plugins"], Some(BTreeMap::new()));
     let fp = fingerprint_of_one_service("3.3.1").await;
     assert_eq!(fp.collections["filter-chains"], None, "before 3.4");
     assert!(fp.collections["workspaces"].is_some());
+    let fp = fingerprint_of_one_service("2.8.4").await;
+    assert_eq!(fp.collections["vaults-beta"], Some(BTreeMap::new()));
+    for absent in ["vaults", "key-sets", "keys"] {
+        assert_eq!(fp.collections[absent], None, "{absent} came after 2.8");
+    }
+}
+
+/// A write to each of the other collections a 3.6.1 node serves during
+/// the window is named: the core entities, targets, SNIs, CA
+/// certificates, vaults, key sets and keys, and a plugin (while none
+/// existed `GET /` said so and `/plugins` was not asked).
+#[tokio::test]
+async fn writes_to_every_core_collection_are_named() {
+    let pg = Postgres::start().unwrap();
+    let kong = node(&pg, "3.6.1", None);
+    let frozen = take(&client(&kong)).await.unwrap();
+    assert_eq!(frozen.collections["plugins"], Some(BTreeMap::new()));
+
+    let leaf = rcgen::generate_simple_self_signed(vec!["a.example".into()]).unwrap();
+    let ca = rcgen::generate_simple_self_signed(vec!["ca.example".into()]).unwrap();
+    let mut written = Vec::new();
+    let mut write = async |path: &str, body: Value, collection: &str| {
+        let created = post(&kong, path, body).await;
+        let id = created["id"].as_str().unwrap().to_string();
+        written.push(format!("{collection}/{id}"));
+        id
+    };
+    let service = write(
+        "/services",
+        json!({"name": "s", "host": "s.internal"}),
+        "services",
+    )
+    .await;
+    write(
+        "/routes",
+        json!({"paths": ["/"], "service": {"id": service}}),
+        "routes",
+    )
+    .await;
+    write("/consumers", json!({"username": "bob"}), "consumers").await;
+    write("/plugins", json!({"name": "cors"}), "plugins").await;
+    let upstream = write("/upstreams", json!({"name": "u"}), "upstreams").await;
+    write(
+        &format!("/upstreams/{upstream}/targets"),
+        json!({"target": "10.0.0.1:80"}),
+        &format!("upstreams/{upstream}/targets"),
+    )
+    .await;
+    let certificate = write(
+        "/certificates",
+        json!({"cert": leaf.cert.pem(), "key": leaf.key_pair.serialize_pem()}),
+        "certificates",
+    )
+    .await;
+    write(
+        "/snis",
+        json!({"name": "a.example", "certificate": {"id": certificate}}),
+        "snis",
+    )
+    .await;
+    write(
+        "/ca_certificates",
+        json!({"cert": ca.cert.pem()}),
+        "ca_certificates",
+    )
+    .await;
+    write(
+        "/vaults",
+        json!({"prefix": "my-env", "name": "env"}),
+        "vaults",
+    )
+    .await;
+    let set = write("/key-sets", json!({"name": "ks"}), "key-sets").await;
+    write(
+        "/keys",
+        json!({"kid": "k1", "jwk": "{\"kid\":\"k1\"}", "set": {"id": set}}),
+        "keys",
+    )
+    .await;
+
+    assert_added_exactly(&kong, &frozen, written).await;
+}
+
+/// Kong Enterprise: a workspace's entities live under `/{workspace}/`
+/// only, and a write there during the window is named with its workspace.
+#[tokio::test]
+async fn a_write_in_a_non_default_workspace_is_named() {
+    let pg = Postgres::start().unwrap();
+    let kong = KongSim::builder("3.4.3.5")
+        .edition("enterprise")
+        .postgres(&pg)
+        .bootstrap()
+        .start()
+        .unwrap();
+    post(&kong, "/workspaces", json!({"name": "team-a"})).await;
+    post(
+        &kong,
+        "/team-a/services",
+        json!({"name": "a", "host": "a.internal"}),
+    )
+    .await;
+    let frozen = take(&client(&kong)).await.unwrap();
+    assert_eq!(frozen.collections["services"], Some(BTreeMap::new()));
+    assert_eq!(
+        frozen.collections["team-a/services"]
+            .as_ref()
+            .map(BTreeMap::len),
+        Some(1)
+    );
+
+    let route = post(
+        &kong,
+        "/team-a/routes",
+        json!({"name": "r", "paths": ["/a"]}),
+    )
+    .await;
+    let now = take(&client(&kong)).await.unwrap();
+    let violation = compare(&frozen, &now);
+    assert_eq!(
+        violation.added,
+        vec![format!("team-a/routes/{}", route["id"].as_str().unwrap())]
+    );
+    assert!(violation.changed.is_empty() && violation.removed.is_empty());
 }
 
 async fn fingerprint_of_one_service(version: &str) -> Fingerprint {
@@ -133,7 +264,10 @@ async fn a_large_collection_is_read_in_the_largest_pages() {
         stats.entities, 2501,
         "2,500 services and the default workspace"
     );
-    // workspaces 1 + services 3 + 11 other collections, each one page or a
-    // 404; credentials and SNIs not asked (nothing they could reference).
-    assert_eq!(stats.requests, 15, "{stats:?}");
+    // `GET /` 1 + workspaces 1 + services 3 + the 8 other collections
+    // 3.2 has (routes, consumers, upstreams, certificates, ca_certificates,
+    // vaults, key-sets, keys), one page each. Not asked: what 3.2 or OSS
+    // lacks (vaults-beta, filter-chains, consumer_groups), plugins (`GET /`
+    // lists none in use), credentials and SNIs (nothing to reference).
+    assert_eq!(stats.requests, 13, "{stats:?}");
 }

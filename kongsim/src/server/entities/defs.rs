@@ -92,6 +92,8 @@ pub enum Served {
     WithPlugin(&'static str),
     /// From this release on, and only with `wasm = on`.
     WithWasmSince(u64, u64),
+    /// Before this release only (an entity a later release renamed).
+    Until(u64, u64),
 }
 
 /// Core entities that were there in every release kongsim models.
@@ -433,6 +435,110 @@ pub const WORKSPACES: EntityDef = EntityDef {
     millisecond_timestamps: false,
 };
 
+/// `kong/db/schema/entities/snis.lua`: a name on a certificate.
+pub const SNIS: EntityDef = EntityDef {
+    name: "snis",
+    path: "snis",
+    nested_path: "snis",
+    served: ALWAYS,
+    endpoint_key: Some("name"),
+    fields: &[
+        required("name", Kind::Text),
+        Field {
+            required: true,
+            ..fk("certificate", "certificate_id", "certificates")
+        },
+        f("tags", Kind::TextArray, "null"),
+    ],
+    updated_at_since: Some((3, 3)),
+    millisecond_timestamps: false,
+};
+
+/// `kong/db/schema/entities/ca_certificates.lua`: not workspaceable;
+/// `cert_digest` is derived from `cert` on every write.
+pub const CA_CERTIFICATES: EntityDef = EntityDef {
+    name: "ca_certificates",
+    path: "ca_certificates",
+    nested_path: "ca_certificates",
+    served: ALWAYS,
+    endpoint_key: None,
+    fields: &[
+        required("cert", Kind::Text),
+        f("cert_digest", Kind::Text, "null"),
+        f("tags", Kind::TextArray, "null"),
+    ],
+    updated_at_since: Some((3, 3)),
+    millisecond_timestamps: false,
+};
+
+const VAULT_FIELDS: &[Field] = &[
+    required("prefix", Kind::Text),
+    required("name", Kind::Text),
+    f("description", Kind::Text, "null"),
+    f("config", Kind::Json, "{}"),
+    f("tags", Kind::TextArray, "null"),
+];
+
+/// `kong/db/schema/entities/vaults.lua` (3.0+, `admin_api_name = "vaults"`).
+pub const VAULTS: EntityDef = EntityDef {
+    name: "vaults",
+    path: "vaults",
+    nested_path: "vaults",
+    served: Served::Since(3, 0),
+    endpoint_key: Some("prefix"),
+    fields: VAULT_FIELDS,
+    updated_at_since: Some((3, 0)),
+    millisecond_timestamps: false,
+};
+
+/// 2.8's `kong/db/schema/entities/vaults_beta.lua`
+/// (`admin_api_name = "vaults-beta"`); 3.0 renamed it `vaults`.
+pub const VAULTS_BETA: EntityDef = EntityDef {
+    name: "vaults_beta",
+    path: "vaults-beta",
+    nested_path: "vaults-beta",
+    served: Served::Until(3, 0),
+    endpoint_key: Some("prefix"),
+    fields: VAULT_FIELDS,
+    updated_at_since: Some(BASE),
+    millisecond_timestamps: false,
+};
+
+/// `kong/db/schema/entities/key_sets.lua` (3.1+, `admin_api_name = "key-sets"`).
+pub const KEY_SETS: EntityDef = EntityDef {
+    name: "key_sets",
+    path: "key-sets",
+    nested_path: "key-sets",
+    served: Served::Since(3, 1),
+    endpoint_key: Some("name"),
+    fields: &[
+        f("name", Kind::Text, "null"),
+        f("tags", Kind::TextArray, "null"),
+    ],
+    updated_at_since: Some((3, 1)),
+    millisecond_timestamps: false,
+};
+
+/// `kong/db/schema/entities/keys.lua` (3.1+): a JWK or a PEM pair,
+/// optionally in a key set (`/key-sets/{set}/keys`).
+pub const KEYS: EntityDef = EntityDef {
+    name: "keys",
+    path: "keys",
+    nested_path: "keys",
+    served: Served::Since(3, 1),
+    endpoint_key: Some("name"),
+    fields: &[
+        fk("set", "set_id", "key_sets"),
+        f("name", Kind::Text, "null"),
+        required("kid", Kind::Text),
+        f("jwk", Kind::Text, "null"),
+        f("pem", Kind::Json, "null"),
+        f("tags", Kind::TextArray, "null"),
+    ],
+    updated_at_since: Some((3, 1)),
+    millisecond_timestamps: false,
+};
+
 pub const ALL: &[&EntityDef] = &[
     &SERVICES,
     &ROUTES,
@@ -441,6 +547,12 @@ pub const ALL: &[&EntityDef] = &[
     &UPSTREAMS,
     &TARGETS,
     &CERTIFICATES,
+    &SNIS,
+    &CA_CERTIFICATES,
+    &VAULTS,
+    &VAULTS_BETA,
+    &KEY_SETS,
+    &KEYS,
     &KEY_AUTHS,
     &BASIC_AUTHS,
     &JWTS,
@@ -450,6 +562,15 @@ pub const ALL: &[&EntityDef] = &[
     &FILTER_CHAINS,
     &WORKSPACES,
 ];
+
+impl EntityDef {
+    /// Whether Kong keeps the entity per workspace (`workspaceable = true`
+    /// in its schema): every entity kongsim serves but workspaces
+    /// themselves and CA certificates.
+    pub fn workspaceable(&self) -> bool {
+        self.name != WORKSPACES.name && self.name != CA_CERTIFICATES.name
+    }
+}
 
 /// The entity stored in `table`.
 pub fn by_name(table: &str) -> Option<&'static EntityDef> {

@@ -10,6 +10,7 @@
 mod defs;
 mod error;
 mod seed;
+mod validate;
 
 pub use defs::*;
 pub use error::ApiError;
@@ -33,6 +34,24 @@ pub struct Entities<'a> {
     pub pg: &'a Pg,
     pub version: &'a KongVersion,
     pub conf: &'a KongConf,
+    /// Kong Enterprise keeps workspaceable entities per workspace: reads
+    /// see only this workspace's rows and writes land in it. `None` (OSS)
+    /// does not scope.
+    pub workspace: Option<String>,
+}
+
+/// Matches a row of the requested workspace (`$N`, a workspace name; NULL
+/// = no scoping). Rows written before a table had `ws_id` belong to
+/// `default`, as Kong's 2.1 migration put them there.
+fn workspace_filter(def: &EntityDef, param: usize) -> String {
+    if !def.workspaceable() {
+        // Global entities: every workspace sees them (the parameter is
+        // still bound, so it must be used).
+        return format!("(${param}::text IS NULL OR TRUE)");
+    }
+    format!(
+        "(${param}::text IS NULL OR COALESCE(t.ws_id, (SELECT id FROM workspaces WHERE name = 'default')) = (SELECT id FROM workspaces WHERE name = ${param}::text))"
+    )
 }
 
 pub struct Page {
@@ -127,11 +146,14 @@ impl Entities<'_> {
         let scope_id = scope.map(|s| s.id.clone());
         let scope_column = scope.map(|s| s.column).unwrap_or("id");
         let sql = format!(
-            "{} WHERE ($1::text IS NULL OR t.{col} = $1::text::uuid) AND ($2::text IS NULL OR t.id > $2::text::uuid) ORDER BY t.id LIMIT $3",
+            "{} WHERE ($1::text IS NULL OR t.{col} = $1::text::uuid) AND ($2::text IS NULL OR t.id > $2::text::uuid) AND {ws} ORDER BY t.id LIMIT $3",
             self.select_sql(def),
-            col = escape_identifier(scope_column)
+            col = escape_identifier(scope_column),
+            ws = workspace_filter(def, 4),
         );
-        let mut rows = self.rows(&sql, &[&scope_id, &after, &limit]).await?;
+        let mut rows = self
+            .rows(&sql, &[&scope_id, &after, &limit, &self.workspace])
+            .await?;
         let next = if rows.len() > size {
             rows.truncate(size);
             rows.last()
@@ -170,12 +192,15 @@ impl Entities<'_> {
         let scope_id = scope.map(|s| s.id.clone());
         let scope_column = scope.map(|s| s.column).unwrap_or("id");
         let sql = format!(
-            "{} WHERE t.{col}::text = $1 AND ($2::text IS NULL OR t.{scol} = $2::text::uuid) LIMIT 1",
+            "{} WHERE t.{col}::text = $1 AND ($2::text IS NULL OR t.{scol} = $2::text::uuid) AND {ws} LIMIT 1",
             self.select_sql(def),
             col = escape_identifier(column),
-            scol = escape_identifier(scope_column)
+            scol = escape_identifier(scope_column),
+            ws = workspace_filter(def, 3),
         );
-        let rows = self.rows(&sql, &[&value, &scope_id]).await?;
+        let rows = self
+            .rows(&sql, &[&value, &scope_id, &self.workspace])
+            .await?;
         Ok(rows.first().map(|r| self.to_api(def, r)))
     }
 
@@ -296,225 +321,6 @@ impl Entities<'_> {
         }
     }
 
-    /// Validates `input` against the entity's fields and fills defaults,
-    /// returning column name → value for storage.
-    async fn complete(
-        &self,
-        def: &EntityDef,
-        mut input: Map<String, Value>,
-        existing: Option<&Value>,
-    ) -> Result<Map<String, Value>, ApiError> {
-        for key in ["id", "created_at", "updated_at"] {
-            input.remove(key);
-        }
-        if def.name == "services" {
-            expand_service_url(&mut input)?;
-        }
-        if def.name == "targets" {
-            if let Some(Value::String(target)) = input.get("target") {
-                let normalized = normalize_target(target);
-                input.insert("target".into(), json!(normalized));
-            }
-        }
-        let mut errors = Map::new();
-        for key in input.keys() {
-            if !self.fields(def).any(|f| f.name == key) {
-                errors.insert(key.clone(), json!("unknown field"));
-            }
-        }
-        let mut record = Map::new();
-        for field in self.fields(def) {
-            let value = match input.get(field.name) {
-                Some(v) => v.clone(),
-                // Kong's `utils.random_string()`: 32 hex characters.
-                None if field.auto && existing.is_none() => {
-                    json!(uuid::Uuid::new_v4().simple().to_string())
-                }
-                None => serde_json::from_str(field.default).unwrap_or(Value::Null),
-            };
-            if value.is_null() {
-                if field.required {
-                    errors.insert(field.name.into(), json!("required field missing"));
-                }
-                record.insert(field.column.into(), Value::Null);
-                continue;
-            }
-            if let Kind::Foreign(target) = field.kind {
-                let id = self.resolve_foreign(field, target, &value).await?;
-                record.insert(field.column.into(), id);
-                continue;
-            }
-            match check_kind(field, value) {
-                Ok(stored) => {
-                    record.insert(field.column.into(), stored);
-                }
-                Err(message) => {
-                    errors.insert(field.name.into(), json!(message));
-                }
-            }
-        }
-        if errors.is_empty() {
-            self.entity_checks(def, &record, existing)?;
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::schema_violation(errors));
-        }
-        if def.name == "acls" {
-            record.insert("cache_key".into(), json!(acl_cache_key(&record)));
-        }
-        Ok(record)
-    }
-}
-
-/// Checks a value against its field's type; foreign keys are resolved
-/// separately because that needs the database.
-fn check_kind(field: &Field, value: Value) -> Result<Value, String> {
-    match field.kind {
-        Kind::Text => value
-            .as_str()
-            .map(|_| value.clone())
-            .ok_or_else(|| "expected a string".to_string()),
-        Kind::Integer => {
-            let n = value
-                .as_i64()
-                .ok_or_else(|| "expected an integer".to_string())?;
-            if field.name == "weight" && !(0..=65535).contains(&n) {
-                return Err("value should be between 0 and 65535".into());
-            }
-            Ok(value)
-        }
-        Kind::Boolean => value
-            .as_bool()
-            .map(|_| value.clone())
-            .ok_or_else(|| "expected a boolean".to_string()),
-        Kind::TextArray => match &value {
-            Value::Array(items) if items.iter().all(Value::is_string) => Ok(value),
-            _ => Err("expected a set".into()),
-        },
-        Kind::UuidArray => match &value {
-            Value::Array(items)
-                if items
-                    .iter()
-                    .all(|i| i.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())) =>
-            {
-                Ok(value)
-            }
-            _ => Err("expected an array of UUIDs".into()),
-        },
-        Kind::Json | Kind::Foreign(_) => Ok(value),
-    }
-}
-
-impl Entities<'_> {
-    /// `{"id": ...}` or `{"name": ...}` to the referenced entity's id.
-    async fn resolve_foreign(
-        &self,
-        field: &Field,
-        target: &'static str,
-        value: &Value,
-    ) -> Result<Value, ApiError> {
-        let key = value
-            .get("id")
-            .or_else(|| value.get("name"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::field(field.name, "expected a record with an 'id'"))?;
-        let def = by_name(target).ok_or_else(ApiError::not_found)?;
-        match self.find(def, key, None).await? {
-            Some(found) => Ok(found.get("id").cloned().unwrap_or(Value::Null)),
-            None => Err(ApiError::foreign_missing(field.name, target, key)),
-        }
-    }
-
-    fn entity_checks(
-        &self,
-        def: &EntityDef,
-        record: &Map<String, Value>,
-        _existing: Option<&Value>,
-    ) -> Result<(), ApiError> {
-        let set = |name: &str| {
-            record
-                .get(name)
-                .is_some_and(|v| !v.is_null() && v != &json!([]))
-        };
-        match def.name {
-            "routes" => {
-                let protocols: Vec<&str> = record
-                    .get("protocols")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                let http_like = protocols.iter().any(|p| *p == "http" || *p == "https");
-                if http_like
-                    && !["methods", "hosts", "headers", "paths", "snis"]
-                        .iter()
-                        .any(|n| set(n))
-                {
-                    let shown = if protocols.contains(&"https") {
-                        "https"
-                    } else {
-                        "http"
-                    };
-                    return Err(ApiError::entity_check(&format!(
-                        "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is '{shown}'"
-                    )));
-                }
-            }
-            "consumers" if !set("username") && !set("custom_id") => {
-                return Err(ApiError::entity_check(
-                    "at least one of these fields must be non-empty: 'custom_id', 'username'",
-                ));
-            }
-            "plugins" => {
-                let name = record
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if !super::plugins::is_available(self.version, name) {
-                    return Err(ApiError::field(
-                        "name",
-                        &format!("plugin '{name}' not enabled; add it to the 'plugins' configuration property"),
-                    ));
-                }
-            }
-            "filter_chains" => self.check_filter_chain(record)?,
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// `filter_chains.lua`'s entity checks: exactly one of route and
-    /// service, at least one filter, each one a filter the node has (the
-    /// `.wasm` files of `wasm_filters_path`).
-    fn check_filter_chain(&self, record: &Map<String, Value>) -> Result<(), ApiError> {
-        let set = |name: &str| record.get(name).is_some_and(|v| !v.is_null());
-        match (set("route_id"), set("service_id")) {
-            (true, true) => {
-                return Err(ApiError::entity_check(
-                    "these fields are mutually exclusive: 'service', 'route'",
-                ))
-            }
-            (false, false) => {
-                return Err(ApiError::entity_check(
-                    "at least one of these fields must be non-empty: 'service', 'route'",
-                ))
-            }
-            _ => {}
-        }
-        let filters = record
-            .get("filters")
-            .and_then(Value::as_array)
-            .filter(|f| !f.is_empty())
-            .ok_or_else(|| ApiError::field("filters", "length must be at least 1"))?;
-        let known = wasm_filter_names(self.conf);
-        for filter in filters {
-            let name = filter.get("name").and_then(Value::as_str).unwrap_or("");
-            if !known.iter().any(|k| k == name) {
-                return Err(ApiError::field("filters", "no such filter"));
-            }
-        }
-        Ok(())
-    }
-
     async fn insert(
         &self,
         def: &EntityDef,
@@ -524,17 +330,51 @@ impl Entities<'_> {
         let mut row = record.clone();
         row.insert("id".into(), json!(id));
         let columns: Vec<String> = row.keys().map(|c| escape_identifier(c)).collect();
+        let (extra_columns, extra_values) = self.columns_kong_sets(def);
         let table = escape_identifier(def.name);
         let sql = format!(
-            "INSERT INTO {table} ({cols}) SELECT {cols} FROM json_populate_record(NULL::{table}, $1::text::json)",
+            "INSERT INTO {table} ({cols}{extra_columns}) SELECT {cols}{extra_values} FROM json_populate_record(NULL::{table}, $1::text::json)",
             cols = columns.join(", ")
         );
         let payload = Value::Object(row).to_string();
+        let workspace = self.workspace.clone().unwrap_or_default();
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = if extra_values.contains("$2")
+        {
+            vec![&payload, &workspace]
+        } else {
+            vec![&payload]
+        };
         self.pg
-            .execute(&sql, &[&payload])
+            .execute(&sql, &params)
             .await
             .map(|_| ())
             .map_err(|e| self.write_error(def, record, e))
+    }
+
+    /// Columns Kong sets itself on insert, whatever the table's defaults:
+    /// the timestamps (some tables have no default) and, on Kong
+    /// Enterprise, the workspace (`$2`). As `(", a, b", ", x, y")`.
+    fn columns_kong_sets(&self, def: &EntityDef) -> (String, String) {
+        let now = if def.millisecond_timestamps {
+            "CURRENT_TIMESTAMP(3)"
+        } else {
+            "CURRENT_TIMESTAMP(0)"
+        };
+        let mut columns = vec![("created_at", now)];
+        if self.has_updated_at(def) {
+            columns.push(("updated_at", now));
+        }
+        if def.workspaceable() && self.workspace.is_some() {
+            columns.push(("ws_id", "(SELECT id FROM workspaces WHERE name = $2::text)"));
+        }
+        columns.iter().fold(
+            (String::new(), String::new()),
+            |(mut names, mut values), (name, value)| {
+                names.push_str(&format!(", {}", escape_identifier(name)));
+                values.push_str(&format!(", {value}"));
+                (names, values)
+            },
+        )
     }
 
     async fn replace(
@@ -588,37 +428,6 @@ impl Entities<'_> {
     }
 }
 
-/// Kong's cache key of an ACL: `acls:CONSUMER:GROUP::::WORKSPACE`
-/// (kongsim keeps no workspace on credentials).
-fn acl_cache_key(record: &Map<String, Value>) -> String {
-    let text = |k: &str| {
-        record
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    format!("acls:{}:{}::::", text("consumer_id"), text("group"))
-}
-
-/// The filters a node with wasm on has: the `.wasm` files in
-/// `wasm_filters_path`, by file stem.
-fn wasm_filter_names(conf: &KongConf) -> Vec<String> {
-    let Some(dir) = conf.get("wasm_filters_path") else {
-        return Vec::new();
-    };
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
-                .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn as_object(value: &Value) -> Result<Map<String, Value>, ApiError> {
     match value {
         Value::Object(map) => Ok(map.clone()),
@@ -655,46 +464,6 @@ fn referencing_table(message: &str) -> Option<&'static str> {
     ALL.iter()
         .map(|d| d.name)
         .find(|name| message.ends_with(&format!("on table \"{name}\"")))
-}
-
-/// Kong's `service.url` shorthand.
-fn expand_service_url(input: &mut Map<String, Value>) -> Result<(), ApiError> {
-    let Some(url) = input.remove("url") else {
-        return Ok(());
-    };
-    let Some(url) = url.as_str() else {
-        return Err(ApiError::field("url", "expected a string"));
-    };
-    let (protocol, rest) = url
-        .split_once("://")
-        .ok_or_else(|| ApiError::field("url", "missing host in url"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], Some(&rest[i..])),
-        None => (rest, None),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| ApiError::field("url", "invalid port"))?,
-        ),
-        None => (
-            authority,
-            if protocol == "https" || protocol == "grpcs" || protocol == "tls" {
-                443
-            } else {
-                80
-            },
-        ),
-    };
-    if host.is_empty() {
-        return Err(ApiError::field("url", "missing host in url"));
-    }
-    input.insert("protocol".into(), json!(protocol));
-    input.insert("host".into(), json!(host));
-    input.insert("port".into(), json!(port));
-    input.insert("path".into(), path.map(|p| json!(p)).unwrap_or(Value::Null));
-    Ok(())
 }
 
 /// Kong appends the default target port 8000 when none is given.
@@ -740,17 +509,6 @@ mod tests {
         assert_eq!(normalize_target("10.0.0.1"), "10.0.0.1:8000");
         assert_eq!(normalize_target("a.example:81"), "a.example:81");
         assert_eq!(normalize_target("[::1]"), "[::1]:8000");
-    }
-
-    #[test]
-    fn service_url_expands_into_fields() {
-        let mut input = Map::new();
-        input.insert("url".into(), json!("https://api.example/v1"));
-        expand_service_url(&mut input).unwrap();
-        assert_eq!(input["protocol"], "https");
-        assert_eq!(input["host"], "api.example");
-        assert_eq!(input["port"], 443);
-        assert_eq!(input["path"], "/v1");
     }
 
     #[test]
