@@ -3,7 +3,9 @@
 
 use super::traffic_settings;
 use crate::traffic::{plan_shift, shift, Progression, TrafficDriver, TrafficWeight};
-use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, Schema, Value};
+use tfplug::{
+    async_trait, Action, AttrPath, Attribute, Block, Check, Ctx, Diagnostics, Schema, Value,
+};
 
 pub struct KongPromote;
 
@@ -44,7 +46,7 @@ impl Action for KongPromote {
                     "Moves traffic one step further towards cluster Y (by the traffic block's `step_weight`, up to `max_weight_y`), \
                      running the traffic block's gates at the new weight and reacting to a failure as `on_failure` says.",
                 )
-                .attr(Attribute::number("max_weight_y").optional().describe("Never go past this share of traffic on Y. Default `100`."))
+                .attr(Attribute::number("max_weight_y").optional().check(Check::WholeNumber { min: 1, max: 100 }).describe("Never go past this share of traffic on Y. Default `100`."))
                 .block(crate::blocks::traffic::block()),
         )
     }

@@ -115,3 +115,27 @@ fn constraints_wait_for_unknowns_and_point_at_the_conflict() {
         vec!["blk.b"]
     );
 }
+
+#[test]
+fn a_check_on_a_list_judges_each_element_on_its_index() {
+    let mut d = Diagnostics::new();
+    let urls = Value::List(vec!["http://a:1/".into(), "ftp://b/".into()]);
+    Check::HttpUrl.check(&urls, &AttrPath::root("urls"), &mut d);
+    let paths: Vec<String> = d
+        .iter()
+        .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
+        .collect();
+    assert_eq!(paths, vec!["urls[1]".to_string()]);
+}
+
+#[test]
+fn pauses_may_be_zero_but_never_garbage_or_overflowing() {
+    assert_eq!(fault(Check::DurationOrZero, "0s".into()), None);
+    for bad in ["-1s", "", "99999999999999999999999h"] {
+        assert!(
+            fault(Check::DurationOrZero, bad.into()).is_some(),
+            "{bad:?}"
+        );
+    }
+    assert!(fault(Check::Duration, "99999999999999999999999h".into()).is_some());
+}

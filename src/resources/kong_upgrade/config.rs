@@ -99,6 +99,38 @@ fn version(v: &Value, attr: &str, diags: &mut Diagnostics) -> Option<KongVersion
     named::<KongVersion>(v, attr, None, diags)
 }
 
+/// Every check of a wholly known configuration that needs no I/O, for
+/// `terraform validate`: the intent, then the blocks' settings (parsed as
+/// plan parses them, so validate and plan cannot disagree).
+pub fn validate(config: &Value, write_only_allowed: bool) -> Diagnostics {
+    let mut diags = match parse_intent(config) {
+        Ok(_) => Diagnostics::new(),
+        Err(d) => d,
+    };
+    for name in ["database", "new_database"] {
+        diags.extend(blocks::database::validate(
+            blocks::first(config.attr(name)),
+            &AttrPath::root(name),
+            write_only_allowed,
+        ));
+    }
+    diags.extend(blocks::runner::validate(
+        blocks::first(config.attr("runner")),
+        &AttrPath::root("runner"),
+    ));
+    if !diags.has_errors() {
+        if let Err(d) = parse_settings(config, &AdminSettings::default()) {
+            diags.extend(d);
+        }
+    }
+    for op in ["create", "update", "delete"] {
+        if let Err(d) = tfplug::timeouts::timeout(config, op, super::DEFAULT_TIMEOUT) {
+            diags.push(d);
+        }
+    }
+    diags
+}
+
 pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
     let mut diags = Diagnostics::new();
     let strategy = named::<Strategy>(config, "strategy", None, &mut diags);
@@ -146,6 +178,8 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
             "dual_cluster restores the backup into new_database: set download_command to fetch back what upload_command stored.",
         );
     }
+    blocks_the_strategy_needs(strategy, config, &mut diags);
+    clusters_differ(config, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -168,6 +202,61 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
         traffic_steps: traffic_steps(config.attr("traffic")),
         new_database_configured: !config.attr("new_database").is_null(),
     })
+}
+
+/// The blocks a strategy needs, and those it would ignore, each refused on
+/// the block: Y's migrations run on `database` (X's) for `in_place` and
+/// `blue_green` and on `new_database` (restored from X's backup) for
+/// `dual_cluster`, through `runner`; `rolling` runs no migrations.
+fn blocks_the_strategy_needs(strategy: Strategy, config: &Value, diags: &mut Diagnostics) {
+    let runs_migrations = strategy != Strategy::Rolling;
+    let dual = strategy == Strategy::DualCluster;
+    let rules = [
+        ("database", runs_migrations, true),
+        ("new_database", dual, dual),
+        ("runner", runs_migrations, true),
+    ];
+    for (block, required, allowed) in rules {
+        let present = !blocks::first(config.attr(block)).is_null();
+        if required && !present {
+            diags.error_at(
+                AttrPath::root(block),
+                format!("Missing {block} block"),
+                format!("strategy = \"{strategy}\" needs a {block} {{ ... }} block."),
+            );
+        } else if present && !allowed {
+            diags.error_at(
+                AttrPath::root(block),
+                format!("Unexpected {block} block"),
+                format!(
+                    "Only dual_cluster uses {block}; strategy = \"{strategy}\" would ignore it."
+                ),
+            );
+        }
+    }
+}
+
+/// `cluster_x` and `cluster_y` must be two clusters: the same Admin API in
+/// both would upgrade a cluster into itself.
+fn clusters_differ(config: &Value, diags: &mut Diagnostics) {
+    let url = |name: &str| {
+        let block = blocks::first(config.attr(name));
+        block
+            .attr("admin_url")
+            .as_str()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+    };
+    if let (Some(x), Some(y)) = (url("cluster_x"), url("cluster_y")) {
+        if x.origin() == y.origin()
+            && x.path().trim_end_matches('/') == y.path().trim_end_matches('/')
+        {
+            diags.error_at(
+                AttrPath::root("cluster_y").attr("admin_url"),
+                "Same cluster twice",
+                "cluster_y.admin_url names the same Admin API as cluster_x.admin_url: Y must be another cluster.",
+            );
+        }
+    }
 }
 
 /// The weights Y passes through on its way up, each planned as its own
