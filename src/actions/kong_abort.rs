@@ -2,13 +2,24 @@
 //! after `kong migrations finish` on the shared database, because X can no
 //! longer run against it: roll back by restoring the backup instead.
 
-use super::traffic_settings;
+use super::{traffic_settings, validate_traffic};
 use crate::blocks;
 use crate::migrations::{classify, read_schema_state, KnownMigrations, KnownSource};
 use crate::traffic::{TrafficDriver, TrafficWeight, Weights};
-use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, Schema, Value};
+use crate::version::KongVersion;
+use tfplug::{
+    async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostic, Diagnostics, Schema, Value,
+};
 
 pub struct KongAbort;
+
+fn missing_to_version() -> Diagnostic {
+    Diagnostic::error(
+        "Missing to_version",
+        "With a database, to_version tells which upgrade to check.",
+    )
+    .at(AttrPath::root("to_version"))
+}
 
 /// True when the database no longer has the pending migrations an
 /// unfinished upgrade to `to_version` leaves: `finish` has run.
@@ -19,13 +30,7 @@ async fn finish_has_run(config: &Value) -> Result<bool, Diagnostics> {
     }
     let db = blocks::database::parse(db_value, AttrPath::root("database"))?;
     let Some(to) = config.attr("to_version").as_str() else {
-        let mut d = Diagnostics::new();
-        d.error_at(
-            AttrPath::root("to_version"),
-            "Missing to_version",
-            "With a database, to_version tells which upgrade to check.",
-        );
-        return Err(d);
+        return Err(missing_to_version().into());
     };
     // A version the catalog does not know is judged from Kong's records
     // alone: every pending migration recorded counts (see `classify`).
@@ -73,6 +78,21 @@ impl Action for KongAbort {
                 .block(crate::blocks::traffic::block())
                 .block(database),
         )
+    }
+
+    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+        let mut diags = validate_traffic(config);
+        if let Some(to) = config.attr("to_version").as_str() {
+            if let Err(e) = to.parse::<KongVersion>() {
+                diags.error_at(AttrPath::root("to_version"), "Invalid Kong version", e.to_string());
+            }
+        }
+        let db = blocks::first(config.attr("database"));
+        diags.extend(blocks::database::validate(db, &AttrPath::root("database"), false));
+        if !db.is_null() && config.attr("to_version").is_null() {
+            diags.push(missing_to_version());
+        }
+        diags
     }
 
     async fn invoke(

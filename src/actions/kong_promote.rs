@@ -1,7 +1,7 @@
 //! `action "kong_promote"`: the next traffic step towards Y, with gates:
 //! for operators who advance a canary by hand between applies.
 
-use super::traffic_settings;
+use super::{traffic_settings, validate_traffic};
 use crate::traffic::{plan_shift, shift, Progression, TrafficDriver, TrafficWeight};
 use tfplug::{
     async_trait, Action, AttrPath, Attribute, Block, Check, Ctx, Diagnostics, Schema, Value,
@@ -49,6 +49,10 @@ impl Action for KongPromote {
                 .attr(Attribute::number("max_weight_y").optional().check(Check::WholeNumber { min: 1, max: 100 }).describe("Never go past this share of traffic on Y. Default `100`."))
                 .block(crate::blocks::traffic::block()),
         )
+    }
+
+    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+        validate_traffic(config)
     }
 
     async fn invoke(
