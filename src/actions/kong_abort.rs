@@ -84,11 +84,19 @@ impl Action for KongAbort {
         let mut diags = validate_traffic(config);
         if let Some(to) = config.attr("to_version").as_str() {
             if let Err(e) = to.parse::<KongVersion>() {
-                diags.error_at(AttrPath::root("to_version"), "Invalid Kong version", e.to_string());
+                diags.error_at(
+                    AttrPath::root("to_version"),
+                    "Invalid Kong version",
+                    e.to_string(),
+                );
             }
         }
         let db = blocks::first(config.attr("database"));
-        diags.extend(blocks::database::validate(db, &AttrPath::root("database"), false));
+        diags.extend(blocks::database::validate(
+            db,
+            &AttrPath::root("database"),
+            false,
+        ));
         if !db.is_null() && config.attr("to_version").is_null() {
             diags.push(missing_to_version());
         }
