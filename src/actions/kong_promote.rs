@@ -66,7 +66,12 @@ impl Action for KongPromote {
             Ok(t) => t,
             Err(d) => return d,
         };
-        let max = match TrafficWeight::new(config.attr("max_weight_y").as_i64().unwrap_or(100)) {
+        let max_weight_y =
+            crate::blocks::whole::<i64>(config, "max_weight_y", &AttrPath::default(), &mut diags);
+        if diags.has_errors() {
+            return diags;
+        }
+        let max = match TrafficWeight::new(max_weight_y.unwrap_or(100)) {
             Ok(m) => m,
             Err(e) => {
                 diags.error_at(

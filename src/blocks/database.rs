@@ -120,9 +120,9 @@ fn port(block: &Value, path: &AttrPath) -> Result<u16, Diagnostic> {
     if value.is_null() || value.is_unknown() {
         return Ok(DEFAULT_PORT);
     }
-    value
-        .as_i64()
-        .and_then(|p| u16::try_from(p).ok())
+    tfplug::read::<u16>(value, &path.clone().attr("port"))
+        .ok()
+        .and_then(tfplug::Known::value)
         .filter(|p| *p != 0)
         .ok_or_else(|| {
             Diagnostic::error(
@@ -304,12 +304,14 @@ mod tests {
             ("password", "a".into()),
             ("password_wo", "b".into()),
         ]);
-        assert_eq!(
-            paths(&validate(&both, &root(), true)),
-            ["database.password_wo"]
-        );
+        // Exactly one of the two is the schema's constraint, judged at validate.
+        let schema = tfplug::Schema::new(0, Block::new().block(block()));
+        let judged =
+            |db: &Value| paths(&schema.validate(&Value::object([("database", db.clone())])));
+        assert_eq!(judged(&both), ["database.password_wo"]);
         let none = block_value(&[("host", "db".into())]);
-        assert_eq!(paths(&validate(&none, &root(), true)), ["database"]);
+        assert_eq!(judged(&none), ["database.password"]);
+        assert!(validate(&both, &root(), true).is_empty());
         let wo = block_value(&[("host", "db".into()), ("password_wo", "b".into())]);
         assert!(validate(&wo, &root(), true).is_empty());
         assert_eq!(

@@ -4,7 +4,7 @@
 //! attributes ([`with_auth`], [`parse_auth`]).
 
 use super::traffic::{duration, strings};
-use super::{first, string_attr};
+use super::{first, string_attr, whole};
 use crate::gates::{
     AnalysisPolicy, BasicAuth, CommandCheck, GateAuth, GateCheck, GateSpec, HttpCheck,
     InconclusivePolicy, JsonPath, PrometheusCheck,
@@ -58,16 +58,9 @@ pub fn parse(v: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Vec<GateSpe
             let at = path.clone().index(i as i64);
             let policy = AnalysisPolicy {
                 interval: duration(g, "interval", Duration::from_secs(10), &at, diags),
-                count: g.attr("count").as_i64().and_then(|n| u32::try_from(n).ok()),
-                failure_limit: g
-                    .attr("failure_limit")
-                    .as_i64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(0),
-                consecutive_success_limit: g
-                    .attr("consecutive_success_limit")
-                    .as_i64()
-                    .and_then(|n| u32::try_from(n).ok()),
+                count: whole::<u32>(g, "count", &at, diags),
+                failure_limit: whole::<u32>(g, "failure_limit", &at, diags).unwrap_or(0),
+                consecutive_success_limit: whole::<u32>(g, "consecutive_success_limit", &at, diags),
                 inconclusive: match g.attr("inconclusive").as_str() {
                     None | Some("fail") => InconclusivePolicy::Fail,
                     Some("pass") => InconclusivePolicy::Pass,
@@ -141,10 +134,7 @@ fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<Gate
             .map(|t| serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::from(t)));
         return Some(GateCheck::Http(HttpCheck {
             url: h.attr("url").as_str().unwrap_or_default().to_string(),
-            expected_status: h
-                .attr("expected_status")
-                .as_i64()
-                .and_then(|s| u16::try_from(s).ok())
+            expected_status: whole::<u16>(h, "expected_status", &at.clone().attr("http"), diags)
                 .unwrap_or(200),
             json_path,
             expected_value,

@@ -252,9 +252,9 @@ fn ssh_port(ssh: &Value, path: &AttrPath) -> Result<u16, Diagnostic> {
     if value.is_null() || value.is_unknown() {
         return Ok(DEFAULT_SSH_PORT);
     }
-    value
-        .as_i64()
-        .and_then(|p| u16::try_from(p).ok())
+    tfplug::read::<u16>(value, &path.clone().attr("port"))
+        .ok()
+        .and_then(tfplug::Known::value)
         .filter(|p| *p != 0)
         .ok_or_else(|| {
             Diagnostic::error(

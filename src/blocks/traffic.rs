@@ -129,7 +129,7 @@ fn weight(
     path: &AttrPath,
     diags: &mut Diagnostics,
 ) -> Option<TrafficWeight> {
-    let n = v.attr(attr).as_i64()?;
+    let n = super::whole::<i64>(v, attr, path, diags)?;
     TrafficWeight::new(n)
         .map_err(|e| {
             diags.error_at(
@@ -408,10 +408,12 @@ fn parse_driver(
             let nodes = strings(d.attr("serving_admin_urls"))
                 .iter()
                 .map(|u| {
-                    reqwest::Url::parse(u).map_err(|e| DriverError::InvalidConfig {
+                    let invalid = |message| DriverError::InvalidConfig {
                         attribute: "serving_admin_urls",
-                        message: format!("{u:?} is not a URL: {e}"),
-                    })
+                        message,
+                    };
+                    tfplug::http_url(u).map_err(invalid)?;
+                    reqwest::Url::parse(u).map_err(|e| invalid(e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(k.with_serving_nodes(nodes))

@@ -56,7 +56,7 @@ fn schema() -> Schema {
 }
 
 fn desired(config: &Value, diags: &mut Diagnostics) -> Option<TrafficWeight> {
-    let raw = config.attr("weight_y").as_i64()?;
+    let raw = crate::blocks::whole::<i64>(config, "weight_y", &AttrPath::default(), diags)?;
     TrafficWeight::new(raw)
         .map_err(|e| {
             diags.error_at(

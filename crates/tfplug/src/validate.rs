@@ -230,7 +230,11 @@ fn one_of(value: &Value, options: &[String]) -> Result<(), String> {
     }
 }
 
-fn http_url(text: &str) -> Result<(), String> {
+/// The one judgement of a URL (`Check::HttpUrl`), also for URLs that
+/// reach a client another way (environment, resources' own parsing): an
+/// `http://` or `https://` URL with a host and no userinfo. The reason
+/// never repeats the URL, whose userinfo may hold a password.
+pub fn http_url(text: &str) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| format!("Not a URL ({e})."))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -249,6 +253,20 @@ fn http_url(text: &str) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// `raw` as messages may show it: any userinfo (`user:password@`) replaced
+/// by `***`, whether `raw` parses as a URL or not.
+pub fn url_for_messages(raw: &str) -> String {
+    let Some(start) = raw.find("://").map(|i| i + 3) else {
+        return raw.to_string();
+    };
+    let rest = &raw[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &raw[start + at..]),
+        None => raw.to_string(),
+    }
 }
 
 fn positive_duration(text: &str) -> Result<(), String> {

@@ -138,7 +138,8 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
     let to_version = version(config, "to_version", &mut diags);
     let on_destroy = named::<OnDestroy>(config, "on_destroy", Some(OnDestroy::Refuse), &mut diags);
     let target = config.attr("target_phase").as_str().and_then(|name| {
-        TargetPhase::from_parts(name, config.attr("weight_y").as_i64())
+        let weight_y = blocks::whole::<i64>(config, "weight_y", &AttrPath::default(), &mut diags);
+        TargetPhase::from_parts(name, weight_y)
             .map_err(|e| {
                 diags.error_at(
                     AttrPath::root(e.field.attribute()),
@@ -149,7 +150,7 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
             .ok()
     });
     let hooks = parse_hooks(config.attr("hooks"), &mut diags);
-    let staging = parse_staging(config.attr("staging_test"));
+    let staging = parse_staging(config.attr("staging_test"), &mut diags);
     let backup = parse_backup(config.attr("backup"), &mut diags);
     let split_by_id = blocks::traffic::split_locator(config)
         .map_err(|d| diags.extend(d))
@@ -271,6 +272,8 @@ fn traffic_steps(traffic: &Value) -> Vec<i64> {
     if block.is_null() {
         return Vec::new();
     }
+    // A fractional or out-of-range weight is refused on its attribute by
+    // the schema and by `traffic::parse`; here it only drops out.
     let explicit: Vec<i64> = block
         .attr("steps")
         .elements()
@@ -312,19 +315,22 @@ fn parse_hooks(v: &Value, diags: &mut Diagnostics) -> BTreeMap<String, Vec<Strin
     out
 }
 
-fn parse_staging(v: &Value) -> Vec<StagingRequest> {
+fn parse_staging(v: &Value, diags: &mut Diagnostics) -> Vec<StagingRequest> {
     v.elements()
         .iter()
-        .map(|t| StagingRequest {
+        .enumerate()
+        .map(|(i, t)| StagingRequest {
             name: t.attr("name").as_str().unwrap_or_default().to_string(),
             method: t.attr("method").as_str().unwrap_or("GET").to_string(),
             path: t.attr("path").as_str().unwrap_or("/").to_string(),
             headers: admin_api::string_map(t.attr("headers")),
             body: t.attr("body").as_str().map(str::to_string),
-            expect_status: t
-                .attr("expect_status")
-                .as_i64()
-                .and_then(|s| u16::try_from(s).ok()),
+            expect_status: blocks::whole::<u16>(
+                t,
+                "expect_status",
+                &AttrPath::root("staging_test").index(i as i64),
+                diags,
+            ),
             compare_headers: t
                 .attr("compare_headers")
                 .elements()
@@ -425,7 +431,6 @@ fn parse_cluster(v: &Value, name: &str, provider: &AdminSettings) -> Result<Clus
         );
         return Err(d);
     };
-    refuse_userinfo(v, name)?;
     let status_url = v.attr("status_url").as_str().map(str::to_string);
     let mut nodes = vec![NodeEndpoints {
         admin_url: admin_url.to_string(),
@@ -450,37 +455,6 @@ fn parse_cluster(v: &Value, name: &str, provider: &AdminSettings) -> Result<Clus
         proxy_url: v.attr("proxy_url").as_str().map(str::to_string),
         admin: admin_api::with_overrides(provider, v),
     })
-}
-
-/// Every URL of a cluster block without credentials in it.
-fn refuse_userinfo(v: &Value, name: &str) -> Result<(), Diagnostics> {
-    let mut d = Diagnostics::new();
-    for attr in ["admin_url", "status_url", "proxy_url"] {
-        if v.attr(attr).as_str().is_some_and(crate::urls::has_userinfo) {
-            d.error_at(
-                AttrPath::root(name).attr(attr),
-                "Credentials in a URL",
-                crate::urls::userinfo_refused(&format!("{name}.{attr}")),
-            );
-        }
-    }
-    if v.attr("node_admin_urls")
-        .elements()
-        .iter()
-        .filter_map(Value::as_str)
-        .any(crate::urls::has_userinfo)
-    {
-        d.error_at(
-            AttrPath::root(name).attr("node_admin_urls"),
-            "Credentials in a URL",
-            crate::urls::userinfo_refused(&format!("{name}.node_admin_urls")),
-        );
-    }
-    if d.has_errors() {
-        Err(d)
-    } else {
-        Ok(())
-    }
 }
 
 fn collect<T>(r: Result<T, Diagnostics>, diags: &mut Diagnostics) -> Option<T> {
