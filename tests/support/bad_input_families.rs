@@ -3,6 +3,16 @@
 
 use super::bad_inputs::*;
 
+/// (line to replace, attribute, bad values).
+type Mutation = (&'static str, &'static str, &'static [&'static str]);
+
+/// `own` mutations, then those of the shared blocks.
+fn joined(own: Vec<Mutation>, shared: &[Vec<Mutation>]) -> Vec<Mutation> {
+    own.into_iter()
+        .chain(shared.iter().flatten().copied())
+        .collect()
+}
+
 const GATE: &str = r#"
     gate {
       name                      = "g"
@@ -50,7 +60,7 @@ fn traffic(indent: &str) -> String {
 }
 
 /// The mutations every traffic block gets.
-fn traffic_mutations() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
+fn traffic_mutations() -> Vec<Mutation> {
     vec![
         (
             "step_weight = 25",
@@ -87,7 +97,7 @@ fn traffic_mutations() -> Vec<(&'static str, &'static str, &'static [&'static st
     ]
 }
 
-fn database_mutations() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
+fn database_mutations() -> Vec<Mutation> {
     vec![
         ("port            = 5432", "port", PORTS),
         ("sslmode         = \"prefer\"", "sslmode", ENUM_NOISE),
@@ -252,12 +262,10 @@ pub fn families() -> Vec<Family> {
             "\nresource \"kong_traffic_split\" \"NAME\" {{\n  weight_y = 50\n{split_traffic}\n}}\n"
         ),
         needs: Needs::AnyCore,
-        mutations: {
-            let mut m: Vec<(&str, &str, &[&str])> =
-                vec![("weight_y = 50", "weight_y", WHOLE_PERCENT)];
-            m.extend(traffic_mutations());
-            m
-        },
+        mutations: joined(
+            vec![("weight_y = 50", "weight_y", WHOLE_PERCENT)],
+            &[traffic_mutations()],
+        ),
         edits: vec![],
     });
     families.push(Family {
@@ -274,8 +282,7 @@ pub fn families() -> Vec<Family> {
         name: "kong_migration_phase",
         base: format!("\nresource \"kong_migration_phase\" \"NAME\" {{\n  phase          = \"up\"\n  target_version = \"3.6.1\"\n  db_timeout     = 60\n  lock_timeout   = 60{DATABASE}{RUNNER}\n  timeouts {{\n    create = \"30m\"\n    update = \"20m\"\n  }}\n}}\n"),
         needs: Needs::AnyCore,
-        mutations: {
-            let mut m: Vec<(&str, &str, &[&str])> = vec![
+        mutations: joined(vec![
                 ("phase          = \"up\"", "phase", &[r#""""#, r#""down""#, r#""UP""#][..]),
                 ("target_version = \"3.6.1\"", "target_version", VERSIONS),
                 ("db_timeout     = 60", "db_timeout", SECONDS),
@@ -283,43 +290,34 @@ pub fn families() -> Vec<Family> {
                 ("create = \"30m\"", "create", DURATIONS),
                 ("update = \"20m\"", "update", DURATIONS),
                 ("env_transport = \"process\"", "env_transport", ENUM_NOISE),
-            ];
-            m.extend(database_mutations());
-            m
-        },
+            ], &[database_mutations()]),
         edits: vec![
             edit("database without a password", vec![("password        = \"pw\"", String::new()), ("database {", bad("  database {"))]),
             edit("ssh port and timeout", vec![("command {", format!("    ssh {{\n      host = \"h\"\n      user = \"u\"\n      private_key = \"k\"\n      host_key = \"ssh-ed25519 AAAA\"\n{}\n    }}\n    command {{", bad("      port = 70000")))]),
         ],
     });
-    families.push(Family {
-        name: "kong_node",
-        base: "\ndata \"kong_node\" \"NAME\" {\n  admin_url = \"http://127.0.0.1:1/\"\n}\n"
-            .to_string(),
-        needs: Needs::AnyCore,
-        mutations: vec![("admin_url = \"http://127.0.0.1:1/\"", "admin_url", URLS)],
-        edits: vec![],
-    });
-    families.push(Family {
-        name: "kong_data_planes",
-        base: "\ndata \"kong_data_planes\" \"NAME\" {\n  admin_url = \"http://127.0.0.1:1/\"\n}\n"
-            .to_string(),
-        needs: Needs::AnyCore,
-        mutations: vec![("admin_url = \"http://127.0.0.1:1/\"", "admin_url", URLS)],
-        edits: vec![],
-    });
+    // The data sources that read one Admin API.
+    for name in ["kong_node", "kong_data_planes"] {
+        families.push(Family {
+            name,
+            base: format!(
+                "\ndata \"{name}\" \"NAME\" {{\n  admin_url = \"http://127.0.0.1:1/\"\n}}\n"
+            ),
+            needs: Needs::AnyCore,
+            mutations: vec![("admin_url = \"http://127.0.0.1:1/\"", "admin_url", URLS)],
+            edits: vec![],
+        });
+    }
     families.push(Family {
         name: "kong_migrations",
         base: format!(
             "\ndata \"kong_migrations\" \"NAME\" {{\n  target_version = \"3.6.1\"{DATABASE}\n}}\n"
         ),
         needs: Needs::AnyCore,
-        mutations: {
-            let mut m: Vec<(&str, &str, &[&str])> =
-                vec![("target_version = \"3.6.1\"", "target_version", VERSIONS)];
-            m.extend(database_mutations());
-            m
-        },
+        mutations: joined(
+            vec![("target_version = \"3.6.1\"", "target_version", VERSIONS)],
+            &[database_mutations()],
+        ),
         edits: vec![],
     });
     families.push(Family {
@@ -337,23 +335,14 @@ pub fn families() -> Vec<Family> {
         name: "kong_promote",
         base: format!("\naction \"kong_promote\" \"NAME\" {{\n  config {{\n    max_weight_y = 50{}\n  }}\n}}\n", traffic("    ")),
         needs: Needs::ModernCore,
-        mutations: {
-            let mut m: Vec<(&str, &str, &[&str])> = vec![("max_weight_y = 50", "max_weight_y", &["0.5", "0", "101", "-1", "1e300"][..])];
-            m.extend(traffic_mutations());
-            m
-        },
+        mutations: joined(vec![("max_weight_y = 50", "max_weight_y", &["0.5", "0", "101", "-1", "1e300"][..])], &[traffic_mutations()]),
         edits: vec![],
     });
     families.push(Family {
         name: "kong_abort",
         base: format!("\naction \"kong_abort\" \"NAME\" {{\n  config {{\n    to_version = \"3.6.1\"{}{}\n  }}\n}}\n", traffic("    "), DATABASE.replace("\n  ", "\n    ")),
         needs: Needs::ModernCore,
-        mutations: {
-            let mut m: Vec<(&str, &str, &[&str])> = vec![("to_version = \"3.6.1\"", "to_version", VERSIONS)];
-            m.extend(traffic_mutations());
-            m.extend(database_mutations());
-            m
-        },
+        mutations: joined(vec![("to_version = \"3.6.1\"", "to_version", VERSIONS)], &[traffic_mutations(), database_mutations()]),
         edits: vec![edit("database without to_version", vec![("to_version = \"3.6.1\"", String::new()), ("config {", bad("  config {"))])],
     });
     families.push(Family {
