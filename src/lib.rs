@@ -21,5 +21,4 @@ pub mod resources;
 pub mod runner;
 pub mod steps;
 pub mod traffic;
-pub mod urls;
 pub use kong_upgrade_core::version;

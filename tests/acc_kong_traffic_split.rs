@@ -301,7 +301,7 @@ output "weights" {
         assert_eq!(acc.ws().output("weights").unwrap(), "x=80 y=20");
         acc.plan_expect_error(
             "resource \"kong_traffic_split\" \"bad\" {\n  weight_y = 101\n  external {}\n}\n",
-            "weight_y out of range",
+            "Must be from 0 to 100; got 101",
         );
     }
 }

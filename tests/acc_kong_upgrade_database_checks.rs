@@ -45,6 +45,12 @@ resource "kong_upgrade" "{name}" {{
     database        = "{database}"
     connect_timeout = {timeout}
   }}
+  # Never run: a prepared plan runs no migration.
+  runner {{
+    command {{
+      argv = ["true"]
+    }}
+  }}
   backup {{
     directory = "{dir}"
   }}

@@ -247,6 +247,15 @@ resource "kong_upgrade" "this" {
   cluster_y {
     admin_url = "http://127.0.0.1:10"
   }
+  database {
+    host     = "127.0.0.1"
+    password = "unused"
+  }
+  runner {
+    command {
+      argv = ["true"]
+    }
+  }
 }
 "#,
     );

@@ -168,14 +168,21 @@ fn rows() -> Vec<Row> {
             expect: error("rolling upgrades are for DB-less nodes and hybrid data planes; X is a traditional node on postgres", "strategy"),
         },
         Row {
-            rule: "a DB-less node has nothing to migrate: rolling only",
+            // Without a database block the configuration is refused at
+            // validate, before the planner learns from X that it is DB-less
+            // (its own refusal is unit-tested in the planner).
+            rule: "blue-green needs X's database: a DB-less node has none",
             x: Dbless,
             strategy: "blue_green",
             from: None,
             to: TO,
             target: "prepared",
             extra: "",
-            expect: error("X is a DB-less node with no database of its own", "strategy"),
+            expect: Expect::Error {
+                message: "strategy = \"blue_green\" needs a database { ... } block",
+                at: None,
+                summary: "Missing database block",
+            },
         },
         Row {
             rule: "a data plane may not pass its control plane's minor",
@@ -218,7 +225,12 @@ fn rows() -> Vec<Row> {
             to: TO,
             target: "prepared",
             extra: "",
-            expect: error_on_resource("configure new_database"),
+            // Refused at validate, before the planner reads any fact.
+            expect: Expect::Error {
+                message: "strategy = \"dual_cluster\" needs a new_database { ... } block",
+                at: None,
+                summary: "Missing new_database block",
+            },
         },
         Row {
             rule: "Cassandra is refused for 3.x",
@@ -341,10 +353,11 @@ fn rows() -> Vec<Row> {
             to: TO,
             target: "serving",
             extra: "weight_y = 150",
+            // The schema's check, at validate.
             expect: Expect::Error {
-                message: "weight_y must be between 0 and 100",
+                message: "Must be from 0 to 100; got 150",
                 at: Some("weight_y"),
-                summary: "Invalid target phase",
+                summary: "Invalid weight_y",
             },
         },
     ]
@@ -430,6 +443,13 @@ impl Nodes {
             ),
             X::DataPlane | X::Dbless => String::new(),
         };
+        // Every strategy but rolling runs migrations, so it needs a runner
+        // (never run here: these plans stop at the rule under test).
+        let runner = if row.strategy == "rolling" {
+            ""
+        } else {
+            "runner {\n    command {\n      argv = [\"true\"]\n    }\n  }"
+        };
         format!(
             r#"
 resource "kong_upgrade" "rule" {{
@@ -447,6 +467,7 @@ resource "kong_upgrade" "rule" {{
     admin_url = "http://127.0.0.1:9"
   }}
   {database}
+  {runner}
   backup {{
     directory = "/tmp/kong-upgrade-rules-backups"
   }}

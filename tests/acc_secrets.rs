@@ -485,7 +485,7 @@ fn no_secret_leaks(version: TerraformVersion) {
     acc.configure(&config("serving", &y_with_userinfo));
     let refused = acc.ws().plan_expect_error().unwrap();
     assert!(
-        refused.stderr.contains("Credentials in a URL") && points_at(&refused.stderr, "admin_url"),
+        refused.stderr.contains("carries credentials") && points_at(&refused.stderr, "admin_url"),
         "{refused}"
     );
     // Terraform quotes the configuration line it points at, with the URL as

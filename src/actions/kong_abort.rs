@@ -2,14 +2,25 @@
 //! after `kong migrations finish` on the shared database, because X can no
 //! longer run against it: roll back by restoring the backup instead.
 
-use super::traffic_settings;
+use super::{traffic_settings, validate_traffic};
 use crate::blocks;
 use crate::migrations::{judge_way_back, why_closed, WayBack, JUDGED_WITHOUT_RECORD};
 use crate::resources::kong_upgrade::latest_pending_after_up;
 use crate::traffic::{TrafficDriver, TrafficWeight, Weights};
-use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, Schema, Value};
+use crate::version::KongVersion;
+use tfplug::{
+    async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostic, Diagnostics, Schema, Value,
+};
 
 pub struct KongAbort;
+
+fn missing_to_version() -> Diagnostic {
+    Diagnostic::error(
+        "Missing to_version",
+        "With a database, to_version tells which upgrade to check.",
+    )
+    .at(AttrPath::root("to_version"))
+}
 
 /// Whether X can still run on the database: no teardown has run since
 /// `up`. Judged from what Kong had pending right after `up` (the upgrade
@@ -23,13 +34,7 @@ async fn way_back(config: &Value) -> Result<Option<WayBack>, Diagnostics> {
     }
     let db = blocks::database::parse(db_value, AttrPath::root("database"))?;
     let Some(to) = config.attr("to_version").as_str() else {
-        let mut d = Diagnostics::new();
-        d.error_at(
-            AttrPath::root("to_version"),
-            "Missing to_version",
-            "With a database, to_version tells which upgrade to check.",
-        );
-        return Err(d);
+        return Err(missing_to_version().into());
     };
     let unreadable = |title: &str, detail: String| {
         let mut d = Diagnostics::new();
@@ -83,6 +88,29 @@ impl Action for KongAbort {
                 .block(crate::blocks::traffic::block())
                 .block(database),
         )
+    }
+
+    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+        let mut diags = validate_traffic(config);
+        if let Some(to) = config.attr("to_version").as_str() {
+            if let Err(e) = to.parse::<KongVersion>() {
+                diags.error_at(
+                    AttrPath::root("to_version"),
+                    "Invalid Kong version",
+                    e.to_string(),
+                );
+            }
+        }
+        let db = blocks::first(config.attr("database"));
+        diags.extend(blocks::database::validate(
+            db,
+            &AttrPath::root("database"),
+            false,
+        ));
+        if !db.is_null() && config.attr("to_version").is_null() {
+            diags.push(missing_to_version());
+        }
+        diags
     }
 
     async fn invoke(

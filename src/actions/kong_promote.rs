@@ -1,10 +1,12 @@
 //! `action "kong_promote"`: the next traffic step towards Y, with gates:
 //! for operators who advance a canary by hand between applies.
 
-use super::traffic_settings;
+use super::{traffic_settings, validate_traffic};
 use crate::blocks::traffic::BLOCK_NAME;
 use crate::traffic::{Bounds, Destination, TrafficWeight};
-use tfplug::{async_trait, Action, AttrPath, Attribute, Block, Ctx, Diagnostics, Schema, Value};
+use tfplug::{
+    async_trait, Action, AttrPath, Attribute, Block, Check, Ctx, Diagnostics, Schema, Value,
+};
 
 pub struct KongPromote;
 
@@ -22,9 +24,13 @@ impl Action for KongPromote {
                     "Moves traffic one step further towards cluster Y (by the traffic block's `step_weight`, up to `max_weight_y`), \
                      running the traffic block's gates at the new weight and reacting to a failure as `on_failure` says.",
                 )
-                .attr(Attribute::number("max_weight_y").optional().describe("Never go past this share of traffic on Y. Default `100`."))
+                .attr(Attribute::number("max_weight_y").optional().check(Check::WholeNumber { min: 1, max: 100 }).describe("Never go past this share of traffic on Y. Default `100`."))
                 .block(crate::blocks::traffic::block()),
         )
+    }
+
+    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+        validate_traffic(config)
     }
 
     async fn invoke(
@@ -38,7 +44,12 @@ impl Action for KongPromote {
             Ok(t) => t,
             Err(d) => return d,
         };
-        let max = match TrafficWeight::new(config.attr("max_weight_y").as_i64().unwrap_or(100)) {
+        let max_weight_y =
+            crate::blocks::whole::<i64>(config, "max_weight_y", &AttrPath::default(), &mut diags);
+        if diags.has_errors() {
+            return diags;
+        }
+        let max = match TrafficWeight::new(max_weight_y.unwrap_or(100)) {
             Ok(m) => m,
             Err(e) => {
                 diags.error_at(

@@ -11,7 +11,10 @@ use super::{seconds_attr, string_attr};
 use crate::migrations::{
     DatabaseConfig, MigrationsError, Secret, SslMode, DEFAULT_DATABASE_TIMEOUT,
 };
-use tfplug::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Value};
+use tfplug::{
+    AttrPath, Attribute, Block, Check, Constraint, Diagnostic, Diagnostics, NestedBlock, PemKind,
+    Value,
+};
 
 pub const BLOCK_NAME: &str = "database";
 pub const DEFAULT_PORT: u16 = 5432;
@@ -33,21 +36,18 @@ fn attributes(write_only: bool) -> Block {
     let mut b = Block::new()
         .describe("The PostgreSQL database of the Kong cluster (Kong's `pg_*` settings). The provider reads `schema_meta` and `locks` there with its own connection, and passes the same settings to the `kong` CLI as `KONG_PG_*` environment variables (the password never appears in an argv).")
         .attr(Attribute::string("host").required().describe("Host name or address of the PostgreSQL server (`pg_host`)."))
-        .attr(Attribute::number("port").optional().describe("Port (`pg_port`). Default `5432`."))
+        .attr(Attribute::number("port").optional().check(Check::WholeNumber { min: 1, max: 65_535 }).describe("Port (`pg_port`). Default `5432`."))
         .attr(Attribute::string("user").optional().describe("Role to log in as (`pg_user`). Default `kong`."))
-        .attr(Attribute::string("password").optional().sensitive().describe(if write_only {
-            "Password of `user` (`pg_password`). Stored in state (marked sensitive); on Terraform ≥ 1.11 prefer `password_wo`, which is never stored. Exactly one of `password` and `password_wo` is required, so neither has a default."
-        } else {
-            "Password of `user` (`pg_password`). Required: no default."
-        }));
+        .attr(password_attribute(write_only));
     if write_only {
         b = b
+            .constraint(Constraint::ExactlyOneOf(vec!["password".into(), "password_wo".into()]))
             .attr(
                 Attribute::string("password_wo")
                     .optional()
                     .sensitive()
                     .write_only()
-                    .describe("Write-only password of `user` (Terraform ≥ 1.11): read at every plan and apply, never stored in plan or state. Exactly one of `password` and `password_wo` is required, so neither has a default."),
+                    .describe("Write-only password of `user` (Terraform ≥ 1.11): read at every plan and apply, never stored in plan or state. No default."),
             )
             .attr(Attribute::number("password_wo_version").optional().describe(
                 "Any number; change it when `password_wo` changes so the rotation shows in the plan (Terraform cannot compare write-only values). The provider reads the current password at every plan and apply either way. Default: none.",
@@ -55,11 +55,22 @@ fn attributes(write_only: bool) -> Block {
     }
     b.attr(Attribute::string("database").optional().describe("Database name (`pg_database`). Default `kong`."))
         .attr(Attribute::string("schema").optional().describe("Schema holding Kong's tables (`pg_schema`). Default: the server's `search_path`."))
-        .attr(Attribute::string("sslmode").optional().describe(
+        .attr(Attribute::string("sslmode").optional().check(Check::one_of(SslMode::ALL.map(SslMode::as_str))).describe(
             "TLS towards PostgreSQL, with libpq's meanings: `disable`, `prefer` (the default: TLS if offered, Kong told `pg_ssl = off`), `require` (encrypted, certificate not checked; Kong told `pg_ssl = on`) or `verify-full` (certificate and host name checked; Kong told `pg_ssl_verify = on`).",
         ))
-        .attr(Attribute::string("ssl_root_cert").optional().describe("PEM CA certificates trusted for `verify-full`, on top of the Web PKI roots. Default: the Web PKI roots only."))
-        .attr(Attribute::number("connect_timeout").optional().describe("Seconds allowed for connecting and for each statement the provider runs. Default `10`."))
+        .attr(Attribute::string("ssl_root_cert").optional().check(Check::Pem(PemKind::Certificate)).describe("PEM CA certificates trusted for `verify-full`, on top of the Web PKI roots. Default: the Web PKI roots only."))
+        .attr(Attribute::number("connect_timeout").optional().check(Check::WholeNumber { min: 1, max: 604_800 }).describe("Seconds allowed for connecting and for each statement the provider runs. Default `10`."))
+}
+
+/// `password`: one of two for managed resources (with `password_wo`),
+/// required for data sources, where no write-only attribute exists.
+fn password_attribute(write_only: bool) -> Attribute {
+    let a = Attribute::string("password").sensitive();
+    if write_only {
+        a.optional().describe("Password of `user` (`pg_password`). Stored in state (marked sensitive); on Terraform ≥ 1.11 prefer `password_wo`, which is never stored. No default.")
+    } else {
+        a.required().describe("Password of `user` (`pg_password`).")
+    }
 }
 
 /// Plan-time checks of the block's value, tolerant of unknown values (they
@@ -70,25 +81,15 @@ pub fn validate(block: &Value, path: &AttrPath, write_only_allowed: bool) -> Dia
     if block.is_null() || block.is_unknown() {
         return diags;
     }
+    // Exactly one of password/password_wo is the schema's constraint;
+    // whether this Terraform can keep a write-only value is the client's.
     let set = |name: &str| !block.attr(name).is_null();
-    match (set("password"), set("password_wo")) {
-        (true, true) => diags.error_at(
-            path.clone().attr("password_wo"),
-            "Conflicting passwords",
-            "Set only one of password and password_wo.",
-        ),
-        (false, false) if has_write_only(block) => diags.error_at(
-            path.clone(),
-            "Missing database password",
-            "Set password_wo (write-only, Terraform ≥ 1.11) or password.",
-        ),
-        (false, false) => diags.error_at(path.clone(), "Missing database password", "Set password."),
-        (false, true) if !write_only_allowed => diags.error_at(
+    if set("password_wo") && !write_only_allowed {
+        diags.error_at(
             path.clone().attr("password_wo"),
             "Write-only password needs Terraform 1.11 or later",
             "This Terraform does not support write-only arguments and would store password_wo in the state. Use password (sensitive) instead, or upgrade Terraform.",
-        ),
-        _ => {}
+        );
     }
     if set("password_wo_version") && !set("password_wo") {
         diags.error_at(
@@ -114,20 +115,14 @@ pub fn validate(block: &Value, path: &AttrPath, write_only_allowed: bool) -> Dia
     diags
 }
 
-fn has_write_only(block: &Value) -> bool {
-    block
-        .entries()
-        .is_some_and(|m| m.contains_key("password_wo"))
-}
-
 fn port(block: &Value, path: &AttrPath) -> Result<u16, Diagnostic> {
     let value = block.attr("port");
     if value.is_null() || value.is_unknown() {
         return Ok(DEFAULT_PORT);
     }
-    value
-        .as_i64()
-        .and_then(|p| u16::try_from(p).ok())
+    tfplug::read::<u16>(value, &path.clone().attr("port"))
+        .ok()
+        .and_then(tfplug::Known::value)
         .filter(|p| *p != 0)
         .ok_or_else(|| {
             Diagnostic::error(
@@ -309,12 +304,14 @@ mod tests {
             ("password", "a".into()),
             ("password_wo", "b".into()),
         ]);
-        assert_eq!(
-            paths(&validate(&both, &root(), true)),
-            ["database.password_wo"]
-        );
+        // Exactly one of the two is the schema's constraint, judged at validate.
+        let schema = tfplug::Schema::new(0, Block::new().block(block()));
+        let judged =
+            |db: &Value| paths(&schema.validate(&Value::object([("database", db.clone())])));
+        assert_eq!(judged(&both), ["database.password_wo"]);
         let none = block_value(&[("host", "db".into())]);
-        assert_eq!(paths(&validate(&none, &root(), true)), ["database"]);
+        assert_eq!(judged(&none), ["database.password"]);
+        assert!(validate(&both, &root(), true).is_empty());
         let wo = block_value(&[("host", "db".into()), ("password_wo", "b".into())]);
         assert!(validate(&wo, &root(), true).is_empty());
         assert_eq!(

@@ -4,14 +4,14 @@
 //! attributes ([`with_auth`], [`parse_auth`]).
 
 use super::traffic::{duration, strings};
-use super::{first, string_attr};
+use super::{first, string_attr, whole};
 use crate::gates::{
     AnalysisPolicy, BasicAuth, CommandCheck, GateAuth, GateCheck, GateSpec, HttpCheck,
     InconclusivePolicy, JsonPath, PrometheusCheck,
 };
 use crate::migrations::Secret;
 use std::time::Duration;
-use tfplug::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Type, Value};
+use tfplug::{AttrPath, Attribute, Block, Check, Diagnostics, NestedBlock, Type, Value};
 
 /// The `gate` list block.
 pub fn block() -> NestedBlock {
@@ -20,16 +20,16 @@ pub fn block() -> NestedBlock {
         Block::new()
             .describe("A check run while Y holds a step's weight: one of `prometheus`, `http` or `command`.")
             .attr(Attribute::string("name").required().describe("Unique name; failures and the history name it."))
-            .attr(Attribute::string("interval").optional().describe("Time between measurements (Go duration). Default `10s`."))
-            .attr(Attribute::number("count").optional().describe("Measurements per step. Default: every interval until the step's pause ends."))
-            .attr(Attribute::number("failure_limit").optional().describe("Failures tolerated before the gate fails. Default `0`."))
-            .attr(Attribute::number("consecutive_success_limit").optional().describe("Pass as soon as this many measurements in a row succeed. Default: none (measure for the whole step)."))
-            .attr(Attribute::string("inconclusive").optional().describe("What a measurement without data counts as: `fail` (default), `pass`, or `wait` (halt for a human)."))
-            .attr(Attribute::string("timeout").optional().describe("Bound on one measurement. Default `10s`."))
+            .attr(Attribute::string("interval").optional().check(Check::Duration).describe("Time between measurements (Go duration). Default `10s`."))
+            .attr(Attribute::number("count").optional().check(Check::WholeNumber { min: 1, max: 4_294_967_295 }).describe("Measurements per step. Default: every interval until the step's pause ends."))
+            .attr(Attribute::number("failure_limit").optional().check(Check::WholeNumber { min: 0, max: 4_294_967_295 }).describe("Failures tolerated before the gate fails. Default `0`."))
+            .attr(Attribute::number("consecutive_success_limit").optional().check(Check::WholeNumber { min: 1, max: 4_294_967_295 }).describe("Pass as soon as this many measurements in a row succeed. Default: none (measure for the whole step)."))
+            .attr(Attribute::string("inconclusive").optional().check(Check::one_of(["fail", "pass", "wait"])).describe("What a measurement without data counts as: `fail` (default), `pass`, or `wait` (halt for a human)."))
+            .attr(Attribute::string("timeout").optional().check(Check::Duration).describe("Bound on one measurement. Default `10s`."))
             .block(NestedBlock::single(
                 "prometheus",
                 with_auth(Block::new()
-                    .attr(Attribute::string("url").required().describe("Base URL of Prometheus (or of a Prometheus-compatible API: Grafana Cloud, Mimir, Thanos, VictoriaMetrics)."))
+                    .attr(Attribute::string("url").required().check(Check::HttpUrl).describe("Base URL of Prometheus (or of a Prometheus-compatible API: Grafana Cloud, Mimir, Thanos, VictoriaMetrics)."))
                     .attr(Attribute::string("query").required().describe("PromQL instant query; every sample must lie within [min, max]."))
                     .attr(Attribute::number("min").optional().describe("Inclusive lower bound. Default: none (unbounded)."))
                     .attr(Attribute::number("max").optional().describe("Inclusive upper bound. Default: none (unbounded)."))),
@@ -37,8 +37,8 @@ pub fn block() -> NestedBlock {
             .block(NestedBlock::single(
                 "http",
                 with_auth(Block::new()
-                    .attr(Attribute::string("url").required().describe("URL to GET."))
-                    .attr(Attribute::number("expected_status").optional().describe("Status that passes. Default `200`."))
+                    .attr(Attribute::string("url").required().check(Check::HttpUrl).describe("URL to GET."))
+                    .attr(Attribute::number("expected_status").optional().check(Check::WholeNumber { min: 100, max: 599 }).describe("Status that passes. Default `200`."))
                     .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`. Default: none (only the status is checked)."))
                     .attr(Attribute::string("expected_value").optional().describe("The JSON value expected there (parsed as JSON, else compared as a string). Default: none."))),
             ))
@@ -58,16 +58,9 @@ pub fn parse(v: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Vec<GateSpe
             let at = path.clone().index(i as i64);
             let policy = AnalysisPolicy {
                 interval: duration(g, "interval", Duration::from_secs(10), &at, diags),
-                count: g.attr("count").as_i64().and_then(|n| u32::try_from(n).ok()),
-                failure_limit: g
-                    .attr("failure_limit")
-                    .as_i64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(0),
-                consecutive_success_limit: g
-                    .attr("consecutive_success_limit")
-                    .as_i64()
-                    .and_then(|n| u32::try_from(n).ok()),
+                count: whole::<u32>(g, "count", &at, diags),
+                failure_limit: whole::<u32>(g, "failure_limit", &at, diags).unwrap_or(0),
+                consecutive_success_limit: whole::<u32>(g, "consecutive_success_limit", &at, diags),
                 inconclusive: match g.attr("inconclusive").as_str() {
                     None | Some("fail") => InconclusivePolicy::Fail,
                     Some("pass") => InconclusivePolicy::Pass,
@@ -141,10 +134,7 @@ fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<Gate
             .map(|t| serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::from(t)));
         return Some(GateCheck::Http(HttpCheck {
             url: h.attr("url").as_str().unwrap_or_default().to_string(),
-            expected_status: h
-                .attr("expected_status")
-                .as_i64()
-                .and_then(|s| u16::try_from(s).ok())
+            expected_status: whole::<u16>(h, "expected_status", &at.clone().attr("http"), diags)
                 .unwrap_or(200),
             json_path,
             expected_value,
@@ -159,7 +149,7 @@ fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<Gate
 /// Adds the authentication and TLS attributes to a check's block.
 fn with_auth(block: Block) -> Block {
     block
-        .attr(Attribute::map_of("headers", Type::String).optional().sensitive().describe(
+        .attr(Attribute::map_of("headers", Type::String).optional().sensitive().check(Check::HttpHeaders).describe(
             "Headers sent with every request, e.g. `{ \"X-Scope-OrgID\" = \"tenant-1\" }` or an API key. Sensitive: never shown in plans or logs. Default: none.",
         ))
         .attr(Attribute::string("bearer_token").optional().sensitive().describe(
@@ -172,7 +162,7 @@ fn with_auth(block: Block) -> Block {
                 .attr(Attribute::string("username").required().describe("User name (for Grafana Cloud: the instance id)."))
                 .attr(Attribute::string("password").required().sensitive().describe("Password or token. Sensitive.")),
         ))
-        .attr(Attribute::string("ca_cert_pem").optional().describe(
+        .attr(Attribute::string("ca_cert_pem").optional().check(Check::Pem(tfplug::PemKind::Certificate)).describe(
             "PEM CA certificates trusted for this endpoint's TLS, on top of the Web PKI roots. Default: none (the Web PKI roots only).",
         ))
         .attr(Attribute::bool("insecure_skip_verify").optional().describe(

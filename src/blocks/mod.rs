@@ -29,6 +29,22 @@ pub fn first(value: &Value) -> &Value {
     }
 }
 
+/// The whole number at `block.name` (found at `path.name`), or `None` when
+/// null or not yet known. A fraction or a value out of `T`'s range is an
+/// error on the attribute, never read as unset (the schema's checks refuse
+/// it first; this keeps the parser honest on its own).
+pub fn whole<T: tfplug::FromValue>(
+    block: &Value,
+    name: &str,
+    path: &AttrPath,
+    diags: &mut tfplug::Diagnostics,
+) -> Option<T> {
+    tfplug::read::<T>(block.attr(name), &path.clone().attr(name))
+        .map_err(|d| diags.push(d))
+        .ok()
+        .and_then(tfplug::Known::value)
+}
+
 /// The string at `name`, or `None` when null. Callers check `is_wholly_known`
 /// first; an unknown counts as unset here.
 fn string_attr(block: &Value, name: &str) -> Option<String> {

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tfplug::{
-    AttrPath, Attribute, Block, CancellationToken, Diagnostic, Diagnostics, NestedBlock, Type,
-    Value,
+    AttrPath, Attribute, Block, CancellationToken, Check, Diagnostic, Diagnostics, NestedBlock,
+    Type, Value,
 };
 
 pub const BLOCK_NAME: &str = "runner";
@@ -48,7 +48,7 @@ fn runner_block() -> Block {
                 .attr(Attribute::list_of("argv", Type::String).required().describe(
                     "The program and its first arguments, e.g. `[\"kong\"]`, `[\"docker\", \"exec\", \"-i\", \"kong-y\", \"kong\"]` or `[\"kubectl\", \"exec\", \"-i\", \"deploy/kong-y\", \"--\", \"kong\"]`. With `env_transport = \"stdin\"` the last element is the `kong` program on the far side.",
                 ))
-                .attr(Attribute::string("env_transport").optional().describe(
+                .attr(Attribute::string("env_transport").optional().check(Check::one_of(["process", "stdin"])).describe(
                     "How the settings reach `kong`: `\"process\"` (default) sets them in the environment of the local program, which `kubectl exec`, `docker exec` and `ssh` do **not** pass on (kubernetes/kubernetes#50321); `\"stdin\"` runs every element of `argv` but the last with a POSIX `sh -c` prologue that reads `KONG_PG_*`, the TLS settings and `env` from stdin, exports them and execs the last element (the far-side `kong`) with Kong's arguments. Nothing secret is in any argv either way. Use `\"stdin\"` with `kubectl exec -i`, `docker exec -i` (note `-i`) or `ssh`; the far side needs `sh`.",
                 ))
                 .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables (not secret: they may be logged). Default: none."))
@@ -59,7 +59,7 @@ fn runner_block() -> Block {
             Block::new()
                 .describe("Run the `kong` CLI on another machine with the system OpenSSH client (`ssh` on the PATH of the machine running Terraform). The host key is pinned; the environment, password included, travels over stdin, never in an argv.")
                 .attr(Attribute::string("host").required().describe("SSH server host name or address."))
-                .attr(Attribute::number("port").optional().describe("SSH port. Default `22`."))
+                .attr(Attribute::number("port").optional().check(Check::WholeNumber { min: 1, max: 65_535 }).describe("SSH port. Default `22`."))
                 .attr(Attribute::string("user").required().describe("User to log in as."))
                 .attr(Attribute::string("private_key").required().sensitive().describe("Unencrypted OpenSSH or PEM private key of `user`."))
                 .attr(Attribute::string("host_key").required().describe(
@@ -67,7 +67,7 @@ fn runner_block() -> Block {
                 ))
                 .attr(Attribute::list_of("argv", Type::String).optional().describe("The remote program and its first arguments. Default `[\"kong\"]`."))
                 .attr(Attribute::map_of("env", Type::String).optional().describe("Extra environment variables for the remote command (not secret). Default: none."))
-                .attr(Attribute::number("connect_timeout").optional().describe("Seconds allowed to connect. Default `15`.")),
+                .attr(Attribute::number("connect_timeout").optional().check(Check::WholeNumber { min: 1, max: 604_800 }).describe("Seconds allowed to connect. Default `15`.")),
         ))
 }
 
@@ -252,9 +252,9 @@ fn ssh_port(ssh: &Value, path: &AttrPath) -> Result<u16, Diagnostic> {
     if value.is_null() || value.is_unknown() {
         return Ok(DEFAULT_SSH_PORT);
     }
-    value
-        .as_i64()
-        .and_then(|p| u16::try_from(p).ok())
+    tfplug::read::<u16>(value, &path.clone().attr("port"))
+        .ok()
+        .and_then(tfplug::Known::value)
         .filter(|p| *p != 0)
         .ok_or_else(|| {
             Diagnostic::error(

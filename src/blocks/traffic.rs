@@ -17,7 +17,7 @@ use crate::traffic::{
 };
 use std::path::PathBuf;
 use std::time::Duration;
-use tfplug::{AttrPath, Attribute, Block, Diagnostics, NestedBlock, Type, Value};
+use tfplug::{AttrPath, Attribute, Block, Check, Diagnostics, NestedBlock, Type, Value};
 
 pub const BLOCK_NAME: &str = "traffic";
 /// `kong_upgrade`'s alternative to the block: the id of a `kong_traffic_split`.
@@ -78,12 +78,12 @@ fn driver_blocks() -> Vec<NestedBlock> {
             "kong_upstream",
             Block::new()
                 .describe("An edge Kong's upstream: the two clusters are targets whose weights are set through the Admin API.")
-                .attr(Attribute::string("admin_url").required().describe("Admin API of the edge Kong."))
+                .attr(Attribute::string("admin_url").required().check(Check::HttpUrl).describe("Admin API of the edge Kong."))
                 .attr(Attribute::string("admin_token").optional().sensitive().describe("RBAC token for that Admin API. Default: none."))
                 .attr(Attribute::string("upstream").required().describe("Upstream name or id."))
                 .attr(Attribute::string("target_x").required().describe("Target (`host:port`) of cluster X."))
                 .attr(Attribute::string("target_y").required().describe("Target (`host:port`) of cluster Y."))
-                .attr(Attribute::list_of("serving_admin_urls", Type::String).optional().describe(
+                .attr(Attribute::list_of("serving_admin_urls", Type::String).optional().check(Check::HttpUrl).describe(
                     "Admin APIs of every Kong node that serves the upstream. A weight change returns only once each of them serves it \
                      (`GET /upstreams/{upstream}/health`; nodes pick target changes up every `db_update_frequency`, 5 s by default). \
                      Default: `admin_url` alone.",
@@ -106,17 +106,17 @@ fn driver_blocks() -> Vec<NestedBlock> {
 pub fn content() -> Block {
     let mut b = Block::new()
         .describe("How traffic moves from cluster X to cluster Y: exactly one driver block, the progression and the gates.")
-        .attr(Attribute::number("step_weight").optional().describe("Percent added per step towards Y (with `interval`). Default: one step straight to the target."))
-        .attr(Attribute::string("interval").optional().describe("Pause after each `step_weight` step, as a Go duration. Default `30s`."))
-        .attr(Attribute::string("on_failure").optional().describe(
+        .attr(Attribute::number("step_weight").optional().check(Check::WholeNumber { min: 1, max: 100 }).describe("Percent added per step towards Y (with `interval`). Default: one step straight to the target."))
+        .attr(Attribute::string("interval").optional().check(Check::Duration).describe("Pause after each `step_weight` step, as a Go duration. Default `30s`."))
+        .attr(Attribute::string("on_failure").optional().check(Check::one_of(["rollback", "halt"])).describe(
             "When a gate fails: `rollback` (default: all traffic back to X at once, then error) or `halt` (stay at the last good weight, then error).",
         ))
         .block(NestedBlock::list(
             "steps",
             Block::new()
                 .describe("Explicit steps (instead of `step_weight`): each a weight for Y, a pause, and whether the gates run.")
-                .attr(Attribute::number("weight").required().describe("Y's share at this step (0–100)."))
-                .attr(Attribute::string("pause").optional().describe("How long to hold this weight. Default `0s`."))
+                .attr(Attribute::number("weight").required().check(Check::WholeNumber { min: 0, max: 100 }).describe("Y's share at this step."))
+                .attr(Attribute::string("pause").optional().check(Check::DurationOrZero).describe("How long to hold this weight. Default `0s`."))
                 .attr(Attribute::bool("analysis").optional().describe("Run the gates at this step. Default `true`.")),
         ))
         .block(super::gate::block());
@@ -148,7 +148,7 @@ fn weight(
     path: &AttrPath,
     diags: &mut Diagnostics,
 ) -> Option<TrafficWeight> {
-    let n = v.attr(attr).as_i64()?;
+    let n = super::whole::<i64>(v, attr, path, diags)?;
     TrafficWeight::new(n)
         .map_err(|e| {
             diags.error_at(
@@ -456,10 +456,12 @@ fn parse_driver(
             let nodes = strings(d.attr("serving_admin_urls"))
                 .iter()
                 .map(|u| {
-                    reqwest::Url::parse(u).map_err(|e| DriverError::InvalidConfig {
+                    let invalid = |message| DriverError::InvalidConfig {
                         attribute: "serving_admin_urls",
-                        message: format!("{u:?} is not a URL: {e}"),
-                    })
+                        message,
+                    };
+                    tfplug::http_url(u).map_err(invalid)?;
+                    reqwest::Url::parse(u).map_err(|e| invalid(e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(k.with_serving_nodes(nodes))

@@ -5,7 +5,8 @@ use crate::functions::upgrade_path::answer_value;
 use crate::planner;
 use crate::version::KongVersion;
 use tfplug::{
-    async_trait, AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Type, Value,
+    async_trait, AttrPath, Attribute, Block, Check, Ctx, DataSource, Diagnostics, Schema, Type,
+    Value,
 };
 
 pub struct KongUpgradePath;
@@ -38,7 +39,7 @@ impl DataSource for KongUpgradePath {
                 )
                 .attr(Attribute::string("from").required().describe("The version running now."))
                 .attr(Attribute::string("to").required().describe("The version to upgrade to."))
-                .attr(Attribute::string("strategy").optional().describe(
+                .attr(Attribute::string("strategy").optional().check(Check::one_of(planner::Strategy::ALL.iter().map(|s| s.as_str()))).describe(
                     "Narrow the answer to a strategy (`in_place`, `blue_green`, `dual_cluster`, `rolling`) for a traditional-mode deployment: e.g. blue-green is supported only between patches and from 2.8.2 before 3.x. Default: none (any strategy).",
                 ))
                 .attr(Attribute::bool("supported").computed().describe("Whether Kong supports going straight from `from` to `to`."))
@@ -47,6 +48,13 @@ impl DataSource for KongUpgradePath {
                 .attr(Attribute::list_of("warnings", Type::String).computed().describe("What to know about this path."))
                 .attr(Attribute::string("summary").computed().describe("One line for humans.")),
         )
+    }
+
+    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        parse_version(config, "from", &mut diags);
+        parse_version(config, "to", &mut diags);
+        diags
     }
 
     async fn read(&self, _ctx: &Ctx, config: &Value) -> (Value, Diagnostics) {

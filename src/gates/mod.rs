@@ -164,14 +164,8 @@ fn validate_prometheus(check: &PrometheusCheck) -> Result<(), GateConfigError> {
             message,
         })
     };
-    if crate::urls::has_userinfo(&check.url) {
-        return fail("prometheus.url", crate::urls::userinfo_refused("url"));
-    }
-    if let Err(e) = reqwest::Url::parse(&check.url) {
-        return fail(
-            "prometheus.url",
-            format!("{:?} is not a URL: {e}", check.url),
-        );
+    if let Err(reason) = tfplug::http_url(&check.url) {
+        return fail("prometheus.url", reason);
     }
     if check.query.trim().is_empty() {
         return fail("prometheus.query", "is empty".into());
@@ -197,11 +191,8 @@ fn validate_http(check: &HttpCheck) -> Result<(), GateConfigError> {
             message,
         })
     };
-    if crate::urls::has_userinfo(&check.url) {
-        return fail("http.url", crate::urls::userinfo_refused("url"));
-    }
-    if let Err(e) = reqwest::Url::parse(&check.url) {
-        return fail("http.url", format!("{:?} is not a URL: {e}", check.url));
+    if let Err(reason) = tfplug::http_url(&check.url) {
+        return fail("http.url", reason);
     }
     if !(100..=599).contains(&check.expected_status) {
         return fail(

@@ -226,22 +226,12 @@ impl KongClient {
 }
 
 fn parse_base_url(admin_url: &str) -> Result<Url, KongError> {
-    let invalid = |reason: &str| KongError::InvalidUrl {
-        url: crate::urls::without_userinfo(admin_url),
-        reason: reason.to_string(),
+    let invalid = |reason: String| KongError::InvalidUrl {
+        url: tfplug::url_for_messages(admin_url),
+        reason,
     };
-    if crate::urls::has_userinfo(admin_url) {
-        return Err(invalid(
-            "it carries credentials (user:password@); use admin_token or headers instead",
-        ));
-    }
-    let mut url = Url::parse(admin_url).map_err(|e| invalid(&e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("the scheme must be http or https"));
-    }
-    if url.host_str().is_none() {
-        return Err(invalid("it has no host"));
-    }
+    tfplug::http_url(admin_url).map_err(invalid)?;
+    let mut url = Url::parse(admin_url).map_err(|e| invalid(e.to_string()))?;
     // A base without a trailing slash would drop its last path segment on join.
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());

@@ -12,9 +12,9 @@ use crate::gates::now_rfc3339;
 use crate::traffic::{Bounds, Destination, StepRecord, TrafficDriver, TrafficWeight, Weights};
 use std::time::Instant;
 use tfplug::{
-    async_trait, ApplyRequest, ApplyResponse, AttrPath, Attribute, Ctx, Diagnostics, ImportId,
-    ImportResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Type,
-    Value,
+    async_trait, ApplyRequest, ApplyResponse, AttrPath, Attribute, Check, Ctx, Diagnostics,
+    ImportId, ImportResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
+    Schema, Type, Value,
 };
 
 /// How long one apply may take when `timeouts` does not say.
@@ -40,7 +40,7 @@ fn schema() -> Schema {
              is immediate and ungated: returning to known-good must never be slowed down. Destroying the resource leaves the load \
              balancer as it is.",
         )
-        .attr(Attribute::number("weight_y").required().describe("The share of traffic cluster Y should get, 0–100."))
+        .attr(Attribute::number("weight_y").required().check(Check::WholeNumber { min: 0, max: 100 }).describe("The share of traffic cluster Y should get."))
         .attr(Attribute::string("id").computed().describe(
             "Where the split lives: the driver and the non-secret settings that reach its load balancer, percent-encoded \
              (e.g. `haproxy?runtime_api=%2Frun%2Fhaproxy.sock&backend=kong&server_x=x&server_y=y`). Pass it to \
@@ -56,7 +56,7 @@ fn schema() -> Schema {
 }
 
 fn desired(config: &Value, diags: &mut Diagnostics) -> Option<TrafficWeight> {
-    let raw = config.attr("weight_y").as_i64()?;
+    let raw = crate::blocks::whole::<i64>(config, "weight_y", &AttrPath::default(), diags)?;
     TrafficWeight::new(raw)
         .map_err(|e| {
             diags.error_at(

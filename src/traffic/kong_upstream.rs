@@ -89,8 +89,9 @@ impl KongUpstreamDriver {
     ) -> Result<KongUpstreamDriver, DriverError> {
         let invalid =
             |attribute, message: String| DriverError::InvalidConfig { attribute, message };
-        let mut admin_url = Url::parse(admin_url)
-            .map_err(|e| invalid("admin_url", format!("{admin_url:?} is not a URL: {e}")))?;
+        tfplug::http_url(admin_url).map_err(|reason| invalid("admin_url", reason))?;
+        let mut admin_url =
+            Url::parse(admin_url).map_err(|e| invalid("admin_url", e.to_string()))?;
         if admin_url.cannot_be_a_base() {
             return Err(invalid(
                 "admin_url",

@@ -23,6 +23,8 @@
 //! Helpers panic with Terraform's full output on failure: they are test code.
 #![allow(dead_code, unused_imports)] // every test binary uses a different subset
 
+pub mod bad_input_families;
+pub mod bad_inputs;
 pub mod haproxy;
 pub mod interrupts;
 pub mod phase;

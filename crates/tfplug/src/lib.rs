@@ -35,5 +35,5 @@ pub use schema::{
 pub use serve::serve;
 pub use tokio_util::sync::CancellationToken;
 pub use typed::{read, FromValue, Known};
-pub use validate::{Check, Constraint, PemKind};
+pub use validate::{http_url, url_for_messages, Check, Constraint, PemKind};
 pub use value::{Type, Value};

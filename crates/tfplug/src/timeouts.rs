@@ -13,10 +13,15 @@ pub fn block(operations: &[&str], default: Duration) -> NestedBlock {
         "How long each operation may take, as a Go duration (\"30s\", \"10m\", \"1h30m\").",
     );
     for op in operations {
-        b = b.attr(Attribute::string(op).optional().describe(&format!(
-            "Time limit for {op}. Default `{}`.",
-            go_duration(default)
-        )));
+        b = b.attr(
+            Attribute::string(op)
+                .optional()
+                .check(crate::validate::Check::Duration)
+                .describe(&format!(
+                    "Time limit for {op}. Default `{}`.",
+                    go_duration(default)
+                )),
+        );
     }
     NestedBlock::single("timeouts", b)
 }
@@ -86,7 +91,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total += n * seconds;
         rest = &rest[unit_len..];
     }
-    Ok(Duration::from_secs_f64(total))
+    // A huge number ("99999999999999999999h") overflows a Duration.
+    Duration::try_from_secs_f64(total).map_err(|_| format!("{text:?} is too long a duration"))
 }
 
 #[cfg(test)]

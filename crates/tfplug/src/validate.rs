@@ -40,6 +40,8 @@ pub enum Check {
     HttpUrl,
     /// A Go duration (`30s`, `1m30s`, `250ms`) greater than zero.
     Duration,
+    /// A Go duration that may be zero (`0s`): a pause that may be skipped.
+    DurationOrZero,
     /// PEM text holding at least one block of this kind, and nothing
     /// undecodable.
     Pem(PemKind),
@@ -67,6 +69,12 @@ pub enum Constraint {
 }
 
 impl Check {
+    /// `OneOf` the names, as an enum's parser spells them (one list serves
+    /// the parser and the check).
+    pub fn one_of<S: ToString>(names: impl IntoIterator<Item = S>) -> Check {
+        Check::OneOf(names.into_iter().map(|n| n.to_string()).collect())
+    }
+
     /// One Markdown sentence for the attribute's description.
     pub fn describe(&self) -> String {
         match self {
@@ -83,6 +91,9 @@ impl Check {
                 "Must be a duration greater than zero, such as `30s`, `1m30s` or `250ms`."
                     .to_string()
             }
+            Check::DurationOrZero => {
+                "Must be a duration, such as `0s`, `30s` or `1m30s`.".to_string()
+            }
             Check::Pem(PemKind::Certificate) => "Must be PEM-encoded certificates.".to_string(),
             Check::Pem(PemKind::PrivateKey) => "Must be a PEM-encoded private key.".to_string(),
             Check::HttpHeaders => {
@@ -92,14 +103,31 @@ impl Check {
         }
     }
 
-    /// Judges a known, non-null value found at `path`.
+    /// Judges a known, non-null value found at `path`. On a list or set of
+    /// plain values (`node_admin_urls`), each element is judged on its own
+    /// path, so one check serves an attribute and a list of them.
     pub fn check(&self, value: &Value, path: &AttrPath, diags: &mut Diagnostics) {
+        if let Value::List(items) | Value::Set(items) = value {
+            for (i, item) in items.iter().enumerate() {
+                let at = match value {
+                    Value::List(_) => path.clone().index(i as i64),
+                    _ => path.clone(),
+                };
+                if item.is_known() && !item.is_null() {
+                    self.check(item, &at, diags);
+                }
+            }
+            return;
+        }
         let fault = match self {
             Check::WholeNumber { min, max } => whole_number(value, *min, *max),
             Check::Range { min, max } => number_in_range(value, *min, *max),
             Check::OneOf(options) => one_of(value, options),
             Check::HttpUrl => string(value).and_then(http_url),
             Check::Duration => string(value).and_then(positive_duration),
+            Check::DurationOrZero => {
+                string(value).and_then(|text| crate::timeouts::parse_duration(text).map(drop))
+            }
             Check::Pem(kind) => string(value).and_then(|text| pem(text, *kind)),
             Check::HttpHeaders => return http_headers(value, path, diags),
         };
@@ -202,7 +230,11 @@ fn one_of(value: &Value, options: &[String]) -> Result<(), String> {
     }
 }
 
-fn http_url(text: &str) -> Result<(), String> {
+/// The one judgement of a URL (`Check::HttpUrl`), also for URLs that
+/// reach a client another way (environment, resources' own parsing): an
+/// `http://` or `https://` URL with a host and no userinfo. The reason
+/// never repeats the URL, whose userinfo may hold a password.
+pub fn http_url(text: &str) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| format!("Not a URL ({e})."))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -221,6 +253,20 @@ fn http_url(text: &str) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// `raw` as messages may show it: any userinfo (`user:password@`) replaced
+/// by `***`, whether `raw` parses as a URL or not.
+pub fn url_for_messages(raw: &str) -> String {
+    let Some(start) = raw.find("://").map(|i| i + 3) else {
+        return raw.to_string();
+    };
+    let rest = &raw[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &raw[start + at..]),
+        None => raw.to_string(),
+    }
 }
 
 fn positive_duration(text: &str) -> Result<(), String> {

@@ -44,6 +44,22 @@ fn urls_need_http_a_host_and_no_credentials() {
 }
 
 #[test]
+fn urls_in_messages_never_show_userinfo() {
+    for url in [
+        "http://admin:s3cret@kong:8001",
+        "https://s3cret@kong:8001/",
+        "http://admin:s3cret@[bad host/",
+    ] {
+        assert!(http_url(url).is_err(), "{url}");
+        assert!(!url_for_messages(url).contains("s3cret"), "{url}");
+    }
+    for url in ["http://kong:8001/a@b", "https://kong/?q=a@b", "not a url"] {
+        assert_eq!(url_for_messages(url), url);
+    }
+    assert_eq!(http_url("http://kong:8001/a@b"), Ok(()));
+}
+
+#[test]
 fn durations_must_parse_and_be_positive() {
     assert_eq!(fault(Check::Duration, "1m30s".into()), None);
     for bad in ["", "-5s", "0", "soon", "5"] {
@@ -114,4 +130,28 @@ fn constraints_wait_for_unknowns_and_point_at_the_conflict() {
         judge(Value::object([("a", "1".into()), ("b", "2".into())])),
         vec!["blk.b"]
     );
+}
+
+#[test]
+fn a_check_on_a_list_judges_each_element_on_its_index() {
+    let mut d = Diagnostics::new();
+    let urls = Value::List(vec!["http://a:1/".into(), "ftp://b/".into()]);
+    Check::HttpUrl.check(&urls, &AttrPath::root("urls"), &mut d);
+    let paths: Vec<String> = d
+        .iter()
+        .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
+        .collect();
+    assert_eq!(paths, vec!["urls[1]".to_string()]);
+}
+
+#[test]
+fn pauses_may_be_zero_but_never_garbage_or_overflowing() {
+    assert_eq!(fault(Check::DurationOrZero, "0s".into()), None);
+    for bad in ["-1s", "", "99999999999999999999999h"] {
+        assert!(
+            fault(Check::DurationOrZero, bad.into()).is_some(),
+            "{bad:?}"
+        );
+    }
+    assert!(fault(Check::Duration, "99999999999999999999999h".into()).is_some());
 }

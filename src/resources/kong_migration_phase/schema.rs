@@ -1,6 +1,7 @@
 //! The resource's schema.
 
 use super::*;
+use tfplug::Check;
 
 pub(super) fn migrations_type() -> Type {
     Type::list(Type::object([
@@ -26,17 +27,17 @@ pub(super) fn schema() -> Schema {
              **Destroying this resource does not reverse migrations** (Kong cannot): it only removes the phase from the state. \
              Rolling back means restoring a database backup.",
         )
-        .attr(Attribute::string("phase").required().describe("`bootstrap`, `up` or `finish`. Changing it replaces the resource."))
+        .attr(Attribute::string("phase").required().check(Check::one_of(["bootstrap", "up", "finish"])).requires_replace().describe("The `kong migrations` subcommand to run."))
         .attr(Attribute::string("target_version").required().describe(
             "The Kong version whose code runs the phase, e.g. `3.6.1`: the version of the `kong` CLI the runner reaches. Changing it runs the phase again for the new version (e.g. the next `up`).",
         ))
         .attr(Attribute::bool("force").optional().describe(
             "Pass `-f`: re-run every migration the database records as executed (and, for `up`, run despite pending migrations). Only safe if the migrations are idempotent. Default `false`.",
         ))
-        .attr(Attribute::number("db_timeout").optional().describe(
+        .attr(Attribute::number("db_timeout").optional().check(Check::WholeNumber { min: 1, max: 604_800 }).describe(
             "`--db-timeout` in seconds: Kong's per-statement database timeout (5 s by default, too short for big tables).",
         ))
-        .attr(Attribute::number("lock_timeout").optional().describe(
+        .attr(Attribute::number("lock_timeout").optional().check(Check::WholeNumber { min: 1, max: 604_800 }).describe(
             "`--lock-timeout` in seconds: the TTL of Kong's migration lock and how long `up` waits for it. Default `60`.",
         ))
         .attr(Attribute::string("after").optional().describe(

@@ -99,6 +99,38 @@ fn version(v: &Value, attr: &str, diags: &mut Diagnostics) -> Option<KongVersion
     named::<KongVersion>(v, attr, None, diags)
 }
 
+/// Every check of a wholly known configuration that needs no I/O, for
+/// `terraform validate`: the intent, then the blocks' settings (parsed as
+/// plan parses them, so validate and plan cannot disagree).
+pub fn validate(config: &Value, write_only_allowed: bool) -> Diagnostics {
+    let mut diags = match parse_intent(config) {
+        Ok(_) => Diagnostics::new(),
+        Err(d) => d,
+    };
+    for name in ["database", "new_database"] {
+        diags.extend(blocks::database::validate(
+            blocks::first(config.attr(name)),
+            &AttrPath::root(name),
+            write_only_allowed,
+        ));
+    }
+    diags.extend(blocks::runner::validate(
+        blocks::first(config.attr("runner")),
+        &AttrPath::root("runner"),
+    ));
+    if !diags.has_errors() {
+        if let Err(d) = parse_settings(config, &AdminSettings::default()) {
+            diags.extend(d);
+        }
+    }
+    for op in ["create", "update", "delete"] {
+        if let Err(d) = tfplug::timeouts::timeout(config, op, super::DEFAULT_TIMEOUT) {
+            diags.push(d);
+        }
+    }
+    diags
+}
+
 pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
     let mut diags = Diagnostics::new();
     let strategy = named::<Strategy>(config, "strategy", None, &mut diags);
@@ -106,7 +138,8 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
     let to_version = version(config, "to_version", &mut diags);
     let on_destroy = named::<OnDestroy>(config, "on_destroy", Some(OnDestroy::Refuse), &mut diags);
     let target = config.attr("target_phase").as_str().and_then(|name| {
-        TargetPhase::from_parts(name, config.attr("weight_y").as_i64())
+        let weight_y = blocks::whole::<i64>(config, "weight_y", &AttrPath::default(), &mut diags);
+        TargetPhase::from_parts(name, weight_y)
             .map_err(|e| {
                 diags.error_at(
                     AttrPath::root(e.field.attribute()),
@@ -117,7 +150,7 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
             .ok()
     });
     let hooks = parse_hooks(config.attr("hooks"), &mut diags);
-    let staging = parse_staging(config.attr("staging_test"));
+    let staging = parse_staging(config.attr("staging_test"), &mut diags);
     let backup = parse_backup(config.attr("backup"), &mut diags);
     let split_by_id = blocks::traffic::split_locator(config)
         .map_err(|d| diags.extend(d))
@@ -146,6 +179,8 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
             "dual_cluster restores the backup into new_database: set download_command to fetch back what upload_command stored.",
         );
     }
+    blocks_the_strategy_needs(strategy, config, &mut diags);
+    clusters_differ(config, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -170,6 +205,61 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
     })
 }
 
+/// The blocks a strategy needs, and those it would ignore, each refused on
+/// the block: Y's migrations run on `database` (X's) for `in_place` and
+/// `blue_green` and on `new_database` (restored from X's backup) for
+/// `dual_cluster`, through `runner`; `rolling` runs no migrations.
+fn blocks_the_strategy_needs(strategy: Strategy, config: &Value, diags: &mut Diagnostics) {
+    let runs_migrations = strategy != Strategy::Rolling;
+    let dual = strategy == Strategy::DualCluster;
+    let rules = [
+        ("database", runs_migrations, true),
+        ("new_database", dual, dual),
+        ("runner", runs_migrations, true),
+    ];
+    for (block, required, allowed) in rules {
+        let present = !blocks::first(config.attr(block)).is_null();
+        if required && !present {
+            diags.error_at(
+                AttrPath::root(block),
+                format!("Missing {block} block"),
+                format!("strategy = \"{strategy}\" needs a {block} {{ ... }} block."),
+            );
+        } else if present && !allowed {
+            diags.error_at(
+                AttrPath::root(block),
+                format!("Unexpected {block} block"),
+                format!(
+                    "Only dual_cluster uses {block}; strategy = \"{strategy}\" would ignore it."
+                ),
+            );
+        }
+    }
+}
+
+/// `cluster_x` and `cluster_y` must be two clusters: the same Admin API in
+/// both would upgrade a cluster into itself.
+fn clusters_differ(config: &Value, diags: &mut Diagnostics) {
+    let url = |name: &str| {
+        let block = blocks::first(config.attr(name));
+        block
+            .attr("admin_url")
+            .as_str()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+    };
+    if let (Some(x), Some(y)) = (url("cluster_x"), url("cluster_y")) {
+        if x.origin() == y.origin()
+            && x.path().trim_end_matches('/') == y.path().trim_end_matches('/')
+        {
+            diags.error_at(
+                AttrPath::root("cluster_y").attr("admin_url"),
+                "Same cluster twice",
+                "cluster_y.admin_url names the same Admin API as cluster_x.admin_url: Y must be another cluster.",
+            );
+        }
+    }
+}
+
 /// The weights Y passes through on its way up, each planned as its own
 /// step (so the plan shows them and every one is checkpointed): explicit
 /// `steps` as written (the planner checks them), or every multiple of
@@ -182,6 +272,8 @@ fn traffic_steps(traffic: &Value) -> Vec<i64> {
     if block.is_null() {
         return Vec::new();
     }
+    // A fractional or out-of-range weight is refused on its attribute by
+    // the schema and by `traffic::parse`; here it only drops out.
     let explicit: Vec<i64> = block
         .attr("steps")
         .elements()
@@ -223,19 +315,22 @@ fn parse_hooks(v: &Value, diags: &mut Diagnostics) -> BTreeMap<String, Vec<Strin
     out
 }
 
-fn parse_staging(v: &Value) -> Vec<StagingRequest> {
+fn parse_staging(v: &Value, diags: &mut Diagnostics) -> Vec<StagingRequest> {
     v.elements()
         .iter()
-        .map(|t| StagingRequest {
+        .enumerate()
+        .map(|(i, t)| StagingRequest {
             name: t.attr("name").as_str().unwrap_or_default().to_string(),
             method: t.attr("method").as_str().unwrap_or("GET").to_string(),
             path: t.attr("path").as_str().unwrap_or("/").to_string(),
             headers: admin_api::string_map(t.attr("headers")),
             body: t.attr("body").as_str().map(str::to_string),
-            expect_status: t
-                .attr("expect_status")
-                .as_i64()
-                .and_then(|s| u16::try_from(s).ok()),
+            expect_status: blocks::whole::<u16>(
+                t,
+                "expect_status",
+                &AttrPath::root("staging_test").index(i as i64),
+                diags,
+            ),
             compare_headers: t
                 .attr("compare_headers")
                 .elements()
@@ -336,7 +431,6 @@ fn parse_cluster(v: &Value, name: &str, provider: &AdminSettings) -> Result<Clus
         );
         return Err(d);
     };
-    refuse_userinfo(v, name)?;
     let status_url = v.attr("status_url").as_str().map(str::to_string);
     let mut nodes = vec![NodeEndpoints {
         admin_url: admin_url.to_string(),
@@ -361,37 +455,6 @@ fn parse_cluster(v: &Value, name: &str, provider: &AdminSettings) -> Result<Clus
         proxy_url: v.attr("proxy_url").as_str().map(str::to_string),
         admin: admin_api::with_overrides(provider, v),
     })
-}
-
-/// Every URL of a cluster block without credentials in it.
-fn refuse_userinfo(v: &Value, name: &str) -> Result<(), Diagnostics> {
-    let mut d = Diagnostics::new();
-    for attr in ["admin_url", "status_url", "proxy_url"] {
-        if v.attr(attr).as_str().is_some_and(crate::urls::has_userinfo) {
-            d.error_at(
-                AttrPath::root(name).attr(attr),
-                "Credentials in a URL",
-                crate::urls::userinfo_refused(&format!("{name}.{attr}")),
-            );
-        }
-    }
-    if v.attr("node_admin_urls")
-        .elements()
-        .iter()
-        .filter_map(Value::as_str)
-        .any(crate::urls::has_userinfo)
-    {
-        d.error_at(
-            AttrPath::root(name).attr("node_admin_urls"),
-            "Credentials in a URL",
-            crate::urls::userinfo_refused(&format!("{name}.node_admin_urls")),
-        );
-    }
-    if d.has_errors() {
-        Err(d)
-    } else {
-        Ok(())
-    }
 }
 
 fn collect<T>(r: Result<T, Diagnostics>, diags: &mut Diagnostics) -> Option<T> {

@@ -268,14 +268,11 @@ impl Resource for KongUpgrade {
         schema::schema()
     }
 
-    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+    async fn validate(&self, ctx: &Ctx, config: &Value) -> Diagnostics {
         if !config.is_wholly_known() {
             return Diagnostics::new();
         }
-        match config::parse_intent(config) {
-            Ok(_) => Diagnostics::new(),
-            Err(d) => d,
-        }
+        config::validate(config, ctx.client.write_only_attributes_allowed)
     }
 
     async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {

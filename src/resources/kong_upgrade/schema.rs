@@ -2,19 +2,20 @@
 
 use crate::admin_api;
 use crate::blocks;
-use tfplug::{Attribute, Block, NestedBlock, Schema, Type};
+use crate::planner::{OnDestroy, Strategy, TargetPhase};
+use tfplug::{Attribute, Block, Check, NestedBlock, Schema, Type};
 
 pub const SCHEMA_VERSION: i64 = 0;
 
 fn cluster_block(name: &str, which: &str) -> NestedBlock {
     let mut b = Block::new()
         .describe(&format!("Cluster {which}: where its Admin, Status and proxy APIs answer."))
-        .attr(Attribute::string("admin_url").required().describe("Admin API of one node of the cluster (facts, freeze fingerprint)."))
-        .attr(Attribute::list_of("node_admin_urls", Type::String).optional().describe(
+        .attr(Attribute::string("admin_url").required().check(Check::HttpUrl).describe("Admin API of one node of the cluster (facts, freeze fingerprint)."))
+        .attr(Attribute::list_of("node_admin_urls", Type::String).optional().check(Check::HttpUrl).describe(
             "Admin APIs of every node, when the cluster has several; each must report the target version before traffic moves. Default: `admin_url` only.",
         ))
-        .attr(Attribute::string("status_url").optional().describe("Status API (`/status/ready`, Kong ≥ 3.3) of the node at `admin_url`. Default: none (readiness from the Admin API alone)."))
-        .attr(Attribute::string("proxy_url").optional().describe("Proxy URL, for staging tests. Default: none (required by `staging_test`)."));
+        .attr(Attribute::string("status_url").optional().check(Check::HttpUrl).describe("Status API (`/status/ready`, Kong ≥ 3.3) of the node at `admin_url`. Default: none (readiness from the Admin API alone)."))
+        .attr(Attribute::string("proxy_url").optional().check(Check::HttpUrl).describe("Proxy URL, for staging tests. Default: none (required by `staging_test`)."));
     for a in admin_api::override_attributes() {
         b = b.attr(a);
     }
@@ -76,21 +77,21 @@ pub fn schema() -> Schema {
              Hooks (`hooks`) should be idempotent: a hook whose step was interrupted runs again with `KONG_UPGRADE_RESUMED=1`.",
         )
         .attr(Attribute::string("id").computed().describe("Identifier of the upgrade."))
-        .attr(Attribute::string("strategy").required().describe("`in_place`, `blue_green`, `dual_cluster` or `rolling`."))
+        .attr(Attribute::string("strategy").required().check(Check::one_of(Strategy::ALL.iter().map(|s| s.as_str()))).describe("How the upgrade runs."))
         .attr(Attribute::string("from_version").optional_computed().describe(
             "The version cluster X runs. Default: read from X's Admin API at the first plan, then kept.",
         ))
         .attr(Attribute::string("to_version").required().describe("The version cluster Y runs. Changing it starts a new upgrade (replacement)."))
-        .attr(Attribute::string("target_phase").required().describe(
+        .attr(Attribute::string("target_phase").required().check(Check::one_of(TargetPhase::NAMES)).describe(
             "Where the next apply should take the upgrade: `prepared` (freeze recorded, backup taken), `migrated` (Y's migrations run, Y started and ready, no traffic), \
              `serving` (Y takes `weight_y` percent), `finished` (all traffic on Y; on a shared database `kong migrations finish` has run) or `completed` (X decommissioned).",
         ))
-        .attr(Attribute::number("weight_y").optional().describe("Percent of traffic on Y when `target_phase = \"serving\"` (required there). Default: none."))
+        .attr(Attribute::number("weight_y").optional().check(Check::WholeNumber { min: 0, max: 100 }).describe("Percent of traffic on Y when `target_phase = \"serving\"` (required there). Default: none."))
         .attr(Attribute::bool("allow_downtime").optional().describe("Acknowledges the downtime of an in-place upgrade (required for `in_place`). Default `false`."))
         .attr(Attribute::bool("accept_unsupported_path").optional().describe(
             "Proceed on an upgrade path Kong does not support (e.g. blue-green across an LTS jump). Only where Y's migrations still accept X's database. Default `false`.",
         ))
-        .attr(Attribute::string("on_destroy").optional().describe(
+        .attr(Attribute::string("on_destroy").optional().check(Check::one_of(OnDestroy::ALL.iter().map(|s| s.as_str()))).describe(
             "What destroying an unfinished upgrade does: `refuse` (default) or `rollback` (all traffic back to X, database left usable by X; possible only before `migrations finish`).",
         ))
         .attr(Attribute::map_of("hooks", Type::list(Type::String)).optional().describe(
@@ -106,7 +107,7 @@ pub fn schema() -> Schema {
              `target_phase` together. The split must use the `haproxy`, `nginx` or `kong_upstream` driver (an `external` one \
              cannot be read); a `kong_upstream` split is read with the provider's `admin_token`, as its id holds no secret. Default: none (the `traffic` block moves traffic).",
         ))
-        .attr(Attribute::string("control_plane_admin_url").optional().describe(
+        .attr(Attribute::string("control_plane_admin_url").optional().check(Check::HttpUrl).describe(
             "Hybrid mode, upgrading data planes: Admin API of their control plane, whose version bounds Y's (a data plane may not be newer than its control plane's minor). Default: none.",
         ))
         .attr(Attribute::string("phase").computed().describe("Where the upgrade stands: `not_started`, `prepared`, `migrated`, `serving`, `finished` or `completed`."))
@@ -157,11 +158,11 @@ pub fn schema() -> Schema {
             Block::new()
                 .describe("A request sent to both X's and Y's proxy before Y takes traffic: the answers must agree (status, selected headers).")
                 .attr(Attribute::string("name").required().describe("Name shown in the history."))
-                .attr(Attribute::string("method").optional().describe("HTTP method. Default `GET`."))
+                .attr(Attribute::string("method").optional().check(Check::one_of(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])).describe("HTTP method. Default `GET`."))
                 .attr(Attribute::string("path").required().describe("Path on the proxy, e.g. `/orders`."))
-                .attr(Attribute::map_of("headers", Type::String).optional().sensitive().describe("Request headers (e.g. an API key for key-auth). Sensitive: never shown in plans. Default: none."))
+                .attr(Attribute::map_of("headers", Type::String).optional().sensitive().check(Check::HttpHeaders).describe("Request headers (e.g. an API key for key-auth). Sensitive: never shown in plans. Default: none."))
                 .attr(Attribute::string("body").optional().describe("Request body. Default: none."))
-                .attr(Attribute::number("expect_status").optional().describe("Status Y must answer (besides matching X). Default: none (any status, as long as X's matches)."))
+                .attr(Attribute::number("expect_status").optional().check(Check::WholeNumber { min: 100, max: 599 }).describe("Status Y must answer (besides matching X). Default: none (any status, as long as X's matches)."))
                 .attr(Attribute::list_of("compare_headers", Type::String).optional().describe("Response headers whose values must match between X and Y. Default: none.")),
         ))
         .block(tfplug::timeouts::block(&["create", "update", "delete"], super::DEFAULT_TIMEOUT));

@@ -42,7 +42,7 @@ impl Field {
             Field::Backup => "backup",
             Field::Traffic => "traffic",
             Field::TrafficSteps => "traffic.steps",
-            Field::StagingTests => "staging_tests",
+            Field::StagingTests => "staging_test",
             Field::Hooks => "hooks",
             Field::OnDestroy => "on_destroy",
         }
