@@ -16,29 +16,19 @@
 //! journal lives in Terraform's data directory: one kill per core.
 //!
 //! Sampling, to keep the suite's time: every step on the newest core;
-//! on 1.0.3 one step per phase of each strategy (`KONG_ACC_KILL_STEPS`
-//! narrows either list while debugging).
+//! on 1.0.3 `SAMPLED_STEPS`, one step per phase of each strategy, where the
+//! Ctrl-C tests take every step (`KONG_ACC_KILL_STEPS` narrows either list
+//! while debugging).
 
 mod support;
 
 use support::interrupts::{
     kill_paused_provider, log_hooks, spawn_apply_paused_after, Run, Strategy, BLUE_GREEN_STEPS,
-    CREATE_STEPS, DUAL_CLUSTER_STEPS, IN_PLACE_STEPS,
+    CREATE_STEPS, DUAL_CLUSTER_STEPS, IN_PLACE_STEPS, SAMPLED_STEPS,
 };
 use support::runbooks::rolling_vars;
 use support::upgrade::{example_config, hcl_list, Sandbox};
 use support::{Acceptance, TerraformVersion};
-
-/// The steps sampled on the oldest core.
-const OLD_CORE_SAMPLE: &[&str] = &[
-    "backup",
-    "migrations_up",
-    "start_y",
-    "shift_traffic_to_50",
-    "restore_new_database",
-    "stop_x",
-    "complete",
-];
 
 fn kill_after_then_resume(version: TerraformVersion, strategy: Strategy, step: &str) {
     let mut run = Run::new(version, strategy);
@@ -73,7 +63,7 @@ fn every_step(strategy: Strategy, steps: &[&str]) {
         for step in steps {
             let wanted = match &only {
                 Some(list) => list.split(',').any(|s| s == *step),
-                None => newest || OLD_CORE_SAMPLE.contains(step),
+                None => newest || SAMPLED_STEPS.contains(step),
             };
             if wanted {
                 kill_after_then_resume(version, strategy, step);

@@ -51,7 +51,12 @@ fn traffic(indent: &str) -> String {
     format!(
         r#"
 {indent}traffic {{
-{indent}  external {{}}
+{indent}  haproxy {{
+{indent}    runtime_api = "/run/haproxy/admin.sock"
+{indent}    backend     = "kong"
+{indent}    server_x    = "x"
+{indent}    server_y    = "y"
+{indent}  }}
 {indent}  step_weight = 25
 {indent}  interval    = "30s"
 {indent}  on_failure  = "rollback"{GATE}

@@ -80,6 +80,23 @@ const ONCE: &[&str] = &[
 /// resource's create.
 pub const CREATE_STEPS: &[&str] = &["freeze", "backup"];
 
+/// The steps a core meets under only one of the two failures. Ctrl-C
+/// (acc_kong_upgrade_interrupts.rs) and `kill -9`
+/// (acc_kong_upgrade_kills.rs) share the cores between them: the kill
+/// matrix takes every step on the newest core and this sample on 1.0.3,
+/// the interrupts every step on 1.0.3 and this sample on the newest, so
+/// each core meets every step under one failure and the steps where state
+/// is hardest to reconcile under both.
+pub const SAMPLED_STEPS: &[&str] = &[
+    "backup",
+    "migrations_up",
+    "start_y",
+    "shift_traffic_to_50",
+    "restore_new_database",
+    "stop_x",
+    "complete",
+];
+
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub enum Strategy {
     BlueGreen,
