@@ -13,7 +13,7 @@ set -euo pipefail
 
 PACKAGES=(
   postgresql haproxy nginx prometheus openssh-server openssh-client wrk
-  gcc libc6-dev binutils make python3 python3-pip ca-certificates time gnupg
+  gcc libc6-dev binutils make python3 python3-pip ca-certificates openssl time gnupg
   shellcheck
 )
 # Services Debian's maintainer scripts would start for the packages above.
