@@ -19,6 +19,7 @@
 //! so the gates after a shift measure the split that was asked for.
 
 mod health;
+mod pages;
 
 use super::{DriverError, TrafficDriver, Weights};
 use reqwest::{Method, StatusCode, Url};
@@ -54,13 +55,6 @@ impl std::fmt::Debug for KongUpstreamDriver {
             )
             .finish()
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct TargetPage {
-    data: Vec<Target>,
-    #[serde(default)]
-    next: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,32 +232,9 @@ impl KongUpstreamDriver {
 
     /// Every target of the upstream, following pagination.
     async fn targets(&self) -> Result<Vec<Target>, DriverError> {
-        let mut url = self.url(&["upstreams", &self.upstream, "targets"]);
-        url.query_pairs_mut().append_pair("size", "1000");
-        let mut targets = Vec::new();
-        loop {
-            let (status, body) = self.send(Method::GET, url.clone(), None).await?;
-            if !status.is_success() {
-                return Err(self.refused(format!("GET {}", url.path()), status, &body));
-            }
-            let page: TargetPage =
-                serde_json::from_str(&body).map_err(|e| DriverError::UnexpectedResponse {
-                    attribute: "admin_url",
-                    endpoint: format!("Kong Admin API {}", self.admin_url),
-                    request: format!("GET {}", url.path()),
-                    response: format!("{e}: {}", body.chars().take(200).collect::<String>()),
-                })?;
-            targets.extend(page.data);
-            match page.next.filter(|n| !n.is_empty()) {
-                // `next` is a path with the offset, relative to the Admin API root.
-                Some(next) => url = self.next_page(&next),
-                None => return Ok(targets),
-            }
-        }
-    }
-
-    fn next_page(&self, next: &str) -> Url {
-        Self::link_on(&self.admin_url, next)
+        let url = self.url(&["upstreams", &self.upstream, "targets"]);
+        let endpoint = format!("Kong Admin API {}", self.admin_url);
+        self.all_pages(&self.admin_url, url, &endpoint).await
     }
 
     /// Kong's `next` link (a root-relative path) on the Admin API at `base`.
@@ -396,7 +367,7 @@ mod tests {
             "http://edge:8001/admin/upstreams/my%20upstream/targets"
         );
         assert_eq!(
-            d.next_page("/upstreams/u/targets?offset=abc&size=1000")
+            KongUpstreamDriver::link_on(&d.admin_url, "/upstreams/u/targets?offset=abc&size=1000")
                 .as_str(),
             "http://edge:8001/admin/upstreams/u/targets?offset=abc&size=1000"
         );

@@ -1,18 +1,13 @@
 //! Whether each serving node's balancer serves the weights written: every
 //! page of `GET /upstreams/{u}/health` (`data.nodeWeight` per target;
 //! <https://github.com/Kong/kong/blob/3.6.1/kong/api/routes/upstreams.lua>).
-//! Kong's `next` link there carries only the offset, so `size` is set on
-//! every page; an upstream of any number of targets is read whole.
+//! Every page is read (`pages.rs`), so an upstream of any number of targets
+//! is read whole.
 
 use super::KongUpstreamDriver;
 use crate::traffic::{DriverError, Weights};
-use reqwest::{Method, Url};
+use reqwest::Url;
 use serde::Deserialize;
-use std::collections::HashSet;
-
-/// Pages one `/health` read may follow (a million targets): a node that
-/// keeps sending new `next` links is refused, not followed for ever.
-const MAX_HEALTH_PAGES: usize = 1000;
 
 /// One target of `GET /upstreams/{u}/health`: the database's entry and,
 /// under `data`, what this node's balancer holds (absent until it has the
@@ -30,13 +25,6 @@ struct TargetHealth {
 struct BalancerTarget {
     #[serde(rename = "nodeWeight")]
     node_weight: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct HealthPage {
-    data: Vec<TargetHealth>,
-    #[serde(default)]
-    next: Option<String>,
 }
 
 impl KongUpstreamDriver {
@@ -98,43 +86,8 @@ impl KongUpstreamDriver {
 
     /// Every page of `node`'s `/upstreams/{u}/health`.
     async fn node_health(&self, node: &Url) -> Result<Vec<TargetHealth>, DriverError> {
-        let mut url = Self::node_url(node, &["upstreams", &self.upstream, "health"]);
-        let mut targets = Vec::new();
-        let mut followed = HashSet::new();
-        loop {
-            crate::kong::set_page_size(&mut url, crate::kong::MAX_PAGE_SIZE);
-            if !followed.insert(url.to_string()) || followed.len() > MAX_HEALTH_PAGES {
-                return Err(self.unexpected(
-                    node,
-                    &url,
-                    format!(
-                        "pagination does not end ({} pages, or a `next` link sent twice)",
-                        followed.len()
-                    ),
-                ));
-            }
-            let (status, body) = self.send(Method::GET, url.clone(), None).await?;
-            if !status.is_success() {
-                return Err(self.refused(format!("GET {}", url.path()), status, &body));
-            }
-            let page: HealthPage = serde_json::from_str(&body).map_err(|e| {
-                let shown: String = body.chars().take(200).collect();
-                self.unexpected(node, &url, format!("{e}: {shown}"))
-            })?;
-            targets.extend(page.data);
-            match page.next.filter(|n| !n.is_empty()) {
-                Some(next) => url = Self::link_on(node, &next),
-                None => return Ok(targets),
-            }
-        }
-    }
-
-    fn unexpected(&self, node: &Url, url: &Url, response: String) -> DriverError {
-        DriverError::UnexpectedResponse {
-            attribute: "admin_url",
-            endpoint: format!("Kong node {node}"),
-            request: format!("GET {}", url.path()),
-            response,
-        }
+        let url = Self::node_url(node, &["upstreams", &self.upstream, "health"]);
+        self.all_pages(node, url, &format!("Kong node {node}"))
+            .await
     }
 }
