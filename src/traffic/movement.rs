@@ -203,7 +203,7 @@ impl<D: TrafficDriver> TrafficMove<'_, D> {
         plan: &ShiftPlan,
         bounds: Bounds<'_>,
     ) -> Result<Moved, MoveError> {
-        let stop = bounded_token(bounds);
+        let stop = bounds.token();
         let outcome = shift(self.driver, plan, self.gates, &stop, |event| {
             tracing::info!(?event, "traffic")
         })
@@ -276,23 +276,19 @@ impl Bounds<'_> {
     /// whichever comes first; the caller cancels it when done, which ends
     /// the timer task.
     pub fn token(&self) -> CancellationToken {
-        bounded_token(*self)
+        let token = self.cancel.child_token();
+        if let Some(deadline) = self.deadline {
+            let fire = token.clone();
+            let deadline = tokio::time::Instant::from_std(deadline);
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => fire.cancel(),
+                    _ = fire.cancelled() => {}
+                }
+            });
+        }
+        token
     }
-}
-
-fn bounded_token(bounds: Bounds<'_>) -> CancellationToken {
-    let token = bounds.cancel.child_token();
-    if let Some(deadline) = bounds.deadline {
-        let fire = token.clone();
-        let deadline = tokio::time::Instant::from_std(deadline);
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => fire.cancel(),
-                _ = fire.cancelled() => {}
-            }
-        });
-    }
-    token
 }
 
 #[cfg(test)]
