@@ -160,33 +160,17 @@ impl KongClient {
     }
 
     /// The body as text, refused past [`MAX_BODY_BYTES`] before more of it
-    /// is held (a declared length is refused at once).
-    async fn read_capped(
-        &self,
-        url: &Url,
-        mut resp: reqwest::Response,
-    ) -> Result<String, KongError> {
-        let too_large = || KongError::TooLarge {
-            url: url.to_string(),
-            limit_mib: MAX_BODY_BYTES >> 20,
-        };
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
+    /// is held.
+    async fn read_capped(&self, url: &Url, resp: reqwest::Response) -> Result<String, KongError> {
+        let body = read_body_capped(resp, MAX_BODY_BYTES)
             .await
-            .map_err(|e| self.transport_error(url, &e))?
-        {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                BodyError::TooLarge => KongError::TooLarge {
+                    url: url.to_string(),
+                    limit_mib: MAX_BODY_BYTES >> 20,
+                },
+                BodyError::Transport(e) => self.transport_error(url, &e),
+            })?;
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
@@ -416,6 +400,34 @@ fn looks_like_tls_failure(reason: &str) -> bool {
     ]
     .iter()
     .any(|k| r.contains(k))
+}
+
+/// Why a body was not read whole.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// Longer than the limit (declared, or seen while reading).
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// A response body, refused past `limit` bytes before more of it is held
+/// (a declared length past it is refused at once). The one capped read of
+/// an HTTP answer: the Admin API client and `observe` use it.
+pub(crate) async fn read_body_capped(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

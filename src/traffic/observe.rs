@@ -13,6 +13,7 @@
 //! `tolerance` of the published weight, or fails with the last reading.
 
 use crate::gates::{GateAuth, JsonPath};
+use crate::kong::{read_body_capped, BodyError};
 use crate::platform::{own_process_group, GroupGuard};
 use crate::traffic::TrafficWeight;
 use std::process::Stdio;
@@ -152,7 +153,7 @@ async fn read_http(
 ) -> Result<f64, String> {
     let shown = crate::gates::shown_url(url.as_str());
     let fail = |e: String| auth.redact(&format!("GET {shown}: {e}"));
-    let mut response = client
+    let response = client
         .get(url.clone())
         .headers(auth.headers())
         .timeout(READ_TIMEOUT)
@@ -162,17 +163,12 @@ async fn read_http(
     if !response.status().is_success() {
         return Err(fail(format!("status {}", response.status())));
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    let body = read_body_capped(response, MAX_OUTPUT_BYTES)
         .await
-        .map_err(|e| fail(e.without_url().to_string()))?
-    {
-        if body.len() + chunk.len() > MAX_OUTPUT_BYTES {
-            return Err(fail(format!("answer larger than {MAX_OUTPUT_BYTES} bytes")));
-        }
-        body.extend_from_slice(&chunk);
-    }
+        .map_err(|e| match e {
+            BodyError::TooLarge => fail(format!("answer larger than {MAX_OUTPUT_BYTES} bytes")),
+            BodyError::Transport(e) => fail(e.without_url().to_string()),
+        })?;
     let document: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| fail(format!("not JSON: {e}")))?;
     let value = json_path
