@@ -81,6 +81,7 @@ fn any_checkpoint() -> impl Strategy<Value = Checkpoint> {
             completed: done.into_iter().map(StepId::new).collect(),
             weight_y,
             backup_location,
+            gates_pending_at: None,
         })
 }
 
@@ -103,6 +104,7 @@ fn any_options() -> impl Strategy<Value = Options> {
             traffic_configured: flags[4] || flags[5],
             traffic_steps,
             traffic_owned_by_split: flags[5] && !flags[4],
+            published_traffic: None,
             hooks: hooks.into_iter().collect(),
         })
 }
