@@ -93,9 +93,12 @@ fn driver_blocks() -> Vec<NestedBlock> {
             "external",
             Block::new()
                 .describe(
-                    "No load balancer: the provider only computes the split; other resources read `weight_x`/`weight_y` and apply \
-                     it after this apply ends. Gates need `observe`: each apply then judges the gates of the weight the previous \
-                     apply published, once `observe` reports the load balancer carries it, and publishes the next step.",
+                    "No load balancer: the provider only computes the split; other resources read `weight_x`/`weight_y` (in \
+                     `kong_upgrade`, `current_weight_y`) and apply it after this apply ends. Gates need `observe`: each apply \
+                     then judges the gates of the weight the previous apply published, once `observe` reports the load \
+                     balancer carries it, and publishes the next step. In `kong_upgrade`, the steps after the traffic \
+                     (`migrations finish`, stopping or retiring X) never run in the apply that publishes a higher weight: they \
+                     wait for a later apply (with `observe`, for 100% observed and its gates passed).",
                 )
                 .block(observe_block()),
         ),
