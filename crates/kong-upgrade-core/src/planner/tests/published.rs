@@ -154,3 +154,71 @@ fn a_checkpoint_written_before_gates_pending_at_loads_with_nothing_pending() {
     let written = serde_json::to_string(&at(10, Some(10), true).checkpoint).unwrap();
     assert!(written.contains(r#""gates_pending_at":10"#), "{written}");
 }
+
+/// One apply of `plan` as the executor makes it: every step recorded, and,
+/// for an observed move up, the gates of the weight it published left
+/// pending (each step of these progressions has analysis).
+fn run(input: &mut PlanInput, plan: &Plan) {
+    let observed = input
+        .options
+        .published_traffic
+        .as_ref()
+        .is_some_and(|p| p.observed.is_some());
+    for step in &plan.steps {
+        if let StepKind::ShiftTraffic { to_weight } = step.kind {
+            input.checkpoint.gates_pending_at =
+                (observed && to_weight > input.checkpoint.weight_y).then_some(to_weight);
+        }
+        input.checkpoint.record(&step.kind);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Whatever the strategy, progression and target: each apply ends where
+    /// its plan said (`target_phase`), nothing but traffic follows a move
+    /// that publishes more traffic for Y (observed: nothing at all), and
+    /// applying again converges to an empty plan.
+    #[test]
+    fn published_walks_converge_one_move_per_apply(
+        strategy in proptest::sample::select(vec![Strategy::BlueGreen, Strategy::DualCluster]),
+        observed in proptest::prelude::any::<bool>(),
+        linear in 0u8..3,
+        target in proptest::sample::select(vec!["serving", "finished", "completed"]),
+        weight in 1i64..=100,
+    ) {
+        let mut input = at(0, None, observed);
+        input.strategy = strategy;
+        input.facts.second_database_configured = strategy == Strategy::DualCluster;
+        input.checkpoint = Checkpoint::default();
+        if let Some(published) = input.options.published_traffic.as_mut().and_then(|p| p.observed.as_mut()) {
+            *published = match linear {
+                0 => Progression::Direct,
+                1 => Progression::Linear { step_weight: w(30), interval: Duration::ZERO },
+                _ => published.clone(),
+            };
+        }
+        input.target = TargetPhase::from_parts(target, Some(weight)).unwrap();
+        for _ in 0..20 {
+            let plan = plan(&input).unwrap();
+            if plan.is_empty() {
+                return Ok(());
+            }
+            let before = input.checkpoint.weight_y;
+            if let Some(up) = plan.steps.iter().position(|s| matches!(s.kind, StepKind::ShiftTraffic { to_weight } if to_weight > before)) {
+                let after = &plan.steps[up + 1..];
+                // Unobserved, the intermediate weights are published in turn.
+                let only_moves = after.iter().all(|s| matches!(s.kind, StepKind::ShiftTraffic { .. }));
+                proptest::prop_assert!(only_moves && (!observed || after.is_empty()), "{:?}", ids(&plan.steps));
+            }
+            run(&mut input, &plan);
+            let reached = match plan.target_phase {
+                Phase::Serving { weight_y } if weight_y == TrafficWeight::ZERO => Phase::Migrated,
+                phase => phase,
+            };
+            proptest::prop_assert_eq!(current_phase(&input), reached);
+        }
+        proptest::prop_assert!(false, "not converged after 20 applies");
+    }
+}
