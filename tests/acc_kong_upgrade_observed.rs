@@ -112,6 +112,16 @@ fn next_move(acc: &Acceptance) -> (Vec<String>, String) {
     (step_ids(&planned), text)
 }
 
+/// The upgrade stands at `serving` with `weight_y` published.
+fn serving_at(acc: &Acceptance, weight_y: i64) {
+    let v = upgrade(acc);
+    assert_eq!(
+        (v["phase"].as_str(), v["current_weight_y"].as_i64()),
+        (Some("serving"), Some(weight_y)),
+        "{v}"
+    );
+}
+
 /// One apply of the configuration written last; the next plan is not
 /// empty while moves remain, so it is not checked here.
 fn apply_move(acc: &Acceptance) {
@@ -142,12 +152,7 @@ fn each_weight_is_judged_in_the_next_apply_and_finish_waits_for_an_observed_100(
             "shift to 10%; the gates at 10% are judged in the next apply, once observed"
         );
         apply_move(&acc);
-        let v = upgrade(&acc);
-        assert_eq!(
-            (v["phase"].as_str(), v["current_weight_y"].as_i64()),
-            (Some("serving"), Some(10)),
-            "{v}"
-        );
+        serving_at(&acc, 10);
         assert_eq!(
             sb.haproxy_weight("y"),
             10,
@@ -195,12 +200,7 @@ fn each_weight_is_judged_in_the_next_apply_and_finish_waits_for_an_observed_100(
         let (steps, _) = next_move(&acc);
         assert_eq!(steps, ["shift_traffic_to_100"]);
         apply_move(&acc);
-        let v = upgrade(&acc);
-        assert_eq!(
-            (v["phase"].as_str(), v["current_weight_y"].as_i64()),
-            (Some("serving"), Some(100)),
-            "{v}"
-        );
+        serving_at(&acc, 100);
         assert_eq!(sb.haproxy_weight("y"), 100);
         assert!(
             !sb.pending().is_empty(),
