@@ -22,8 +22,8 @@ pub(super) fn observe_block() -> NestedBlock {
             .describe(
                 "How the provider reads back the share of traffic the load balancer gives cluster Y (a percent, 0–100), so \
                  the gates of a step judge a weight the load balancer really carries. Exactly one of `url` or `command`. Each \
-                 reading is bounded to 10s and 64 KiB. Read by `kong_traffic_split` only: `kong_upgrade` and the actions \
-                 move traffic within one step and refuse it (and gates with `external`).",
+                 reading is bounded to 10s and 64 KiB. Read by `kong_traffic_split` and `kong_upgrade`, which make one move \
+                 per apply; the actions move traffic within one invocation and refuse it (and gates with `external`).",
             )
             .constraint(Constraint::ExactlyOneOf(vec!["url".into(), "command".into()]))
             .attr(Attribute::string("url").optional().check(Check::HttpUrl).describe(

@@ -93,9 +93,12 @@ fn driver_blocks() -> Vec<NestedBlock> {
             "external",
             Block::new()
                 .describe(
-                    "No load balancer: the provider only computes the split; other resources read `weight_x`/`weight_y` and apply \
-                     it after this apply ends. Gates need `observe`: each apply then judges the gates of the weight the previous \
-                     apply published, once `observe` reports the load balancer carries it, and publishes the next step.",
+                    "No load balancer: the provider only computes the split; other resources read `weight_x`/`weight_y` (in \
+                     `kong_upgrade`, `current_weight_y`) and apply it after this apply ends. Gates need `observe`: each apply \
+                     then judges the gates of the weight the previous apply published, once `observe` reports the load \
+                     balancer carries it, and publishes the next step. In `kong_upgrade`, the steps after the traffic \
+                     (`migrations finish`, stopping or retiring X) never run in the apply that publishes a higher weight: they \
+                     wait for a later apply (with `observe`, for 100% observed and its gates passed).",
                 )
                 .block(observe_block()),
         ),
@@ -243,8 +246,26 @@ pub async fn live_weights(
 }
 
 /// `None` when the block is absent. `block` may be the block's object or, for
-/// `kong_traffic_split`, the resource's whole configuration.
+/// `kong_traffic_split`, the resource's whole configuration. For the
+/// actions, which move traffic within one invocation.
 pub fn parse(block: &Value, path: AttrPath) -> Result<Option<TrafficSettings>, Diagnostics> {
+    parse_block(block, path, Observing::NotSupported)
+}
+
+/// Like [`parse`], for `kong_upgrade`, whose planner walks an observed
+/// `external` split one move per apply as `kong_traffic_split` does.
+pub fn parse_observable(
+    block: &Value,
+    path: AttrPath,
+) -> Result<Option<TrafficSettings>, Diagnostics> {
+    parse_block(block, path, Observing::Supported)
+}
+
+fn parse_block(
+    block: &Value,
+    path: AttrPath,
+    observing: Observing,
+) -> Result<Option<TrafficSettings>, Diagnostics> {
     let block = super::first(block);
     if block.is_null() {
         return Ok(None);
@@ -253,14 +274,14 @@ pub fn parse(block: &Value, path: AttrPath) -> Result<Option<TrafficSettings>, D
         block,
         &path,
         Weights::with_y(TrafficWeight::ZERO),
-        Observing::NotSupported,
+        observing,
     )
     .map(Some)
 }
 
 /// Whether the block's user runs the one-move-per-apply walk `observe`
-/// needs: `kong_traffic_split` does; `kong_upgrade` and the actions move
-/// traffic within one step.
+/// needs: `kong_traffic_split` and `kong_upgrade` do; the actions move
+/// traffic within one invocation.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Observing {
     Supported,
@@ -508,15 +529,16 @@ fn refuse_unjudgeable_gates(
             path.clone().attr("gate"),
             "Gates cannot judge an external split here",
             format!(
-                "{why} Move the traffic and its gates to a kong_traffic_split with `external {{ observe {{ ... }} }}`, which \
-                 judges each step's gates in the next apply, or remove the gate blocks."
+                "{why} An action moves traffic within one invocation. Move the traffic and its gates to a kong_upgrade or a \
+                 kong_traffic_split with `external {{ observe {{ ... }} }}`, which judge each step's gates in the next \
+                 apply, or remove the gate blocks."
             ),
         ),
         (Observing::NotSupported, true) => diags.error_at(
             path.clone().attr("external").attr(OBSERVE),
-            "observe is read by kong_traffic_split only",
-            "Only kong_traffic_split walks an external split one move per apply. Move the traffic to a kong_traffic_split \
-             with this external block, or remove observe.",
+            "observe is read by kong_upgrade and kong_traffic_split only",
+            "Only kong_upgrade and kong_traffic_split walk an external split one move per apply. Move the traffic to one \
+             of them with this external block, or remove observe.",
         ),
         _ => {}
     }
@@ -654,14 +676,27 @@ mod tests {
         assert_eq!(refused[0].1, "Gates need observe with the external driver");
         assert!(refused[0].0.contains("external"), "{refused:?}");
 
-        // kong_upgrade and the actions move traffic within one step.
-        let upgrade =
-            |observe, gate| parse(&external_with(observe, gate), AttrPath::root(BLOCK_NAME));
+        // kong_upgrade walks one observed move per apply too.
+        let upgrade = |observe, gate| {
+            parse_observable(&external_with(observe, gate), AttrPath::root(BLOCK_NAME))
+        };
+        assert!(upgrade(true, true).unwrap().is_some());
         assert!(upgrade(false, false).unwrap().is_some());
-        let gates = errors(upgrade(false, true).err().unwrap());
+        let refused = errors(upgrade(false, true).err().unwrap());
+        assert_eq!(refused[0].1, "Gates need observe with the external driver");
+        assert!(refused[0].0.contains("external"), "{refused:?}");
+
+        // The actions move traffic within one invocation.
+        let action =
+            |observe, gate| parse(&external_with(observe, gate), AttrPath::root(BLOCK_NAME));
+        assert!(action(false, false).unwrap().is_some());
+        let gates = errors(action(false, true).err().unwrap());
         assert_eq!(gates[0].1, "Gates cannot judge an external split here");
-        let observed = errors(upgrade(true, false).err().unwrap());
-        assert_eq!(observed[0].1, "observe is read by kong_traffic_split only");
+        let observed = errors(action(true, false).err().unwrap());
+        assert_eq!(
+            observed[0].1,
+            "observe is read by kong_upgrade and kong_traffic_split only"
+        );
         assert!(observed[0].0.contains("observe"), "{observed:?}");
     }
 }

@@ -91,7 +91,7 @@ pub enum LocatorError {
     #[error("the kong_traffic_split id's {key:?} is not percent-encoded UTF-8")]
     Encoding { key: String },
 
-    #[error("the kong_traffic_split uses the external driver: other resources apply its weights and there is no load balancer to read them from. Refer to a split with the haproxy, nginx or kong_upstream driver, or give this resource its own traffic block")]
+    #[error("the kong_traffic_split uses the external driver: other resources apply its weights and there is no load balancer to read them from. Refer to a split with the haproxy, nginx or kong_upstream driver, or give this resource its own traffic block with `external {{ observe {{ ... }} }}`, which judges each weight once the load balancer is observed carrying it")]
     External,
 
     #[error("the kong_traffic_split id does not describe a usable {kind} driver: {source}")]

@@ -8,10 +8,11 @@ use crate::blocks::runner::RunnerSettings;
 use crate::blocks::traffic::TrafficSettings;
 use crate::kong::AdminSettings;
 use crate::migrations::DatabaseConfig;
-use crate::planner::{OnDestroy, Strategy, TargetPhase};
+use crate::planner::{OnDestroy, PublishedTraffic, Strategy, TargetPhase};
 use crate::steps::readiness::NodeEndpoints;
 use crate::steps::staging::StagingRequest;
 use crate::traffic::SplitReader;
+use crate::traffic::{Driver, Progression, TrafficWeight};
 use crate::version::KongVersion;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ pub struct Intent {
     pub traffic_owned_by_split: bool,
     /// The weights Y passes through on its way up (see [`traffic_steps`]).
     pub traffic_steps: Vec<i64>,
+    /// The `external` driver (see [`published_traffic`]).
+    pub published_traffic: Option<PublishedTraffic>,
     pub new_database_configured: bool,
 }
 
@@ -201,6 +204,7 @@ pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
         traffic_configured: !config.attr("traffic").is_null() || split_by_id,
         traffic_owned_by_split: split_by_id,
         traffic_steps: traffic_steps(config.attr("traffic")),
+        published_traffic: published_traffic(config.attr("traffic")),
         new_database_configured: !config.attr("new_database").is_null(),
     })
 }
@@ -292,6 +296,31 @@ fn traffic_steps(traffic: &Value) -> Vec<i64> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// With the `external` driver another resource applies the weights this
+/// upgrade publishes; with `observe`, the planner walks the block's
+/// progression one observed move per apply. A 100% step is always observed
+/// before the steps that take X's traffic away (its gates are pending even
+/// when the step sets `analysis = false`). An invalid block is `None` here
+/// and refused on its attribute by [`parse_settings`].
+fn published_traffic(traffic: &Value) -> Option<PublishedTraffic> {
+    let settings = blocks::traffic::parse_observable(traffic, AttrPath::root("traffic"))
+        .ok()
+        .flatten()?;
+    let Driver::External(external) = &settings.driver else {
+        return None;
+    };
+    let observed = external.observe().map(|_| match settings.progression {
+        Progression::Steps(mut specs) => {
+            for spec in specs.iter_mut().filter(|s| s.weight == TrafficWeight::FULL) {
+                spec.analysis = true;
+            }
+            Progression::Steps(specs)
+        }
+        other => other,
+    });
+    Some(PublishedTraffic { observed })
 }
 
 fn parse_hooks(v: &Value, diags: &mut Diagnostics) -> BTreeMap<String, Vec<String>> {
@@ -499,7 +528,7 @@ pub fn parse_settings(config: &Value, provider: &AdminSettings) -> Result<Settin
         &mut diags,
     );
     let traffic = collect(
-        blocks::traffic::parse(config.attr("traffic"), AttrPath::root("traffic")),
+        blocks::traffic::parse_observable(config.attr("traffic"), AttrPath::root("traffic")),
         &mut diags,
     );
     let traffic_split = collect(blocks::traffic::split_reader(config, provider), &mut diags);

@@ -108,6 +108,7 @@ fn options(intent: &Intent) -> Options {
         traffic_configured: intent.traffic_configured,
         traffic_owned_by_split: intent.traffic_owned_by_split,
         traffic_steps: intent.traffic_steps.clone(),
+        published_traffic: intent.published_traffic.clone(),
         hooks: intent.hook_names(),
     }
 }

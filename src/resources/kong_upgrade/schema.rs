@@ -104,8 +104,9 @@ pub fn schema() -> Schema {
              of its plan verifies that the split gives Y the share the phase needs (waiting up to 30 s for it) and fails on this \
              attribute otherwise, before anything irreversible. A rollback likewise needs the split at 0. Refer to it as \
              `kong_traffic_split.NAME.id`: Terraform then applies the split first, so one apply can move the split and advance \
-             `target_phase` together. The split must use the `haproxy`, `nginx` or `kong_upstream` driver (an `external` one \
-             cannot be read); a `kong_upstream` split is read with the provider's `admin_token`, as its id holds no secret. Default: none (the `traffic` block moves traffic).",
+             `target_phase` together. The split must use the `haproxy`, `nginx` or `kong_upstream` driver: an `external` \
+             split lives only in its own state, so nothing here could verify it (put the `external` block, with `observe`, in \
+             this upgrade's `traffic` block instead); a `kong_upstream` split is read with the provider's `admin_token`, as its id holds no secret. Default: none (the `traffic` block moves traffic).",
         ))
         .attr(Attribute::string("control_plane_admin_url").optional().check(Check::HttpUrl).describe(
             "Hybrid mode, upgrading data planes: Admin API of their control plane, whose version bounds Y's (a data plane may not be newer than its control plane's minor). Default: none.",

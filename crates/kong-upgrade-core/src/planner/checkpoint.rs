@@ -16,6 +16,12 @@ pub struct Checkpoint {
     pub completed: BTreeSet<StepId>,
     pub weight_y: TrafficWeight,
     pub backup_location: Option<String>,
+    /// With an observed `external` split: the weight the last apply
+    /// published whose gates the next apply judges, once the load balancer
+    /// is observed carrying it. Absent in states written before it existed:
+    /// nothing pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gates_pending_at: Option<TrafficWeight>,
 }
 
 impl Checkpoint {
@@ -29,6 +35,11 @@ impl Checkpoint {
     pub fn record(&mut self, kind: &StepKind) {
         match kind {
             StepKind::ShiftTraffic { to_weight } => {
+                // Going down is never gated: what was pending is moot. Going
+                // up, the executor of an observed move sets what is pending.
+                if *to_weight < self.weight_y {
+                    self.gates_pending_at = None;
+                }
                 self.weight_y = *to_weight;
                 if *to_weight < TrafficWeight::FULL {
                     self.forget(&StepKind::ConfirmCutover.id());
@@ -36,6 +47,7 @@ impl Checkpoint {
             }
             StepKind::TrafficBackToX => {
                 self.weight_y = TrafficWeight::ZERO;
+                self.gates_pending_at = None;
                 self.forget(&StepKind::ConfirmCutover.id());
             }
             StepKind::StartClusterX { .. } => {
@@ -157,6 +169,7 @@ mod tests {
             completed: kinds.iter().map(StepKind::id).collect(),
             weight_y: TrafficWeight::new(weight_y).unwrap(),
             backup_location: None,
+            gates_pending_at: None,
         }
     }
 

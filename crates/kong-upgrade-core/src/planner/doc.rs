@@ -141,6 +141,12 @@ up to the target that the checkpoint does not hold yet.
   and the one after which it ends. Downtime needs `allow_downtime = true`.
 - Dual-cluster runs `migrations up` and `finish` on the new database, so X's database is never
   touched and rollback stays possible until X is decommissioned.
+- With the `external` traffic driver another resource applies the published weight after the
+  apply ends, so the steps after the traffic (confirm the cutover, `migrations finish`, stop or
+  retire X) never run in the apply that publishes a higher weight for Y: the plan ends there
+  and `phase` says `serving`. With `observe`, each apply makes one move: judge the gates of the
+  weight the last apply published, once the load balancer is observed carrying it, then publish
+  the next step; those steps follow once 100 % is observed and judged.
 
 ";
 

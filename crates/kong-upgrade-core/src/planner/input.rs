@@ -157,6 +157,8 @@ impl DeploymentFacts {
 /// from the configuration to the load balancer.
 pub use crate::traffic::weight::TrafficWeight;
 
+use crate::traffic::progression::Progression;
+
 /// The `target_phase` knob users advance one apply at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
@@ -291,6 +293,11 @@ pub struct Options {
     /// steps verify the split's weight instead of moving it.
     #[serde(default)]
     pub traffic_owned_by_split: bool,
+    /// The `external` driver: another resource applies the weights this
+    /// upgrade publishes, after this apply ends. `None` for the drivers
+    /// that move the load balancer themselves.
+    #[serde(default)]
+    pub published_traffic: Option<PublishedTraffic>,
     /// Names of configured hooks: `stop_x`, `start_x`, `start_y`,
     /// `decommission_x` perform those steps; `before_<step id>` and
     /// `after_<step id>` run around any once-only step.
@@ -307,9 +314,19 @@ impl Default for Options {
             traffic_configured: false,
             traffic_steps: Vec::new(),
             traffic_owned_by_split: false,
+            published_traffic: None,
             hooks: BTreeSet::new(),
         }
     }
+}
+
+/// How weights another resource applies are walked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedTraffic {
+    /// With `observe`: the traffic block's progression, walked one observed
+    /// move per apply ([`crate::traffic::observed::observed_move`]). `None`:
+    /// nothing reads the live share back.
+    pub observed: Option<Progression>,
 }
 
 /// Everything the planner needs, as plain data.

@@ -47,8 +47,8 @@ pub use doc::rules_markdown;
 pub use evidence::{inferred_steps, migration_progress, Evidence, MigrationProgress};
 pub use findings::{ErrorCode, Field, PlanError, RuleDoc, Warning, WarningCode};
 pub use input::{
-    Database, DeploymentFacts, OnDestroy, Options, Phase, PlanInput, Role, Strategy, TargetPhase,
-    TrafficWeight, UnknownName,
+    Database, DeploymentFacts, OnDestroy, Options, Phase, PlanInput, PublishedTraffic, Role,
+    Strategy, TargetPhase, TrafficWeight, UnknownName,
 };
 pub use path::{
     upgrade_path, version_compare, EdgeKind, MigrationFloor, PathAnswer, PathKind, PathRule,
@@ -183,7 +183,7 @@ fn converge(
     phase_field: Field,
     mut findings: Findings,
 ) -> Result<Plan, Vec<PlanError>> {
-    let steps = sequence::steps_towards(input, entries, goal);
+    let sequence::Towards { steps, reached } = sequence::steps_towards(input, entries, goal);
     rules::phase_change_allowed(input, current, goal, &steps, phase_field, &mut findings);
     rules::check_steps(input, &steps, &mut findings);
     if !findings.errors.is_empty() {
@@ -194,7 +194,7 @@ fn converge(
         steps,
         warnings: findings.warnings,
         current_phase: current,
-        target_phase: goal.phase,
+        target_phase: reached,
     })
 }
 

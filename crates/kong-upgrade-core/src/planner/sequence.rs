@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::input::{Phase, PlanInput, Strategy, TargetPhase, TrafficWeight};
 use super::runbook::{Entry, Milestone};
 use super::step::{FreezeGate, PlannedStep, StepId, StepKind};
+use crate::traffic::observed::observed_move;
+use crate::traffic::progression::{plan_shift, OnFailure};
 
 /// What the next apply must converge on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +49,25 @@ impl Goal {
     }
 }
 
-/// The steps, in runbook order, that take the checkpoint to `goal`.
-pub(crate) fn steps_towards(input: &PlanInput, entries: &[Entry], goal: Goal) -> Vec<PlannedStep> {
+/// The steps of the next apply, and where they leave the upgrade.
+pub(crate) struct Towards {
+    pub steps: Vec<PlannedStep>,
+    /// Where the upgrade stands after `steps`: the goal, unless an
+    /// `external` split's move cut the plan short.
+    pub reached: Phase,
+}
+
+/// The steps, in runbook order, that take the checkpoint to `goal`, or
+/// towards it: with the `external` driver, the steps after the traffic
+/// (confirm the cutover, `migrations finish`, stop or retire X) never run
+/// in the apply that publishes a higher weight for Y. Another resource
+/// applies that weight only after this apply ends, so X still carries the
+/// traffic those steps take away; they run in a later apply (with
+/// `observe`, once the load balancer is observed carrying 100%).
+pub(crate) fn steps_towards(input: &PlanInput, entries: &[Entry], goal: Goal) -> Towards {
     let mut kinds = undo_steps(input, goal);
+    let mut observed_action = None;
+    let mut reached = goal.phase;
     for (index, entry) in entries.iter().enumerate() {
         match entry {
             Entry::Step { milestone, kind } => {
@@ -62,13 +80,104 @@ pub(crate) fn steps_towards(input: &PlanInput, entries: &[Entry], goal: Goal) ->
                     kinds.push(kind.clone());
                 }
             }
-            Entry::Traffic => kinds.extend(traffic_moves(input, goal.weight_y)),
+            Entry::Traffic => {
+                let moves = match observed_traffic_move(input, goal.weight_y) {
+                    Some(observed) => {
+                        observed_action = Some(observed.action);
+                        observed.kinds
+                    }
+                    None => traffic_moves(input, goal.weight_y),
+                };
+                let published = published_upward(input, &moves);
+                kinds.extend(moves);
+                if let Some(weight_y) = published {
+                    reached = Phase::Serving { weight_y };
+                    break;
+                }
+            }
         }
     }
-    kinds
+    let steps = kinds
         .into_iter()
-        .map(|kind| PlannedStep::new(kind, input))
-        .collect()
+        .map(|kind| {
+            let mut step = PlannedStep::new(kind, input);
+            if let (StepKind::ShiftTraffic { .. }, Some(action)) = (&step.kind, &observed_action) {
+                step.action.clone_from(action);
+            }
+            step
+        })
+        .collect();
+    Towards { steps, reached }
+}
+
+/// The weight an `external` split's moves publish for Y when they go up
+/// (the steps after the traffic then wait for a later apply).
+fn published_upward(input: &PlanInput, moves: &[StepKind]) -> Option<TrafficWeight> {
+    input.options.published_traffic.as_ref()?;
+    moves.iter().rev().find_map(|kind| match kind {
+        StepKind::ShiftTraffic { to_weight } if *to_weight > input.checkpoint.weight_y => {
+            Some(*to_weight)
+        }
+        _ => None,
+    })
+}
+
+/// An observed `external` split's one move of this apply, as steps, and
+/// what the plan shows for it.
+struct ObservedTraffic {
+    kinds: Vec<StepKind>,
+    action: String,
+}
+
+/// With `observe`, each apply makes the one move [`observed_move`] decides:
+/// judge the gates the last apply left pending (the step is
+/// `shift_traffic_to_<that weight>` when nothing is published after), then
+/// publish the next weight. Going down stays the ordinary ungated move.
+fn observed_traffic_move(input: &PlanInput, target: TrafficWeight) -> Option<ObservedTraffic> {
+    let progression = input
+        .options
+        .published_traffic
+        .as_ref()?
+        .observed
+        .as_ref()?;
+    let current = input.checkpoint.weight_y;
+    if target < current {
+        return None;
+    }
+    // The traffic block refuses an invalid progression before any plan.
+    let plan = plan_shift(current, target, progression, OnFailure::Rollback).ok()?;
+    let mv = observed_move(&plan, progression, input.checkpoint.gates_pending_at);
+    let to_weight = match (mv.publish, &mv.judge) {
+        (Some(weight), _) => weight,
+        (None, Some(judge)) => judge.step.weight,
+        (None, None) => {
+            return Some(ObservedTraffic {
+                kinds: Vec::new(),
+                action: String::new(),
+            })
+        }
+    };
+    let mut kinds = Vec::new();
+    if current == TrafficWeight::ZERO {
+        kinds.extend(first_traffic_checks(input));
+    }
+    kinds.push(StepKind::ShiftTraffic { to_weight });
+    Some(ObservedTraffic {
+        kinds,
+        action: mv.to_string(),
+    })
+}
+
+/// Before Y takes its first traffic: the freeze still holds, and the
+/// staging tests pass when configured.
+fn first_traffic_checks(input: &PlanInput) -> Vec<StepKind> {
+    let mut kinds = vec![StepKind::VerifyFreeze {
+        before: FreezeGate::Cutover,
+    }];
+    if input.options.staging_tests_configured {
+        kinds.push(StepKind::StagingTests);
+    }
+    kinds
 }
 
 /// In-place rollback before finish: X starts again on the database it can
@@ -151,12 +260,7 @@ fn traffic_moves(input: &PlanInput, target: TrafficWeight) -> Vec<StepKind> {
     }
     let mut kinds = Vec::new();
     if current == TrafficWeight::ZERO {
-        kinds.push(StepKind::VerifyFreeze {
-            before: FreezeGate::Cutover,
-        });
-        if input.options.staging_tests_configured {
-            kinds.push(StepKind::StagingTests);
-        }
+        kinds.extend(first_traffic_checks(input));
     }
     let intermediate = input
         .options

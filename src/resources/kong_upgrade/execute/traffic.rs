@@ -3,8 +3,11 @@
 
 use super::super::state::Private;
 use super::{Executor, StepFailure, StepResult};
-use crate::blocks::traffic::BLOCK_NAME;
-use crate::traffic::{Bounds, Destination, SplitCheckError, SplitReader, TrafficWeight};
+use crate::blocks::traffic::{TrafficSettings, BLOCK_NAME};
+use crate::traffic::{
+    plan_shift, shift_observed, Bounds, Destination, Driver, ExternalDriver, Observe,
+    ObservedFailure, SplitCheckError, SplitReader, TrafficDriver, TrafficWeight, Weights,
+};
 use std::time::{Duration, Instant};
 
 impl Executor<'_> {
@@ -29,6 +32,11 @@ impl Executor<'_> {
             cancel: self.cancel,
             deadline: Some(self.deadline),
         };
+        if let Driver::External(external) = &traffic.driver {
+            if let Some(observe) = external.observe() {
+                return make_observed_move(traffic, external, observe, to, bounds, private).await;
+            }
+        }
         match traffic
             .traffic_move()
             .move_to(Destination::Weight(to), None, bounds)
@@ -101,6 +109,84 @@ impl Executor<'_> {
             ));
         }
         Ok("all traffic on Y; X kept for rollback until decommissioned".into())
+    }
+}
+
+/// An observed `external` split's move of this apply (the planner's
+/// [`crate::traffic::observed_move`], decided again from the same
+/// checkpoint and progression): wait until the load balancer carries the
+/// weight the last apply published, judge its gates, then publish `to` and
+/// leave its gates pending. The checkpoint follows what was published and
+/// what is still pending, failed or not.
+async fn make_observed_move(
+    traffic: &TrafficSettings,
+    external: &ExternalDriver,
+    observe: &Observe,
+    to: TrafficWeight,
+    bounds: Bounds<'_>,
+    private: &mut Private,
+) -> StepResult {
+    let published = private.checkpoint.weight_y;
+    let plan =
+        plan_shift(published, to, &traffic.progression, traffic.on_failure).map_err(|e| {
+            StepFailure::new(
+                Some(BLOCK_NAME),
+                "Invalid traffic progression",
+                e.to_string(),
+            )
+        })?;
+    let mv = crate::traffic::observed_move(
+        &plan,
+        &traffic.progression,
+        private.checkpoint.gates_pending_at,
+    );
+    // The driver starts from the weight published so far (state), not the
+    // all-on-X it was parsed with; setting an external split cannot fail.
+    let _ = external.set_weights(Weights::with_y(published)).await;
+    let stop = bounds.token();
+    let done = shift_observed(
+        external,
+        observe,
+        &mv,
+        &traffic.gates,
+        traffic.on_failure,
+        &stop,
+    )
+    .await;
+    stop.cancel();
+    private.checkpoint.weight_y = done.weights.y;
+    private.checkpoint.gates_pending_at = done.pending;
+    let observe_at = format!("{BLOCK_NAME}.external.observe");
+    let gate_at = format!("{BLOCK_NAME}.gate");
+    match done.failure {
+        Some(ObservedFailure::NotCarried(e)) => Err(StepFailure::new(
+            Some(&observe_at),
+            "The load balancer does not carry the published weight",
+            format!(
+                "{e}. The last apply published {published}; check that the resource applying this upgrade's \
+                 current_weight_y ran and that observe reads the right load balancer. Nothing changed: the gates at \
+                 {published} stay pending and the next apply waits again."
+            ),
+        )),
+        Some(ObservedFailure::Shift(e)) => Err(StepFailure::new(
+            Some(&gate_at),
+            "Traffic shift stopped",
+            e.to_string(),
+        )),
+        None if done.cancelled => Err(StepFailure::new(
+            None,
+            "Traffic shift interrupted",
+            format!(
+                "Stopped at {} on Y (Terraform asked the provider to stop, or the timeout passed); the next apply \
+                 makes the move again.",
+                done.weights.y
+            ),
+        )),
+        None => Ok(format!(
+            "{mv}: published {} on Y in {} step(s)",
+            done.weights.y,
+            done.history.len()
+        )),
     }
 }
 

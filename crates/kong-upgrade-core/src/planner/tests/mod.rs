@@ -3,6 +3,7 @@
 
 mod docs;
 mod props;
+mod published;
 mod table;
 
 use std::collections::BTreeSet;

@@ -81,6 +81,7 @@ fn any_checkpoint() -> impl Strategy<Value = Checkpoint> {
             completed: done.into_iter().map(StepId::new).collect(),
             weight_y,
             backup_location,
+            gates_pending_at: None,
         })
 }
 
@@ -94,8 +95,9 @@ fn any_options() -> impl Strategy<Value = Options> {
         prop::array::uniform6(any::<bool>()),
         prop::collection::vec(-5i64..=120, 0..5),
         prop::sample::subsequence(hook_names.clone(), 0..4),
+        0..3u8,
     )
-        .prop_map(|(flags, traffic_steps, hooks)| Options {
+        .prop_map(|(flags, traffic_steps, hooks, published)| Options {
             allow_downtime: flags[0],
             accept_unsupported_path: flags[1],
             backup_enabled: flags[2],
@@ -103,6 +105,13 @@ fn any_options() -> impl Strategy<Value = Options> {
             traffic_configured: flags[4] || flags[5],
             traffic_steps,
             traffic_owned_by_split: flags[5] && !flags[4],
+            published_traffic: match published {
+                0 => None,
+                1 => Some(PublishedTraffic { observed: None }),
+                _ => Some(PublishedTraffic {
+                    observed: Some(crate::traffic::progression::Progression::Direct),
+                }),
+            },
             hooks: hooks.into_iter().collect(),
         })
 }
