@@ -114,6 +114,11 @@ pub fn validate(config: &Value, write_only_allowed: bool) -> Diagnostics {
             write_only_allowed,
         ));
     }
+    diags.extend(blocks::gate::validate_write_only(
+        blocks::first(config.attr("traffic")).attr("gate"),
+        &AttrPath::root("traffic").attr("gate"),
+        write_only_allowed,
+    ));
     diags.extend(blocks::runner::validate(
         blocks::first(config.attr("runner")),
         &AttrPath::root("runner"),
