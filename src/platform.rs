@@ -204,13 +204,14 @@ pub enum BriefRunError {
 /// stderr: the one way a gate or an `observe` reading runs a program.
 /// The whole group (background children included) is killed when the run
 /// ends, times out, prints past the limit, or is dropped (cancelled).
-pub async fn run_briefly(
-    argv: &[String],
+pub async fn run_briefly<S: AsRef<std::ffi::OsStr>>(
+    argv: &[S],
     timeout: Duration,
     output_limit: usize,
 ) -> Result<BriefOutput, BriefRunError> {
-    let (program, args) = argv.split_first().ok_or(BriefRunError::EmptyArgv)?;
-    let mut command = tokio::process::Command::new(program);
+    let (program_os, args) = argv.split_first().ok_or(BriefRunError::EmptyArgv)?;
+    let program = &Path::new(program_os).display().to_string();
+    let mut command = tokio::process::Command::new(program_os);
     command
         .args(args)
         .stdin(Stdio::null())
@@ -219,7 +220,7 @@ pub async fn run_briefly(
         .kill_on_drop(true);
     own_process_group(&mut command);
     let mut child = command.spawn().map_err(|source| BriefRunError::Spawn {
-        program: program.clone(),
+        program: program.to_owned(),
         source,
     })?;
     // Left armed on every way out: a child's background processes may
@@ -232,7 +233,7 @@ pub async fn run_briefly(
             read_capped(stderr, program, "stderr", output_limit),
         )?;
         let status = child.wait().await.map_err(|source| BriefRunError::Output {
-            program: program.clone(),
+            program: program.to_owned(),
             source,
         })?;
         Ok(BriefOutput {
@@ -244,7 +245,7 @@ pub async fn run_briefly(
     tokio::time::timeout(timeout, run)
         .await
         .map_err(|_| BriefRunError::TimedOut {
-            program: program.clone(),
+            program: program.to_owned(),
             after: timeout,
         })?
 }
@@ -316,12 +317,12 @@ pub(crate) mod tests {
                 "{script}: {e}"
             );
         }
-        let missing = run_briefly(&["/nonexistent/probe".into()], Duration::from_secs(1), 64)
+        let missing = run_briefly(&["/nonexistent/probe"], Duration::from_secs(1), 64)
             .await
             .unwrap_err();
         assert!(matches!(missing, BriefRunError::Spawn { .. }), "{missing}");
         assert!(matches!(
-            run_briefly(&[], Duration::from_secs(1), 64).await,
+            run_briefly::<String>(&[], Duration::from_secs(1), 64).await,
             Err(BriefRunError::EmptyArgv)
         ));
     }
