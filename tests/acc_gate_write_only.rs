@@ -5,7 +5,8 @@
 //! gate holds `bearer_token_wo` reaches 50 %, the one without is rolled back
 //! to X on the 401; the token is in neither the state, the output nor the
 //! TRACE log. Terraform 1.0.3 would store it: `bearer_token_wo` is refused
-//! at plan on the attribute, naming `bearer_token`.
+//! at plan on the attribute, naming `bearer_token`, in `kong_traffic_split`
+//! and `kong_upgrade` alike.
 
 mod support;
 
@@ -74,6 +75,44 @@ resource "kong_traffic_split" "{name}" {{
     )
 }
 
+/// A `kong_upgrade` whose traffic gate holds `bearer_token_wo`: only its
+/// validation is exercised (on 1.0.3, which refuses it before anything runs).
+fn upgrade(h: &Haproxy, url: &str) -> String {
+    format!(
+        r#"
+resource "kong_upgrade" "gateway" {{
+  strategy     = "blue_green"
+  from_version = "3.5.0"
+  to_version   = "3.6.1"
+  target_phase = "serving"
+  weight_y     = 50
+  cluster_x {{
+    admin_url = "http://127.0.0.1:9"
+  }}
+  cluster_y {{
+    admin_url = "http://127.0.0.1:9"
+  }}
+  traffic {{
+    haproxy {{
+      runtime_api = "{socket}"
+      backend     = "kong"
+      server_x    = "x"
+      server_y    = "y"
+    }}
+    gate {{
+      name = "error-rate"
+      http {{
+        url             = "{url}"
+        bearer_token_wo = var.prom_token
+      }}
+    }}
+  }}
+}}
+"#,
+        socket = h.admin_socket().display()
+    )
+}
+
 const VARIABLE: &str = "variable \"prom_token\" {\n  type = string\n}\n";
 
 fn write_only_token(version: TerraformVersion) {
@@ -95,16 +134,16 @@ fn write_only_token(version: TerraformVersion) {
         split("without", &without, &url, "")
     );
     if !version.at_least(1, 11) {
-        let refused = acc.plan_expect_error(
-            &config,
-            "Write-only bearer token needs Terraform 1.11 or later",
-        );
+        let summary = "Write-only bearer token needs Terraform 1.11 or later";
+        let both = format!("{config}{}", upgrade(&with, &url));
+        let refused = acc.plan_expect_error(&both, summary);
         assert!(
-            refused
-                .stderr
-                .contains("Use bearer_token (sensitive) instead")
+            refused.stderr.matches(summary).count() == 2
+                && refused
+                    .stderr
+                    .contains("Use bearer_token (sensitive) instead")
                 && points_at(&refused.stderr, "bearer_token_wo"),
-            "{refused}"
+            "refused in kong_traffic_split and kong_upgrade alike: {refused}"
         );
         assert_eq!(weight_of(&with, "y"), 0, "nothing moved");
         return;
