@@ -93,31 +93,37 @@ pub async fn wait_until_carried(
 ) -> Result<f64, ObserveError> {
     let started = tokio::time::Instant::now();
     let deadline = started + observe.timeout;
+    // What the source last said; a reading the deadline cuts short says
+    // nothing new, so the error reports the one before it.
+    let mut last: Option<String> = None;
     loop {
         let reading = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Err(ObserveError::Cancelled { expected }),
             r = tokio::time::timeout_at(deadline, observe.read_share(client)) => r,
         };
-        let last = match reading {
+        let said = match reading {
             Ok(Ok(share)) if carries(share, expected, observe.tolerance) => {
                 tracing::info!(share, %expected, "observe: the load balancer carries the weight");
                 return Ok(share);
             }
             Ok(Ok(share)) => format!("{share}%"),
             Ok(Err(e)) => e,
-            Err(_) => "no answer before the deadline".to_string(),
+            Err(_) => last
+                .take()
+                .unwrap_or_else(|| "no answer before the deadline".to_string()),
         };
-        tracing::info!(%expected, last = %last, "observe: waiting for the load balancer");
+        tracing::info!(%expected, last = %said, "observe: waiting for the load balancer");
         let now = tokio::time::Instant::now();
         if now + observe.interval > deadline {
             return Err(ObserveError::NotCarried {
                 expected,
                 tolerance: observe.tolerance,
                 waited: now - started,
-                last,
+                last: said,
             });
         }
+        last = Some(said);
         tokio::select! {
             _ = tokio::time::sleep(observe.interval) => {}
             _ = cancel.cancelled() => return Err(ObserveError::Cancelled { expected }),
@@ -301,6 +307,25 @@ mod tests {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "bounded by observe.timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reading_cut_by_the_deadline_reports_the_one_before_it() {
+        let client = crate::gates::http_client().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let once = dir.path().join("read-once");
+        // Answers 10 the first time, then hangs past the deadline.
+        let script = format!(
+            "if [ -e {0} ]; then exec sleep 30.8101; fi; touch {0}; echo 10",
+            once.display()
+        );
+        let e = wait_until_carried(&command(&script), &client, w(25), &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, ObserveError::NotCarried { last, .. } if last == "10%"),
+            "{e}"
         );
     }
 
