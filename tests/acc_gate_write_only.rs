@@ -11,7 +11,7 @@
 mod support;
 
 use std::time::Duration;
-use support::haproxy::weight_of;
+use support::haproxy::{driver_block, weight_of};
 use support::upgrade::points_at;
 use support::{Acceptance, TerraformVersion};
 use testbed::haproxy::Haproxy;
@@ -52,13 +52,7 @@ fn split(name: &str, h: &Haproxy, url: &str, auth: &str) -> String {
         r#"
 resource "kong_traffic_split" "{name}" {{
   weight_y = 50
-  haproxy {{
-    runtime_api = "{socket}"
-    backend     = "kong"
-    server_x    = "x"
-    server_y    = "y"
-  }}
-  gate {{
+{haproxy}  gate {{
     name     = "error-rate"
     interval = "200ms"
     count    = 1
@@ -71,7 +65,7 @@ resource "kong_traffic_split" "{name}" {{
   }}
 }}
 "#,
-        socket = h.admin_socket().display()
+        haproxy = driver_block(h, "  ")
     )
 }
 
@@ -93,13 +87,7 @@ resource "kong_upgrade" "gateway" {{
     admin_url = "http://127.0.0.1:9"
   }}
   traffic {{
-    haproxy {{
-      runtime_api = "{socket}"
-      backend     = "kong"
-      server_x    = "x"
-      server_y    = "y"
-    }}
-    gate {{
+{haproxy}    gate {{
       name = "error-rate"
       http {{
         url             = "{url}"
@@ -109,7 +97,7 @@ resource "kong_upgrade" "gateway" {{
   }}
 }}
 "#,
-        socket = h.admin_socket().display()
+        haproxy = driver_block(h, "    ")
     )
 }
 

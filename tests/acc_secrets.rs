@@ -23,6 +23,7 @@ use base64::Engine as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::haproxy::driver_block;
 use support::runbooks::create_orders_service;
 use support::upgrade::{hcl_list, kong_cli, points_at, Sandbox, TO};
 use support::{Acceptance, TerraformVersion};
@@ -343,13 +344,7 @@ resource "kong_upgrade" "this" {{
   }}
   traffic {{
     interval = "1s"
-    haproxy {{
-      runtime_api = "{socket}"
-      backend     = "kong"
-      server_x    = "x"
-      server_y    = "y"
-    }}
-    gate {{
+{haproxy}    gate {{
       name     = "bearer"
       interval = "1s"
       count    = 1
@@ -393,7 +388,7 @@ resource "kong_upgrade" "this" {{
         y_proxy = sb.y.proxy_url,
         pg_port = sb.pg().port,
         kong_cli = kong_cli(TO),
-        socket = sb.haproxy.admin_socket().display(),
+        haproxy = driver_block(&sb.haproxy, "    "),
         backup = sb.backup_dir().display(),
         start_y = hcl_list(&sb.start_y_on_database("kong")),
         staging_key = nested("staging_key"),
