@@ -3,14 +3,17 @@
 //! `admin_token`, Admin API `headers` and TLS client key, the database
 //! password (write-only where the core supports it), the SSH runner's
 //! private key, `staging_test.headers`, and a gate's `headers`,
-//! `bearer_token` and `basic_auth` password — and the upgrade is applied to
+//! `bearer_token` (and, where the core supports it, a second gate's
+//! write-only `bearer_token_wo`) and `basic_auth` password — and the
+//! upgrade is applied to
 //! `serving` (freeze, `pg_dump`, `kong migrations up` through the SSH
 //! runner, the `start_y` hook, staging tests, the gates at 50 %) with
 //! `TF_LOG=TRACE`. The gates' endpoint records what it was sent: the
 //! secrets were really used. Then none of the markers may appear in
 //! Terraform's log, the plan and apply output, the argv of any process
 //! started meanwhile (sampled from /proc), or error messages (a refused URL
-//! with credentials); the write-only password is absent from the state.
+//! with credentials); the write-only password and token are absent from
+//! the state.
 //! A key has no room for a marker of ours: its marker is a line of its own
 //! base64 body (random, so found nowhere else).
 
@@ -20,6 +23,7 @@ use base64::Engine as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::haproxy::driver_block;
 use support::runbooks::create_orders_service;
 use support::upgrade::{hcl_list, kong_cli, points_at, Sandbox, TO};
 use support::{Acceptance, TerraformVersion};
@@ -37,6 +41,7 @@ struct Secrets {
     url: String,
     gate_header: String,
     gate_token: String,
+    gate_token_wo: String,
     gate_password: String,
     /// The SSH runner's private key (PEM) and the line of it searched for.
     ssh_key: String,
@@ -59,6 +64,7 @@ impl Secrets {
             url: marker("urlpassword"),
             gate_header: marker("gateheader"),
             gate_token: marker("gatetoken"),
+            gate_token_wo: marker("gatewotoken"),
             gate_password: marker("gatepassword"),
             ssh_marker: key_marker(ssh_key),
             ssh_key: ssh_key.to_string(),
@@ -68,7 +74,7 @@ impl Secrets {
         }
     }
 
-    fn all(&self) -> [&str; 10] {
+    fn all(&self) -> [&str; 11] {
         [
             &self.token,
             &self.header,
@@ -77,6 +83,7 @@ impl Secrets {
             &self.url,
             &self.gate_header,
             &self.gate_token,
+            &self.gate_token_wo,
             &self.gate_password,
             &self.ssh_marker,
             &self.tls_marker,
@@ -92,6 +99,7 @@ impl Secrets {
             ("staging_key", &self.staging),
             ("gate_header", &self.gate_header),
             ("gate_token", &self.gate_token),
+            ("gate_token_wo", &self.gate_token_wo),
             ("gate_password", &self.gate_password),
             ("ssh_key", &self.ssh_key),
             ("tls_cert", &self.tls_cert),
@@ -223,6 +231,25 @@ fn config(
     } else {
         "password_wo = var.db_password".to_string()
     };
+    // Write-only values exist from Terraform 1.11 on (1.0.3 refuses
+    // bearer_token_wo: tests/acc_gate_write_only.rs).
+    let write_only_gate = if old {
+        String::new()
+    } else {
+        format!(
+            r#"
+    gate {{
+      name     = "bearer_wo"
+      interval = "1s"
+      count    = 1
+      http {{
+        url             = "{}/bearer_wo"
+        bearer_token_wo = var.gate_token_wo
+      }}
+    }}"#,
+            gates.url
+        )
+    };
     let weight = if phase == "serving" {
         "weight_y     = 50"
     } else {
@@ -251,6 +278,10 @@ variable "gate_header" {{
   sensitive = true
 }}
 variable "gate_token" {{
+  type      = string
+  sensitive = true
+}}
+variable "gate_token_wo" {{
   type      = string
   sensitive = true
 }}
@@ -313,13 +344,7 @@ resource "kong_upgrade" "this" {{
   }}
   traffic {{
     interval = "1s"
-    haproxy {{
-      runtime_api = "{socket}"
-      backend     = "kong"
-      server_x    = "x"
-      server_y    = "y"
-    }}
-    gate {{
+{haproxy}    gate {{
       name     = "bearer"
       interval = "1s"
       count    = 1
@@ -340,7 +365,7 @@ resource "kong_upgrade" "this" {{
           password = {gate_password}
         }}
       }}
-    }}
+    }}{write_only_gate}
   }}
   backup {{
     directory = "{backup}"
@@ -363,7 +388,7 @@ resource "kong_upgrade" "this" {{
         y_proxy = sb.y.proxy_url,
         pg_port = sb.pg().port,
         kong_cli = kong_cli(TO),
-        socket = sb.haproxy.admin_socket().display(),
+        haproxy = driver_block(&sb.haproxy, "    "),
         backup = sb.backup_dir().display(),
         start_y = hcl_list(&sb.start_y_on_database("kong")),
         staging_key = nested("staging_key"),
@@ -469,6 +494,13 @@ fn no_secret_leaks(version: TerraformVersion) {
     ] {
         assert!(gates.received(path, &header), "the gate sent {header}");
     }
+    if version.at_least(1, 11) {
+        let header = format!("authorization: Bearer {}", secrets.gate_token_wo);
+        assert!(
+            gates.received("/bearer_wo", &header),
+            "the write-only token was sent"
+        );
+    }
     assert!(
         argv.iter().any(|a| a.contains("pg_dump"))
             && argv.iter().any(|a| a.contains("migrations up")),
@@ -511,6 +543,10 @@ fn no_secret_leaks(version: TerraformVersion) {
         assert!(
             !state.contains(&secrets.password),
             "the write-only password is not in the state"
+        );
+        assert!(
+            state.contains("bearer_token_wo") && !state.contains(&secrets.gate_token_wo),
+            "the write-only token is not in the state"
         );
     }
     // Canaries: Terraform keeps sensitive (not write-only) values in the

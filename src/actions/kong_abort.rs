@@ -85,7 +85,7 @@ impl Action for KongAbort {
                      `up` (recorded in the upgrade journal) is compared with what `schema_meta` has pending now.",
                 )
                 .attr(Attribute::string("to_version").optional().describe("The version being upgraded to (with `database`). Default: none (the finish check is skipped)."))
-                .block(crate::blocks::traffic::block())
+                .block(crate::blocks::traffic::block(false))
                 .block(database),
         )
     }

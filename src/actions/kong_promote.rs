@@ -25,7 +25,7 @@ impl Action for KongPromote {
                      running the traffic block's gates at the new weight and reacting to a failure as `on_failure` says.",
                 )
                 .attr(Attribute::number("max_weight_y").optional().check(Check::WholeNumber { min: 1, max: 100 }).describe("Never go past this share of traffic on Y. Default `100`."))
-                .block(crate::blocks::traffic::block()),
+                .block(crate::blocks::traffic::block(false)),
         )
     }
 

@@ -85,11 +85,12 @@ pub fn validate(block: &Value, path: &AttrPath, write_only_allowed: bool) -> Dia
     // whether this Terraform can keep a write-only value is the client's.
     let set = |name: &str| !block.attr(name).is_null();
     if set("password_wo") && !write_only_allowed {
-        diags.error_at(
+        diags.push(super::write_only_needs_terraform_1_11(
             path.clone().attr("password_wo"),
-            "Write-only password needs Terraform 1.11 or later",
-            "This Terraform does not support write-only arguments and would store password_wo in the state. Use password (sensitive) instead, or upgrade Terraform.",
-        );
+            "password",
+            "password_wo",
+            "password",
+        ));
     }
     if set("password_wo_version") && !set("password_wo") {
         diags.error_at(

@@ -11,10 +11,17 @@ use crate::gates::{
 };
 use crate::migrations::Secret;
 use std::time::Duration;
-use tfplug::{AttrPath, Attribute, Block, Check, Diagnostics, NestedBlock, Type, Value};
+use tfplug::{
+    AttrPath, Attribute, Block, Check, Constraint, Diagnostics, NestedBlock, Type, Value,
+};
 
-/// The `gate` list block.
-pub fn block() -> NestedBlock {
+/// The write-only twin of `bearer_token` (managed resources only).
+const BEARER_TOKEN_WO: &str = "bearer_token_wo";
+
+/// The `gate` list block. With `write_only` (managed resources on
+/// Terraform ≥ 1.11), the token may also come from `bearer_token_wo`;
+/// actions cannot hold write-only attributes.
+pub fn block(write_only: bool) -> NestedBlock {
     NestedBlock::list(
         "gate",
         Block::new()
@@ -28,7 +35,7 @@ pub fn block() -> NestedBlock {
             .attr(Attribute::string("timeout").optional().check(Check::Duration).describe("Bound on one measurement. Default `10s`."))
             .block(NestedBlock::single(
                 "prometheus",
-                with_auth(Block::new()
+                with_auth(write_only, Block::new()
                     .attr(Attribute::string("url").required().check(Check::HttpUrl).describe("Base URL of Prometheus (or of a Prometheus-compatible API: Grafana Cloud, Mimir, Thanos, VictoriaMetrics)."))
                     .attr(Attribute::string("query").required().describe("PromQL instant query; every sample must lie within [min, max]."))
                     .attr(Attribute::number("min").optional().describe("Inclusive lower bound. Default: none (unbounded)."))
@@ -36,7 +43,7 @@ pub fn block() -> NestedBlock {
             ))
             .block(NestedBlock::single(
                 "http",
-                with_auth(Block::new()
+                with_auth(write_only, Block::new()
                     .attr(Attribute::string("url").required().check(Check::HttpUrl).describe("URL to GET."))
                     .attr(Attribute::number("expected_status").optional().check(Check::WholeNumber { min: 100, max: 599 }).describe("Status that passes. Default `200`."))
                     .attr(Attribute::string("json_path").optional().describe("With `expected_value`: where in the JSON body to look, e.g. `$.status`. Default: none (only the status is checked)."))
@@ -84,6 +91,37 @@ pub fn parse(v: &Value, path: &AttrPath, diags: &mut Diagnostics) -> Vec<GateSpe
             })
         })
         .collect()
+}
+
+/// Refuses `bearer_token_wo` in any gate of `gates` (a `gate` list found at
+/// `path`) when this Terraform cannot keep a value out of the state
+/// (`write_only_allowed`, the client's capability): before 1.11 it would
+/// store it. Tolerant of unknown values.
+pub fn validate_write_only(
+    gates: &Value,
+    path: &AttrPath,
+    write_only_allowed: bool,
+) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if write_only_allowed {
+        return diags;
+    }
+    for (i, g) in gates.elements().iter().enumerate() {
+        for kind in ["prometheus", "http"] {
+            if !first(g.attr(kind)).attr(BEARER_TOKEN_WO).is_null() {
+                diags.push(super::write_only_needs_terraform_1_11(
+                    path.clone()
+                        .index(i as i64)
+                        .attr(kind)
+                        .attr(BEARER_TOKEN_WO),
+                    "bearer token",
+                    BEARER_TOKEN_WO,
+                    "bearer_token",
+                ));
+            }
+        }
+    }
+    diags
 }
 
 fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<GateCheck> {
@@ -147,13 +185,27 @@ fn parse_check(g: &Value, at: &AttrPath, diags: &mut Diagnostics) -> Option<Gate
 }
 
 /// Adds the authentication and TLS attributes to a check's block.
-fn with_auth(block: Block) -> Block {
+fn with_auth(write_only: bool, block: Block) -> Block {
+    let block = if write_only {
+        block
+            .attr(Attribute::string("bearer_token").optional().sensitive().describe(
+                "Sent as `Authorization: Bearer <token>` (a Grafana Cloud access policy token, a service account token). Sensitive, but stored in state; on Terraform ≥ 1.11 prefer `bearer_token_wo`. Conflicts with `bearer_token_wo`, `basic_auth` and an `Authorization` header. Default: none.",
+            ))
+            .attr(Attribute::string("bearer_token_wo").optional().sensitive().write_only().describe(
+                "Write-only `bearer_token` (Terraform ≥ 1.11): read from the configuration at every plan and apply, never stored in plan or state. Conflicts with `bearer_token`, `basic_auth` and an `Authorization` header. Default: none.",
+            ))
+            .constraint(Constraint::Conflicting(vec![
+                "bearer_token".into(),
+                BEARER_TOKEN_WO.into(),
+            ]))
+    } else {
+        block.attr(Attribute::string("bearer_token").optional().sensitive().describe(
+            "Sent as `Authorization: Bearer <token>` (a Grafana Cloud access policy token, a service account token). Sensitive. Conflicts with `basic_auth` and an `Authorization` header. Default: none.",
+        ))
+    };
     block
         .attr(Attribute::map_of("headers", Type::String).optional().sensitive().check(Check::HttpHeaders).describe(
             "Headers sent with every request, e.g. `{ \"X-Scope-OrgID\" = \"tenant-1\" }` or an API key. Sensitive: never shown in plans or logs. Default: none.",
-        ))
-        .attr(Attribute::string("bearer_token").optional().sensitive().describe(
-            "Sent as `Authorization: Bearer <token>` (a Grafana Cloud access policy token, a service account token). Sensitive. Conflicts with `basic_auth` and an `Authorization` header. Default: none.",
         ))
         .block(NestedBlock::single(
             "basic_auth",
@@ -187,7 +239,10 @@ fn parse_auth(check: &Value) -> GateAuth {
     let basic = first(check.attr("basic_auth"));
     GateAuth {
         headers: secret_map(check.attr("headers")),
-        bearer_token: string_attr(check, "bearer_token").map(Secret::new),
+        bearer_token_write_only: !check.attr(BEARER_TOKEN_WO).is_null(),
+        bearer_token: string_attr(check, BEARER_TOKEN_WO)
+            .or_else(|| string_attr(check, "bearer_token"))
+            .map(Secret::new),
         basic_auth: (!basic.is_null()).then(|| BasicAuth {
             username: string_attr(basic, "username").unwrap_or_default(),
             password: Secret::new(string_attr(basic, "password").unwrap_or_default()),
@@ -197,5 +252,75 @@ fn parse_auth(check: &Value) -> GateAuth {
             .attr("insecure_skip_verify")
             .as_bool()
             .unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One `gate` list holding an `http` gate with these `http` attributes.
+    fn gates(http: &[(&str, Value)]) -> Value {
+        let http = Value::object(
+            http.iter()
+                .cloned()
+                .chain([("url", "http://127.0.0.1:9".into())]),
+        );
+        Value::List(vec![Value::object([
+            ("name", "g".into()),
+            ("http", http),
+            ("prometheus", Value::Null),
+            ("command", Value::Null),
+        ])])
+    }
+
+    fn has_write_only_token(block: &NestedBlock) -> bool {
+        block.block.blocks.iter().any(|b| {
+            b.block
+                .attribute(BEARER_TOKEN_WO)
+                .is_some_and(|a| a.write_only && a.sensitive)
+        })
+    }
+
+    #[test]
+    fn only_managed_resources_get_the_write_only_token() {
+        assert!(has_write_only_token(&block(true)));
+        assert!(
+            !has_write_only_token(&block(false)),
+            "actions hold no write-only attribute"
+        );
+    }
+
+    #[test]
+    fn the_write_only_token_is_parsed_and_refused_where_terraform_would_store_it() {
+        let path = AttrPath::root("traffic").attr("gate");
+        let wo = gates(&[("bearer_token_wo", "t0ken".into())]);
+        let mut diags = Diagnostics::new();
+        let parsed = parse(&wo, &path, &mut diags);
+        let GateCheck::Http(http) = &parsed[0].check else {
+            panic!("an http gate: {parsed:?}");
+        };
+        assert_eq!(http.auth.bearer_token, Some(Secret::new("t0ken")));
+        assert!(http.auth.bearer_token_write_only);
+        assert!(validate_write_only(&wo, &path, true).is_empty());
+        let refused = validate_write_only(&wo, &path, false);
+        let d = &refused.iter().collect::<Vec<_>>()[..];
+        assert_eq!(d.len(), 1, "{refused:?}");
+        assert_eq!(
+            d[0].path.as_ref().map(ToString::to_string).as_deref(),
+            Some("traffic.gate[0].http.bearer_token_wo")
+        );
+        assert!(
+            d[0].detail.contains("Use bearer_token (sensitive) instead"),
+            "{}",
+            d[0].detail
+        );
+        let sensitive = gates(&[("bearer_token", "t0ken".into())]);
+        assert!(validate_write_only(&sensitive, &path, false).is_empty());
+        let parsed = parse(&sensitive, &path, &mut diags);
+        let GateCheck::Http(http) = &parsed[0].check else {
+            panic!("an http gate");
+        };
+        assert!(!http.auth.bearer_token_write_only);
     }
 }

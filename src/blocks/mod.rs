@@ -18,6 +18,23 @@ pub mod runner;
 use std::time::Duration;
 use tfplug::{AttrPath, Diagnostic, Value};
 
+/// The refusal of a write-only attribute (`attribute`, holding a `what`) on
+/// a Terraform core older than 1.11, which would keep it in the state:
+/// the one wording for `password_wo` and `bearer_token_wo`, naming the
+/// sensitive `alternative`.
+pub fn write_only_needs_terraform_1_11(
+    at: AttrPath,
+    what: &str,
+    attribute: &str,
+    alternative: &str,
+) -> Diagnostic {
+    Diagnostic::error(
+        format!("Write-only {what} needs Terraform 1.11 or later"),
+        format!("This Terraform does not support write-only arguments and would store {attribute} in the state. Use {alternative} (sensitive) instead, or upgrade Terraform."),
+    )
+    .at(at)
+}
+
 /// The value of an optional single block: its object, or `Null` when the
 /// block is absent. Also accepts a list block of at most one element, so a
 /// caller does not depend on how the block is nested.

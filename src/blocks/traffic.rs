@@ -44,9 +44,10 @@ impl TrafficSettings {
     }
 }
 
-/// The `traffic` block (optional) of `kong_upgrade` and the actions.
-pub fn block() -> NestedBlock {
-    NestedBlock::single(BLOCK_NAME, content())
+/// The `traffic` block (optional) of `kong_upgrade` and the actions;
+/// `write_only` as for [`content`].
+pub fn block(write_only: bool) -> NestedBlock {
+    NestedBlock::single(BLOCK_NAME, content(write_only))
 }
 
 fn driver_blocks() -> Vec<NestedBlock> {
@@ -105,8 +106,10 @@ fn driver_blocks() -> Vec<NestedBlock> {
     ]
 }
 
-/// The block's content: drivers, progression, gates, on_failure.
-pub fn content() -> Block {
+/// The block's content: drivers, progression, gates, on_failure. With
+/// `write_only` (managed resources), gates may take write-only
+/// credentials ([`super::gate::block`]).
+pub fn content(write_only: bool) -> Block {
     let mut b = Block::new()
         .describe("How traffic moves from cluster X to cluster Y: exactly one driver block, the progression and the gates.")
         .attr(Attribute::number("step_weight").optional().check(Check::WholeNumber { min: 1, max: 100 }).describe("Percent added per step towards Y (with `interval`). Default: one step straight to the target."))
@@ -122,7 +125,7 @@ pub fn content() -> Block {
                 .attr(Attribute::string("pause").optional().check(Check::DurationOrZero).describe("How long to hold this weight. Default `0s`."))
                 .attr(Attribute::bool("analysis").optional().describe("Run the gates at this step. Default `true`.")),
         ))
-        .block(super::gate::block());
+        .block(super::gate::block(write_only));
     for d in driver_blocks() {
         b = b.block(d);
     }

@@ -16,6 +16,9 @@ pub struct GateAuth {
     pub headers: BTreeMap<String, Secret>,
     /// `Authorization: Bearer <token>`.
     pub bearer_token: Option<Secret>,
+    /// The token came from the write-only `bearer_token_wo`: diagnostics
+    /// name that attribute.
+    pub bearer_token_write_only: bool,
     /// `Authorization: Basic ...`.
     pub basic_auth: Option<BasicAuth>,
     /// PEM certificates trusted on top of the Web PKI roots.
@@ -59,13 +62,14 @@ impl GateAuth {
             }
         }
         if let Some(token) = &self.bearer_token {
+            let attribute = self.bearer_attribute();
             if token.is_empty() || HeaderValue::try_from(token.expose()).is_err() {
                 return fail(
-                    format!("{kind}.bearer_token"),
+                    format!("{kind}.{attribute}"),
                     "must be a non-empty token without line breaks or control characters".into(),
                 );
             }
-            authorization_sources.push(("bearer_token", "bearer_token"));
+            authorization_sources.push((attribute, attribute));
         }
         if let Some(basic) = &self.basic_auth {
             if basic.username.contains(':') {
@@ -96,6 +100,15 @@ impl GateAuth {
             }
         }
         Ok(())
+    }
+
+    /// The attribute the bearer token was set with.
+    fn bearer_attribute(&self) -> &'static str {
+        if self.bearer_token_write_only {
+            "bearer_token_wo"
+        } else {
+            "bearer_token"
+        }
     }
 
     /// The client to measure with: the shared one, or one of its own when

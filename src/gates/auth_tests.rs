@@ -240,6 +240,16 @@ fn conflicting_or_malformed_credentials_are_refused_on_the_attribute() {
     );
     assert_eq!(
         attribute(GateAuth {
+            headers: BTreeMap::from([("Authorization".into(), Secret::new("x"))]),
+            bearer_token: Some(Secret::new(TOKEN)),
+            bearer_token_write_only: true,
+            ..GateAuth::default()
+        }),
+        "http.bearer_token_wo",
+        "a write-only token is named as written"
+    );
+    assert_eq!(
+        attribute(GateAuth {
             headers: BTreeMap::from([("bad name".into(), Secret::new("x"))]),
             ..GateAuth::default()
         }),

@@ -1,7 +1,7 @@
 //! Command gate: run a program; exit status 0 passes.
 
 use super::measurement::Measurement;
-use std::process::Stdio;
+use crate::platform::{run_briefly, BriefRunError};
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,35 +11,17 @@ pub struct CommandCheck {
 }
 
 impl CommandCheck {
+    /// One run of the program, in its own process group: a timed-out
+    /// check and whatever it started in the background are killed.
     pub async fn measure(&self, timeout: Duration) -> Measurement {
-        let Some((program, args)) = self.argv.split_first() else {
-            return Measurement::error("argv", "argv is empty");
-        };
-        let child = tokio::process::Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // A timed-out check must not linger after the gate gave up on it.
-            .kill_on_drop(true)
-            .spawn();
-        let child = match child {
-            Ok(c) => c,
-            Err(e) => return Measurement::error("argv", format!("cannot run {program}: {e}")),
-        };
-        let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-            Ok(Ok(output)) => output,
-            Ok(Err(e)) => return Measurement::error("argv", format!("waiting for {program}: {e}")),
-            Err(_) => {
-                return Measurement::error(
-                    "timeout",
-                    format!(
-                        "{program} timed out after {} and was killed",
-                        super::shown_duration(timeout)
-                    ),
-                )
+        let output = match run_briefly(&self.argv, timeout, super::MAX_GATE_BODY_BYTES).await {
+            Ok(output) => output,
+            Err(e @ BriefRunError::TimedOut { .. }) => {
+                return Measurement::error("timeout", e.to_string())
             }
+            Err(e) => return Measurement::error("argv", e.to_string()),
         };
+        let program = &self.argv[0];
         let code = output
             .status
             .code()
@@ -98,7 +80,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hung_command_is_killed_at_the_timeout_and_a_missing_one_is_an_error() {
-        let hung = sh("exec sleep 30")
+        let hung = sh("sleep 30.6101 & sleep 30.6101")
             .measure(Duration::from_millis(200))
             .await;
         assert_eq!(
@@ -106,6 +88,10 @@ mod tests {
             (Outcome::Error, Some("timeout"))
         );
         assert_eq!(hung.detail, "sh timed out after 200ms and was killed");
+        assert!(
+            !crate::platform::tests::still_running("30.6101"),
+            "the background sleep of a timed-out gate is gone too"
+        );
         let missing = CommandCheck {
             argv: vec!["/nonexistent/check".into()],
         }

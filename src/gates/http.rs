@@ -2,7 +2,7 @@
 
 use super::json_path::JsonPath;
 use super::measurement::Measurement;
-use super::{request_error, shown_url, GateAuth};
+use super::{read_gate_body, request_error, shown_url, GateAuth};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -44,16 +44,10 @@ impl HttpCheck {
         let Some(path) = &self.json_path else {
             return Measurement::pass(status.to_string(), format!("GET {shown} answered {status}"));
         };
-        let body = match response.bytes().await {
+        let context = format!("reading the body of GET {shown}");
+        let body = match read_gate_body(response, timeout, &context, &self.auth).await {
             Ok(b) => b,
-            Err(e) => {
-                return request_error(
-                    e,
-                    timeout,
-                    &format!("reading the body of GET {shown}"),
-                    &self.auth,
-                )
-            }
+            Err(measurement) => return measurement,
         };
         let document: Value = match serde_json::from_slice(&body) {
             Ok(d) => d,

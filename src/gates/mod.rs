@@ -17,6 +17,8 @@ mod prometheus;
 
 #[cfg(test)]
 mod auth_tests;
+#[cfg(test)]
+mod body_tests;
 
 pub use analysis::{analyse, GateRecord, KEPT_MEASUREMENTS};
 pub use auth::{BasicAuth, GateAuth};
@@ -252,6 +254,35 @@ pub(crate) fn request_error(
     }
     let detail = auth.redact(&causes.join(": "));
     Measurement::error("url", format!("{context}: {detail}"))
+}
+
+/// Largest response body a `prometheus` or `http` gate reads: a query
+/// answer or a health document is a few KiB; anything past this is a
+/// misconfigured endpoint (a dashboard, a log dump), refused before it
+/// fills memory.
+pub const MAX_GATE_BODY_BYTES: usize = 1024 * 1024;
+
+/// A gate's response body, read whole up to [`MAX_GATE_BODY_BYTES`]; a
+/// longer one or a broken read is an error measurement (counted like any
+/// other failed read under the gate's policy).
+pub(crate) async fn read_gate_body(
+    response: reqwest::Response,
+    timeout: Duration,
+    context: &str,
+    auth: &GateAuth,
+) -> Result<Vec<u8>, Measurement> {
+    crate::kong::read_body_capped(response, MAX_GATE_BODY_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::kong::BodyError::TooLarge => Measurement::error(
+                "url",
+                format!(
+                    "{context}: the answer is larger than {} MiB, the most a gate reads",
+                    MAX_GATE_BODY_BYTES / (1024 * 1024)
+                ),
+            ),
+            crate::kong::BodyError::Transport(e) => request_error(e, timeout, context, auth),
+        })
 }
 
 /// `url` as gates show it in messages and history: without user info or

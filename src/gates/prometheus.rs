@@ -2,7 +2,7 @@
 //! a threshold range.
 
 use super::measurement::Measurement;
-use super::{request_error, shown_url, GateAuth};
+use super::{read_gate_body, request_error, shown_url, GateAuth};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -74,12 +74,10 @@ impl PrometheusCheck {
             }
         };
         let status = response.status();
-        let body = match response.text().await {
-            Ok(b) => b,
-            Err(e) => {
-                let context = format!("reading Prometheus' answer from {shown}");
-                return request_error(e, timeout, &context, &self.auth);
-            }
+        let context = format!("reading Prometheus' answer from {shown}");
+        let body = match read_gate_body(response, timeout, &context, &self.auth).await {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(measurement) => return measurement,
         };
         match serde_json::from_str::<QueryResponse>(&body) {
             Ok(parsed) => self.judge(parsed),

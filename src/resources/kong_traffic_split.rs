@@ -32,7 +32,7 @@ fn history_type() -> Type {
 }
 
 fn schema() -> Schema {
-    let block = content()
+    let block = content(true)
         .describe(
             "Moves user traffic from Kong cluster X to cluster Y through a real load balancer (HAProxy runtime API, an nginx \
              upstream file, an edge Kong upstream, or `external` for weights other resources apply). Going up walks `steps` (or \
@@ -153,8 +153,12 @@ impl Resource for KongTrafficSplit {
         schema()
     }
 
-    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
+    async fn validate(&self, ctx: &Ctx, config: &Value) -> Diagnostics {
+        let mut diags = crate::blocks::gate::validate_write_only(
+            config.attr("gate"),
+            &AttrPath::root("gate"),
+            ctx.client.write_only_attributes_allowed,
+        );
         if !config.is_wholly_known() {
             return diags;
         }

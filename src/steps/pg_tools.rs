@@ -6,11 +6,14 @@
 //! an apply.
 
 use crate::migrations::DatabaseConfig;
+use crate::platform::{run_briefly, BriefRunError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Bound on `<tool> --version`.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most of a `--version` answer read (it is one line).
+const VERSION_OUTPUT_BYTES: usize = 64 * 1024;
 
 /// The two client programs; by default found on `PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,19 +105,16 @@ async fn check_tool(tool: &'static str, path: &Path, server_major: u32) -> Resul
         detail,
         server_major,
     };
-    let run = tokio::process::Command::new(path)
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = match tokio::time::timeout(VERSION_TIMEOUT, run).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => return Err(missing(e.to_string())),
-        Err(_) => {
+    let argv = [path.as_os_str(), std::ffi::OsStr::new("--version")];
+    let output = match run_briefly(&argv, VERSION_TIMEOUT, VERSION_OUTPUT_BYTES).await {
+        Ok(output) => output,
+        Err(BriefRunError::TimedOut { .. }) => {
             return Err(missing(format!(
                 "`--version` did not answer within {VERSION_TIMEOUT:?}"
             )))
         }
+        Err(BriefRunError::Spawn { source, .. }) => return Err(missing(source.to_string())),
+        Err(e) => return Err(missing(e.to_string())),
     };
     let text = String::from_utf8_lossy(&output.stdout);
     let Some((client, client_major)) = client_version(&text) else {

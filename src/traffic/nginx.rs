@@ -16,10 +16,14 @@
 //! not). HAProxy changes weights without touching any connection.
 
 use super::{DriverError, TrafficDriver, Weights};
+use crate::platform::run_briefly;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// Most output kept from a reload or validation command (`nginx -t` says
+/// two lines).
+const COMMAND_OUTPUT_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct NginxDriver {
@@ -246,21 +250,9 @@ impl NginxDriver {
 
     /// Runs `argv`; `Err(output)` when it fails, times out or cannot start.
     async fn run(&self, argv: &[String]) -> Result<(), String> {
-        let Some((program, args)) = argv.split_first() else {
-            return Err("empty command".into());
-        };
-        let child = tokio::process::Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot run {program}: {e}"))?;
-        let output = tokio::time::timeout(self.command_timeout, child.wait_with_output())
+        let output = run_briefly(argv, self.command_timeout, COMMAND_OUTPUT_BYTES)
             .await
-            .map_err(|_| format!("did not finish within {:?}", self.command_timeout))?
-            .map_err(|e| format!("waiting for {program}: {e}"))?;
+            .map_err(|e| e.to_string())?;
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stderr),

@@ -6,19 +6,18 @@
 //! Two sources, each bounded in time and output size:
 //! - `url` + `json_path` (+ sensitive `headers`): a GET answering JSON; the
 //!   value at the path (a number, or a string holding one) is Y's percent.
-//! - `command`: an argv, run without a shell in its own process group,
-//!   printing the percent on stdout (the first word of the last line).
+//! - `command`: an argv, run by [`crate::platform::run_briefly`] (no
+//!   shell, its own process group), printing the percent on stdout (the
+//!   first word of the last line).
 //!
 //! [`wait_until_carried`] polls the source until the share is within
 //! `tolerance` of the published weight, or fails with the last reading.
 
 use crate::gates::{GateAuth, JsonPath};
 use crate::kong::{read_body_capped, BodyError};
-use crate::platform::{own_process_group, GroupGuard};
+use crate::platform::run_briefly;
 use crate::traffic::TrafficWeight;
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 /// Largest answer (HTTP body or stdout) read from a source.
@@ -94,31 +93,37 @@ pub async fn wait_until_carried(
 ) -> Result<f64, ObserveError> {
     let started = tokio::time::Instant::now();
     let deadline = started + observe.timeout;
+    // What the source last said; a reading the deadline cuts short says
+    // nothing new, so the error reports the one before it.
+    let mut last: Option<String> = None;
     loop {
         let reading = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Err(ObserveError::Cancelled { expected }),
             r = tokio::time::timeout_at(deadline, observe.read_share(client)) => r,
         };
-        let last = match reading {
+        let said = match reading {
             Ok(Ok(share)) if carries(share, expected, observe.tolerance) => {
                 tracing::info!(share, %expected, "observe: the load balancer carries the weight");
                 return Ok(share);
             }
             Ok(Ok(share)) => format!("{share}%"),
             Ok(Err(e)) => e,
-            Err(_) => "no answer before the deadline".to_string(),
+            Err(_) => last
+                .take()
+                .unwrap_or_else(|| "no answer before the deadline".to_string()),
         };
-        tracing::info!(%expected, last = %last, "observe: waiting for the load balancer");
+        tracing::info!(%expected, last = %said, "observe: waiting for the load balancer");
         let now = tokio::time::Instant::now();
         if now + observe.interval > deadline {
             return Err(ObserveError::NotCarried {
                 expected,
                 tolerance: observe.tolerance,
                 waited: now - started,
-                last,
+                last: said,
             });
         }
+        last = Some(said);
         tokio::select! {
             _ = tokio::time::sleep(observe.interval) => {}
             _ = cancel.cancelled() => return Err(ObserveError::Cancelled { expected }),
@@ -178,52 +183,14 @@ async fn read_http(
 }
 
 async fn read_command(argv: &[String]) -> Result<f64, String> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err("command is empty".to_string());
-    };
-    let mut command = tokio::process::Command::new(program);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    own_process_group(&mut command);
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    // Dropped on every way out (a timeout here, or the caller's deadline
-    // dropping this future): the whole group goes, background children too.
-    let _group = GroupGuard::new(child.id());
-    let run = async {
-        let mut out = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            stdout
-                .take(MAX_OUTPUT_BYTES as u64 + 1)
-                .read_to_end(&mut out)
-                .await
-                .map_err(|e| format!("reading {program}'s output: {e}"))?;
-        }
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| format!("waiting for {program}: {e}"))?;
-        Ok::<_, String>((status, out))
-    };
-    let (status, out) = tokio::time::timeout(READ_TIMEOUT, run)
+    let output = run_briefly(argv, READ_TIMEOUT, MAX_OUTPUT_BYTES)
         .await
-        .map_err(|_| {
-            format!("{program} did not finish within {READ_TIMEOUT:?} and was killed")
-        })??;
-    if out.len() > MAX_OUTPUT_BYTES {
-        return Err(format!(
-            "{program} printed more than {MAX_OUTPUT_BYTES} bytes"
-        ));
+        .map_err(|e| e.to_string())?;
+    let program = &argv[0];
+    if !output.status.success() {
+        return Err(format!("{program} exited with {}", output.status));
     }
-    if !status.success() {
-        return Err(format!("{program} exited with {status}"));
-    }
-    let text = String::from_utf8_lossy(&out);
+    let text = String::from_utf8_lossy(&output.stdout);
     let word = text
         .lines()
         .rev()
@@ -236,7 +203,8 @@ async fn read_command(argv: &[String]) -> Result<f64, String> {
 mod tests {
     use super::*;
     use crate::migrations::Secret;
-    use tokio::io::AsyncWriteExt;
+    use crate::platform::tests::still_running;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     fn w(v: i64) -> TrafficWeight {
         TrafficWeight::new(v).unwrap()
@@ -290,15 +258,6 @@ mod tests {
         }
     }
 
-    /// Whether any process's argv holds `word` (Linux: /proc).
-    fn still_running(word: &str) -> bool {
-        std::thread::sleep(Duration::from_millis(200));
-        std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
-            std::fs::read(p.path().join("cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(word))
-        })
-    }
-
     #[test]
     fn a_share_counts_within_the_tolerance_only() {
         assert!(carries(10.0, w(10), 0));
@@ -348,6 +307,25 @@ mod tests {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "bounded by observe.timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reading_cut_by_the_deadline_reports_the_one_before_it() {
+        let client = crate::gates::http_client().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let once = dir.path().join("read-once");
+        // Answers 10 the first time, then hangs past the deadline.
+        let script = format!(
+            "if [ -e {0} ]; then exec sleep 30.8101; fi; touch {0}; echo 10",
+            once.display()
+        );
+        let e = wait_until_carried(&command(&script), &client, w(25), &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, ObserveError::NotCarried { last, .. } if last == "10%"),
+            "{e}"
         );
     }
 

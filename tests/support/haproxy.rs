@@ -27,3 +27,19 @@ pub fn weight_of(h: &Haproxy, server: &str) -> u32 {
         .parse()
         .unwrap()
 }
+
+/// The `haproxy { ... }` driver block for `h`'s backend `kong` (servers
+/// `x` and `y`), indented by `indent`.
+pub fn driver_block(h: &Haproxy, indent: &str) -> String {
+    [
+        "haproxy {".to_string(),
+        format!("  runtime_api = \"{}\"", h.admin_socket().display()),
+        "  backend     = \"kong\"".to_string(),
+        "  server_x    = \"x\"".to_string(),
+        "  server_y    = \"y\"".to_string(),
+        "}".to_string(),
+    ]
+    .iter()
+    .map(|line| format!("{indent}{line}\n"))
+    .collect()
+}

@@ -425,23 +425,27 @@ impl Block {
         }
     }
 
-    /// Paths of attributes marked write-only, for nulling them in state.
-    pub fn write_only_attributes(&self) -> Vec<Vec<String>> {
-        let mut out = Vec::new();
-        for a in &self.attributes {
-            if a.write_only {
-                out.push(vec![a.name.clone()]);
-            }
+    /// Nulls the attributes marked write-only in `value` (an object of this
+    /// block), in nested blocks of every nesting: a list's or set's blocks
+    /// each lose theirs.
+    pub fn null_write_only(&self, value: &mut Value) {
+        if !matches!(value, Value::Object(_)) {
+            return;
+        }
+        for a in self.attributes.iter().filter(|a| a.write_only) {
+            value.set_attr(&a.name, Value::Null);
         }
         for b in &self.blocks {
-            if b.nesting == BlockNesting::Single {
-                for mut p in b.block.write_only_attributes() {
-                    p.insert(0, b.name.clone());
-                    out.push(p);
+            match value.attr_mut(&b.name) {
+                Some(Value::List(items) | Value::Set(items)) => {
+                    items
+                        .iter_mut()
+                        .for_each(|item| b.block.null_write_only(item));
                 }
+                Some(single) => b.block.null_write_only(single),
+                None => {}
             }
         }
-        out
     }
 }
 
@@ -675,14 +679,43 @@ mod tests {
     }
 
     #[test]
-    fn write_only_paths_reach_into_single_blocks() {
-        let b = Block::new().block(NestedBlock::single(
-            "database",
-            Block::new().attr(Attribute::string("password_wo").write_only()),
-        ));
+    fn write_only_values_are_nulled_in_single_and_list_blocks() {
+        let secret = || {
+            Block::new()
+                .attr(Attribute::string("token_wo").write_only())
+                .attr(Attribute::string("kept"))
+        };
+        let b = Block::new()
+            .block(NestedBlock::single("database", secret()))
+            .block(NestedBlock::list(
+                "gate",
+                Block::new().block(NestedBlock::single("http", secret())),
+            ));
+        let inner = || Value::object([("token_wo", "s3cret".into()), ("kept", "k".into())]);
+        let mut v = Value::object([
+            ("database", inner()),
+            (
+                "gate",
+                Value::List(vec![
+                    Value::object([("http", inner())]),
+                    Value::object([("http", Value::Null)]),
+                ]),
+            ),
+        ]);
+        b.null_write_only(&mut v);
+        let nulled = || Value::object([("token_wo", Value::Null), ("kept", "k".into())]);
         assert_eq!(
-            b.write_only_attributes(),
-            vec![vec!["database".to_string(), "password_wo".to_string()]]
+            v,
+            Value::object([
+                ("database", nulled()),
+                (
+                    "gate",
+                    Value::List(vec![
+                        Value::object([("http", nulled())]),
+                        Value::object([("http", Value::Null)])
+                    ])
+                ),
+            ])
         );
     }
 }

@@ -70,14 +70,18 @@ resource "kong_traffic_split" "gateway" {
     }
   }
 
+  # A Prometheus behind an authenticating proxy (or Grafana Cloud): the
+  # token is write-only, read at every plan and apply and never stored in
+  # plan or state (Terraform >= 1.11; older cores use `bearer_token`).
   gate {
     name     = "error-rate"
     interval = "30s"
     count    = 6
     prometheus {
-      url   = "http://prometheus:9090"
-      query = "sum(rate(kong_http_requests_total{code=~\"5..\"}[1m])) / sum(rate(kong_http_requests_total[1m]))"
-      max   = 0.01
+      url             = "https://prometheus.example.com"
+      query           = "sum(rate(kong_http_requests_total{code=~\"5..\"}[1m])) / sum(rate(kong_http_requests_total[1m]))"
+      max             = 0.01
+      bearer_token_wo = var.metrics_token
     }
   }
 }

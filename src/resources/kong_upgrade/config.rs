@@ -117,6 +117,7 @@ pub fn validate(config: &Value, write_only_allowed: bool) -> Diagnostics {
             write_only_allowed,
         ));
     }
+    diags.extend(validate_write_only(config, write_only_allowed));
     diags.extend(blocks::runner::validate(
         blocks::first(config.attr("runner")),
         &AttrPath::root("runner"),
@@ -132,6 +133,16 @@ pub fn validate(config: &Value, write_only_allowed: bool) -> Diagnostics {
         }
     }
     diags
+}
+
+/// The gates' write-only values, refused where this Terraform would store
+/// them; tolerant of unknown values (checked before they are known).
+pub fn validate_write_only(config: &Value, write_only_allowed: bool) -> Diagnostics {
+    blocks::gate::validate_write_only(
+        blocks::first(config.attr("traffic")).attr("gate"),
+        &AttrPath::root("traffic").attr("gate"),
+        write_only_allowed,
+    )
 }
 
 pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {

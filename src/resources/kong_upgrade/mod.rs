@@ -270,10 +270,14 @@ impl Resource for KongUpgrade {
     }
 
     async fn validate(&self, ctx: &Ctx, config: &Value) -> Diagnostics {
+        let write_only_allowed = ctx.client.write_only_attributes_allowed;
         if !config.is_wholly_known() {
-            return Diagnostics::new();
+            // Terraform's first validation sees variables as unknown, and
+            // stops before planning on any error: refuse write-only values
+            // the core would store now, beside the other resources' errors.
+            return config::validate_write_only(config, write_only_allowed);
         }
-        config::validate(config, ctx.client.write_only_attributes_allowed)
+        config::validate(config, write_only_allowed)
     }
 
     async fn plan(&self, _ctx: &Ctx, req: PlanRequest) -> PlanResponse {

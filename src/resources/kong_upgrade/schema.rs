@@ -31,7 +31,7 @@ fn optional_database(name: &str, describe: &str) -> NestedBlock {
 }
 
 fn traffic_block() -> NestedBlock {
-    let mut b = blocks::traffic::block();
+    let mut b = blocks::traffic::block(true);
     b.block.description = format!(
         "{} The upgrade moves traffic itself through this block; use `traffic_split_id` instead when a `kong_traffic_split` owns the weights.",
         b.block.description

@@ -77,22 +77,8 @@ pub(super) fn strip_write_only(
     if !client.write_only_attributes_allowed || v.is_null() {
         return v;
     }
-    for path in schema.block.write_only_attributes() {
-        null_at(&mut v, &path);
-    }
+    schema.block.null_write_only(&mut v);
     v
-}
-
-fn null_at(v: &mut Value, path: &[String]) {
-    match path {
-        [] => {}
-        [last] => v.set_attr(last, Value::Null),
-        [first, rest @ ..] => {
-            if let Some(next) = v.attr_mut(first) {
-                null_at(next, rest);
-            }
-        }
-    }
 }
 
 pub(super) fn client_caps(
