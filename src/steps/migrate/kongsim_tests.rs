@@ -6,7 +6,7 @@
 use super::*;
 use crate::migrations::{MigrationPhase, SubsystemMigrations};
 use crate::runner::kongsim_tests::{bootstrap_3_5, database, kongsim_runner};
-use crate::runner::{CommandRunner, FailureKind, MigrationCommand};
+use crate::runner::{CommandRunner, FailureKind, MigrationCommand, Runner};
 use std::time::Instant;
 use testbed::Postgres;
 
@@ -18,6 +18,48 @@ fn opentelemetry_pending() -> Vec<SubsystemMigrations> {
         subsystem: "opentelemetry".into(),
         migrations: vec!["001_331_to_332".into()],
     }]
+}
+
+/// A database bootstrapped by Kong 3.5.0 in its own PostgreSQL, and what
+/// the target knows.
+struct Bed {
+    pg: Postgres,
+    db: DatabaseConfig,
+    known: KnownMigrations,
+}
+
+impl Bed {
+    async fn at_3_5() -> Bed {
+        let pg = Postgres::start().unwrap();
+        let db = database(&pg);
+        bootstrap_3_5(&db).await;
+        let known = KnownMigrations::from_catalog(TARGET).unwrap();
+        Bed { pg, db, known }
+    }
+
+    /// `command` through `runner`, within a minute.
+    fn engine<'a>(
+        &'a self,
+        runner: &'a dyn Runner,
+        command: &'a MigrationCommand,
+        cancel: &'a CancellationToken,
+    ) -> PhaseRun<'a> {
+        PhaseRun {
+            runner,
+            db: &self.db,
+            known: &self.known,
+            command,
+            deadline: Instant::now() + Duration::from_secs(60),
+            cancel,
+        }
+    }
+}
+
+/// kongsim at the target with one of its test switches set.
+fn kongsim_with(switch: &str, value: &str) -> CommandRunner {
+    let mut runner = kongsim_runner(TARGET);
+    runner.env.insert(switch.into(), value.into());
+    runner
 }
 
 fn up(lock_timeout: Duration) -> MigrationCommand {
@@ -62,22 +104,12 @@ async fn hold_lock(db: &DatabaseConfig) {
 /// it again, which does it.
 #[tokio::test]
 async fn a_held_lock_is_waited_for_and_the_phase_runs_once_it_is_released() {
-    let pg = Postgres::start().unwrap();
-    let db = database(&pg);
-    bootstrap_3_5(&db).await;
-    hold_lock(&db).await;
-    let known = KnownMigrations::from_catalog(TARGET).unwrap();
+    let bed = Bed::at_3_5().await;
+    let db = &bed.db;
+    hold_lock(db).await;
     let runner = kongsim_runner(TARGET);
-    let command = up(Duration::from_secs(1));
-    let cancel = CancellationToken::new();
-    let engine = PhaseRun {
-        runner: &runner,
-        db: &db,
-        known: &known,
-        command: &command,
-        deadline: Instant::now() + Duration::from_secs(60),
-        cancel: &cancel,
-    };
+    let (command, cancel) = (up(Duration::from_secs(1)), CancellationToken::new());
+    let engine = bed.engine(&runner, &command, &cancel);
     let (before, plan) = engine.plan().await.unwrap();
     let interrupt = async {
         tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -90,7 +122,7 @@ async fn a_held_lock_is_waited_for_and_the_phase_runs_once_it_is_released() {
         "{interrupted:?}"
     );
     assert_eq!(
-        read_schema_state(&db).await.unwrap().schema_level(),
+        read_schema_state(db).await.unwrap().schema_level(),
         Some("3.5")
     );
 
@@ -101,9 +133,9 @@ async fn a_held_lock_is_waited_for_and_the_phase_runs_once_it_is_released() {
         ..engine
     };
     let release = async {
-        wait_for(&db, KONGSIM_CONNECTED, "t").await;
+        wait_for(db, KONGSIM_CONNECTED, "t").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        query(&db, "DELETE FROM locks").await;
+        query(db, "DELETE FROM locks").await;
     };
     let (report, ()) = tokio::join!(engine.run(&before, plan), release);
     let report = report.unwrap();
@@ -117,29 +149,20 @@ async fn a_held_lock_is_waited_for_and_the_phase_runs_once_it_is_released() {
 /// done, so the run succeeds saying another node did it.
 #[tokio::test]
 async fn another_node_running_up_while_we_wait_is_a_success_with_a_note() {
-    let pg = Postgres::start().unwrap();
-    let db = database(&pg);
-    bootstrap_3_5(&db).await;
-    let known = KnownMigrations::from_catalog(TARGET).unwrap();
+    let bed = Bed::at_3_5().await;
     let runner = kongsim_runner(TARGET);
-    let cancel = CancellationToken::new();
-    let engine = PhaseRun {
-        runner: &runner,
-        db: &db,
-        known: &known,
-        command: &up(Duration::from_secs(60)),
-        deadline: Instant::now() + Duration::from_secs(60),
-        cancel: &cancel,
-    };
+    let (command, cancel) = (up(Duration::from_secs(60)), CancellationToken::new());
+    let engine = bed.engine(&runner, &command, &cancel);
     let (before, plan) = engine.plan().await.unwrap();
-    let mut other_node = tokio::process::Command::from(testbed::kongsim::kongsim_cli(TARGET, &pg));
+    let mut other_node =
+        tokio::process::Command::from(testbed::kongsim::kongsim_cli(TARGET, &bed.pg));
     let mut other_node = other_node
         .env("KONGSIM_TEST_MIGRATION_DELAY_MS", "700")
         .args(["migrations", "up"])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(&db, "SELECT count(*) FROM locks", "1").await;
+    wait_for(&bed.db, "SELECT count(*) FROM locks", "1").await;
 
     let report = engine.run(&before, plan).await.unwrap();
     assert!(other_node.wait().await.unwrap().success());
@@ -159,32 +182,14 @@ async fn another_node_running_up_while_we_wait_is_a_success_with_a_note() {
 /// whether the migrations before it ran.
 #[tokio::test]
 async fn a_failed_migration_ends_the_run_saying_whether_the_database_changed() {
-    let pg = Postgres::start().unwrap();
-    let db = database(&pg);
-    bootstrap_3_5(&db).await;
-    let known = KnownMigrations::from_catalog(TARGET).unwrap();
-    let command = up(Duration::from_secs(60));
-    let cancel = CancellationToken::new();
-    let run_failing = |migration: &str| {
-        let mut runner = kongsim_runner(TARGET);
-        runner
-            .env
-            .insert("KONGSIM_TEST_FAIL_MIGRATION".into(), migration.into());
-        runner
-    };
+    let bed = Bed::at_3_5().await;
+    let (command, cancel) = (up(Duration::from_secs(60)), CancellationToken::new());
     for (migration, name, changed) in [
         ("core/022_350_to_360", "022_350_to_360", false),
         ("rate-limiting/006_350_to_360", "006_350_to_360", true),
     ] {
-        let runner = run_failing(migration);
-        let engine = PhaseRun {
-            runner: &runner,
-            db: &db,
-            known: &known,
-            command: &command,
-            deadline: Instant::now() + Duration::from_secs(60),
-            cancel: &cancel,
-        };
+        let runner = kongsim_with("KONGSIM_TEST_FAIL_MIGRATION", migration);
+        let engine = bed.engine(&runner, &command, &cancel);
         let failed = engine.plan_and_run().await.unwrap_err();
         let MigrateError::Failed { failure, .. } = &failed.error else {
             panic!("{failed:?}");
@@ -201,7 +206,7 @@ async fn a_failed_migration_ends_the_run_saying_whether_the_database_changed() {
         assert_eq!(failed.error.culprit(), Culprit::Nothing);
         assert!(failed.to_string().contains("injected failure"), "{failed}");
     }
-    let meta = read_schema_state(&db).await.unwrap();
+    let meta = read_schema_state(&bed.db).await.unwrap();
     assert!(
         meta.subsystem("core")
             .is_some_and(|core| core.executed.iter().any(|m| m == "022_350_to_360")),
@@ -214,25 +219,12 @@ async fn a_failed_migration_ends_the_run_saying_whether_the_database_changed() {
 /// the phase done; the caller stops at its next boundary.
 #[tokio::test]
 async fn a_cancelled_run_is_let_finish_and_reported_done() {
-    let pg = Postgres::start().unwrap();
-    let db = database(&pg);
-    bootstrap_3_5(&db).await;
-    let known = KnownMigrations::from_catalog(TARGET).unwrap();
-    let mut runner: CommandRunner = kongsim_runner(TARGET);
-    runner
-        .env
-        .insert("KONGSIM_TEST_MIGRATION_DELAY_MS".into(), "300".into());
-    let cancel = CancellationToken::new();
-    let engine = PhaseRun {
-        runner: &runner,
-        db: &db,
-        known: &known,
-        command: &up(Duration::from_secs(60)),
-        deadline: Instant::now() + Duration::from_secs(60),
-        cancel: &cancel,
-    };
+    let bed = Bed::at_3_5().await;
+    let runner = kongsim_with("KONGSIM_TEST_MIGRATION_DELAY_MS", "300");
+    let (command, cancel) = (up(Duration::from_secs(60)), CancellationToken::new());
+    let engine = bed.engine(&runner, &command, &cancel);
     let interrupt = async {
-        wait_for(&db, "SELECT count(*) FROM locks", "1").await;
+        wait_for(&bed.db, "SELECT count(*) FROM locks", "1").await;
         cancel.cancel();
     };
     let (report, ()) = tokio::join!(engine.plan_and_run(), interrupt);
@@ -240,5 +232,5 @@ async fn a_cancelled_run_is_let_finish_and_reported_done() {
     assert!(cancel.is_cancelled());
     assert_eq!((report.attempts, report.plan.migration_count()), (1, 5));
     assert_eq!(report.pending_after, opentelemetry_pending());
-    assert_eq!(query(&db, "SELECT count(*) FROM locks").await, "0");
+    assert_eq!(query(&bed.db, "SELECT count(*) FROM locks").await, "0");
 }
