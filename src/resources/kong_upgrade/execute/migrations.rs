@@ -83,11 +83,18 @@ impl Executor<'_> {
                 describe_pending(&report.plan.leaves_pending())
             ));
         }
+        let ran = if report.ran_by_another_node {
+            "run by the node whose migration lock this apply waited for".to_owned()
+        } else {
+            format!(
+                "{} migration(s) in {:.1}s ({} attempt(s))",
+                report.plan.migration_count(),
+                report.duration.as_secs_f64(),
+                report.attempts
+            )
+        };
         Ok(format!(
-            "kong migrations {phase}: {} migration(s) in {:.1}s ({} attempt(s)); Kong records pending: {kong_pending}",
-            report.plan.migration_count(),
-            report.duration.as_secs_f64(),
-            report.attempts
+            "kong migrations {phase}: {ran}; Kong records pending: {kong_pending}"
         ))
     }
 
