@@ -360,12 +360,7 @@ fn parse_ssh(ssh: &Value, path: AttrPath) -> Result<SshRunner, Diagnostics> {
 /// or the ssh `host`, `host_key` or `private_key`. Runner errors carry the
 /// command line with secrets redacted and the last lines of output.
 pub fn error_diagnostic_in(e: &RunnerError, block: &Value, path: AttrPath) -> Diagnostic {
-    let attribute = match e {
-        RunnerError::SshHostKeyMismatch { .. } => Some("host_key"),
-        RunnerError::SshAuthenticationFailed { .. } => Some("private_key"),
-        _ => None,
-    };
-    error_diagnostic(e, attribute_path(block, path, attribute))
+    error_diagnostic(e, attribute_path(block, path, e.ssh_attribute()))
 }
 
 /// The line to point at for a problem with the runner configured in
@@ -392,21 +387,7 @@ pub fn source_name(source: &KnownSource) -> &'static str {
 
 /// A runner error as a diagnostic on `path`.
 pub fn error_diagnostic(e: &RunnerError, path: AttrPath) -> Diagnostic {
-    let summary = match e {
-        RunnerError::InvalidRunner(_) => "Invalid runner settings",
-        RunnerError::ProgramNotFound { .. } => "Runner program not found",
-        RunnerError::NotExecutable { .. } => "Runner program is not executable",
-        RunnerError::Spawn { .. } | RunnerError::Io { .. } => {
-            "The runner could not run the kong CLI"
-        }
-        RunnerError::TimedOut { .. } => "The kong CLI timed out",
-        RunnerError::Cancelled { .. } => "The kong CLI was interrupted",
-        RunnerError::KilledBySignal { .. } => "The kong CLI was killed",
-        RunnerError::SshHostKeyMismatch { .. } => "SSH host key mismatch",
-        RunnerError::SshAuthenticationFailed { .. } => "SSH login refused",
-        RunnerError::SshUnreachable { .. } => "SSH server unreachable",
-    };
-    Diagnostic::error(summary, e.to_string()).at(path)
+    Diagnostic::error(e.summary(), e.to_string()).at(path)
 }
 
 /// The migrations Kong `version` knows: from `kong migrations status` run

@@ -88,6 +88,35 @@ pub enum RunnerError {
     },
 }
 
+impl RunnerError {
+    /// One line saying what went wrong, for a diagnostic's summary.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            RunnerError::InvalidRunner(_) => "Invalid runner settings",
+            RunnerError::ProgramNotFound { .. } => "Runner program not found",
+            RunnerError::NotExecutable { .. } => "Runner program is not executable",
+            RunnerError::Spawn { .. } | RunnerError::Io { .. } => {
+                "The runner could not run the kong CLI"
+            }
+            RunnerError::TimedOut { .. } => "The kong CLI timed out",
+            RunnerError::Cancelled { .. } => "The kong CLI was interrupted",
+            RunnerError::KilledBySignal { .. } => "The kong CLI was killed",
+            RunnerError::SshHostKeyMismatch { .. } => "SSH host key mismatch",
+            RunnerError::SshAuthenticationFailed { .. } => "SSH login refused",
+            RunnerError::SshUnreachable { .. } => "SSH server unreachable",
+        }
+    }
+
+    /// The attribute of an `ssh` runner at fault, when it is not `host`.
+    pub fn ssh_attribute(&self) -> Option<&'static str> {
+        match self {
+            RunnerError::SshHostKeyMismatch { .. } => Some("host_key"),
+            RunnerError::SshAuthenticationFailed { .. } => Some("private_key"),
+            _ => None,
+        }
+    }
+}
+
 fn detail_suffix(detail: &str) -> String {
     if detail.is_empty() {
         String::new()

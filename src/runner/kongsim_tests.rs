@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 /// `target/debug/kongsim`, built by `cargo build -p kongsim` (or any
 /// workspace-wide build/test).
-fn kongsim() -> String {
+pub(crate) fn kongsim() -> String {
     let exe = std::env::current_exe().unwrap();
     let target_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
     let path = target_dir.join("kongsim");
@@ -26,11 +26,11 @@ fn kongsim() -> String {
     path.display().to_string()
 }
 
-fn kongsim_runner(version: &str) -> CommandRunner {
+pub(crate) fn kongsim_runner(version: &str) -> CommandRunner {
     CommandRunner::new(vec![kongsim(), "--kong-version".into(), version.into()])
 }
 
-fn database(pg: &Postgres) -> DatabaseConfig {
+pub(crate) fn database(pg: &Postgres) -> DatabaseConfig {
     let mut db = DatabaseConfig::new(
         "127.0.0.1",
         pg.port,
@@ -43,7 +43,7 @@ fn database(pg: &Postgres) -> DatabaseConfig {
 }
 
 /// A database bootstrapped by Kong 3.5.0, ready for `up` to 3.6.1.
-async fn bootstrap_3_5(db: &DatabaseConfig) {
+pub(crate) async fn bootstrap_3_5(db: &DatabaseConfig) {
     run_phase(
         &kongsim_runner("3.5.0"),
         db,
@@ -317,15 +317,17 @@ async fn migrate(
     phase: MigrationPhase,
 ) -> Result<crate::steps::migrate::PhaseReport, crate::steps::migrate::MigrateError> {
     let known = KnownMigrations::from_catalog(version).unwrap();
-    crate::steps::migrate::run_phase(
+    crate::steps::migrate::PhaseRun {
         runner,
         db,
-        &known,
-        &MigrationCommand::new(phase),
-        std::time::Instant::now() + Duration::from_secs(60),
-        &CancellationToken::new(),
-    )
+        known: &known,
+        command: &MigrationCommand::new(phase),
+        deadline: std::time::Instant::now() + Duration::from_secs(60),
+        cancel: &CancellationToken::new(),
+    }
+    .plan_and_run()
     .await
+    .map_err(|failed| failed.error)
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ pub(crate) mod process;
 mod ssh;
 
 #[cfg(test)]
-mod kongsim_tests;
+pub(crate) mod kongsim_tests;
 #[cfg(test)]
 mod tests;
 

@@ -26,6 +26,23 @@ impl PhaseSettings {
         runner::error_diagnostic_in(e, &self.runner_block, AttrPath::root("runner"))
     }
 
+    /// Why the phase run failed, on the attribute at fault.
+    pub(super) fn migrate_diagnostic(&self, e: &MigrateError) -> Diagnostic {
+        let d = Diagnostic::error(e.summary(), e.to_string());
+        let runner = AttrPath::root("runner");
+        match e.culprit() {
+            Culprit::Database => d.at(AttrPath::root("database").attr("host")),
+            Culprit::Phase => d.at(AttrPath::root("phase")),
+            Culprit::Runner => d.at(runner),
+            Culprit::RunnerProgram { ssh_attribute } => d.at(runner::attribute_path(
+                &self.runner_block,
+                runner,
+                ssh_attribute,
+            )),
+            Culprit::Nothing => d,
+        }
+    }
+
     pub(super) fn command(&self) -> MigrationCommand {
         let mut command = MigrationCommand::new(self.phase);
         command.force = self.force;

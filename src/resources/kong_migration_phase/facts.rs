@@ -177,15 +177,6 @@ pub(super) fn plan_warning_diagnostic(w: &PlanWarning) -> Diagnostic {
     }
 }
 
-pub(super) fn lock_text(lock: &MigrationLock) -> String {
-    format!(
-        "node {} holds Kong's migration lock until {} ({}s from now)",
-        lock.owner,
-        lock.expires_at,
-        lock.expires_in.as_secs()
-    )
-}
-
 pub(super) fn encode_migrations(to_run: &[PlannedSubsystem]) -> Value {
     Value::List(
         to_run

@@ -20,30 +20,27 @@
 //! Destroy only forgets the phase: Kong cannot reverse migrations.
 
 use crate::blocks::{database, runner};
+use crate::gates::now_rfc3339;
 use crate::migrations::{
-    classify, describe, plan_phase, read_schema_state, verify_phase, DatabaseConfig,
-    KnownMigrations, MigrationLock, MigrationPhase, NoopReason, PhasePlan, PlanError, PlanWarning,
-    PlannedSubsystem, SchemaMeta, SchemaState, SubsystemMigrations,
+    classify, describe, plan_phase, read_schema_state, DatabaseConfig, KnownMigrations,
+    MigrationPhase, NoopReason, PhasePlan, PlanError, PlanWarning, PlannedSubsystem, SchemaMeta,
+    SchemaState, SubsystemMigrations,
 };
-use crate::runner::{
-    parse_phase_output, CliFailure, CliOutcome, FailureKind, KongInvocation, MigrationCommand,
-    RunOutput, RunnerError, Stream, ERROR_TAIL_LINES,
-};
+use crate::runner::{MigrationCommand, RunnerError};
+use crate::steps::migrate::{lock_text, Culprit, MigrateError, PhaseRun};
 use crate::version::KongVersion;
 use std::str::FromStr;
 use std::time::Duration;
+use std::time::Instant;
 use tfplug::{
     async_trait, timeouts, ApplyRequest, ApplyResponse, AttrPath, Attribute, Block, Ctx,
     Diagnostic, Diagnostics, ImportId, ImportResponse, PlanRequest, PlanResponse, ReadRequest,
     ReadResponse, Resource, Schema, Type, Value,
 };
-use tokio::time::Instant;
 
 pub const TYPE_NAME: &str = "kong_migration_phase";
 /// Default for `timeouts.create` / `timeouts.update`.
 pub const DEFAULT_APPLY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-/// Reading `schema_meta` after a run that was interrupted must not hang.
-const AFTER_RUN_READ_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct KongMigrationPhase;
 

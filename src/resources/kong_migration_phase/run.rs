@@ -1,6 +1,6 @@
-//! Apply: re-plan against the database, run the kong CLI under the
-//! provider's upgrade lock, verify in `schema_meta`, retry while Kong's
-//! migration lock is held.
+//! Apply: re-plan against the database (refusing what the plan did not
+//! show), follow the target's own list of migrations, then run the phase
+//! through the one engine, `steps::migrate::PhaseRun`.
 
 use super::*;
 
@@ -25,81 +25,6 @@ pub(super) fn failed(diag: Diagnostic, database_changed: bool) -> RunEnd {
     RunEnd::Failed {
         diags: diag.into(),
         database_changed,
-    }
-}
-
-pub(super) fn same_schema(a: &SchemaMeta, b: &SchemaMeta) -> bool {
-    a.needs_bootstrap == b.needs_bootstrap && a.subsystems == b.subsystems
-}
-
-pub(super) fn cli_failure_diagnostic(
-    settings: &PhaseSettings,
-    f: &CliFailure,
-    output: &RunOutput,
-) -> Diagnostic {
-    let phase = settings.phase;
-    let (path, summary) = match &f.kind {
-        FailureKind::AuthenticationFailed | FailureKind::DatabaseUnreachable => (
-            Some(AttrPath::root("database").attr("host")),
-            "The kong CLI could not use the database".to_owned(),
-        ),
-        FailureKind::NeedsBootstrap | FailureKind::PendingMigrations => (
-            Some(AttrPath::root("phase")),
-            format!("Kong refused to run migrations {phase}"),
-        ),
-        FailureKind::MigrationFailed { migration } => (
-            None,
-            format!(
-                "Migration {} failed",
-                migration.as_deref().unwrap_or("(unnamed)")
-            ),
-        ),
-        FailureKind::LockTimeout | FailureKind::NoSuchCommand | FailureKind::Other => (
-            Some(runner::attribute_path(
-                &settings.runner_block,
-                AttrPath::root("runner"),
-                Some("argv"),
-            )),
-            format!("kong migrations {phase} failed"),
-        ),
-    };
-    let detail = format!(
-        "`{}` exited {}: {}\n\nLast output:\n{}",
-        output.command_line,
-        f.exit_code,
-        f.message,
-        output.last_lines(ERROR_TAIL_LINES).join("\n")
-    );
-    let d = Diagnostic::error(summary, detail);
-    match path {
-        Some(p) => d.at(p),
-        None => d,
-    }
-}
-
-pub(super) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-pub(super) async fn sleep_or_cancel(ctx: &Ctx, delay: Duration) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(delay) => true,
-        _ = ctx.cancel.cancelled() => false,
-    }
-}
-
-/// Re-reads the database after a run; `None` when that failed too.
-pub(super) async fn reread(settings: &PhaseSettings) -> Option<SchemaMeta> {
-    let mut cfg = settings.database.clone();
-    cfg.timeout = cfg.timeout.min(AFTER_RUN_READ_TIMEOUT);
-    match read_schema_state(&cfg).await {
-        Ok(meta) => Some(meta),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not re-read schema_meta after running the phase");
-            None
-        }
     }
 }
 
@@ -146,23 +71,10 @@ pub(super) async fn prepare_run(
     Ok((facts, plan))
 }
 
-/// How one run of the kong CLI ended, judged by the database afterwards.
-pub(super) enum Attempt {
-    /// The database shows the phase done; with warnings to pass on.
-    Verified(Diagnostics),
-    /// Another node holds (or held) Kong's migration lock; nothing ran.
-    LockHeld {
-        lock: Option<MigrationLock>,
-        database_changed: bool,
-    },
-    Failed {
-        diag: Diagnostic,
-        database_changed: bool,
-    },
-}
-
-/// Runs the phase, retrying with backoff while another node holds Kong's
-/// migration lock, until `deadline` or cancellation.
+/// Runs the phase through the one migration engine (`steps::migrate`),
+/// which retries while another node holds Kong's migration lock, until
+/// `deadline` or cancellation; this resource keeps the mapping of its end
+/// to diagnostics and state.
 pub(super) async fn run_phase(
     ctx: &Ctx,
     settings: &PhaseSettings,
@@ -184,54 +96,31 @@ pub(super) async fn run_phase(
     } else {
         plan.clone()
     };
-    let done = |warnings: Diagnostics| RunEnd::Done {
-        plan: recorded,
-        source: facts.source,
-        warnings,
-        private,
+    let command = settings.command();
+    let engine = PhaseRun {
+        runner: settings.runner.runner(),
+        db: &settings.database,
+        known: &facts.known,
+        command: &command,
+        deadline,
+        cancel: &ctx.cancel,
     };
-    if plan.is_noop() {
-        tracing::info!(phase = %plan.phase, "nothing to run");
-        return done(warnings);
-    }
-    let mut delay = crate::steps::migrate::FIRST_RETRY_DELAY;
-    loop {
-        match attempt(ctx, settings, &facts, &plan, deadline).await {
-            Attempt::Verified(more) => {
-                warnings.extend(more);
-                return done(warnings);
+    match engine.run(&facts.meta, plan).await {
+        Ok(report) => {
+            if let Some(note) = report.another_node_note() {
+                warnings.warning("Another node ran the migrations", note);
             }
-            Attempt::Failed {
-                diag,
-                database_changed,
-            } => return failed(diag, database_changed),
-            Attempt::LockHeld {
-                lock,
-                database_changed,
-            } => {
-                let Some(pause) =
-                    crate::steps::migrate::pause_before_retry(delay, deadline.into_std())
-                else {
-                    return failed(
-                        lock_stayed_held(settings.phase, lock.as_ref()),
-                        database_changed,
-                    );
-                };
-                tracing::info!(
-                    ?lock,
-                    ?pause,
-                    "Kong's migration lock is held by another node; retrying"
-                );
-                if !sleep_or_cancel(ctx, pause).await {
-                    let interrupted = Diagnostic::error(
-                        "Interrupted",
-                        "Terraform asked the provider to stop while it waited for Kong's migration lock. Nothing was run.",
-                    );
-                    return failed(interrupted, database_changed);
-                }
-                delay = crate::steps::migrate::next_retry_delay(delay);
+            RunEnd::Done {
+                plan: recorded,
+                source: facts.source,
+                warnings,
+                private,
             }
         }
+        Err(end) => failed(
+            settings.migrate_diagnostic(&end.error),
+            end.database_changed,
+        ),
     }
 }
 
@@ -305,122 +194,6 @@ async fn follow_kong(
         d
     })?;
     Ok((plan, warnings, private))
-}
-
-/// One run of `kong migrations <phase>`, then `schema_meta` read again.
-pub(super) async fn attempt(
-    ctx: &Ctx,
-    settings: &PhaseSettings,
-    facts: &Facts,
-    plan: &PhasePlan,
-    deadline: Instant,
-) -> Attempt {
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    let invocation = KongInvocation::migrations(&settings.command(), &settings.database)
-        .with_timeout(remaining.max(Duration::from_secs(1)));
-    let phase = settings.phase;
-    let mut on_line = |stream: Stream, line: &str| tracing::info!(%phase, %stream, "kong: {line}");
-    let runner = settings.runner.runner();
-    tracing::info!(%phase, runner = %runner.describe(), "running kong migrations {phase}");
-    // A migration cut off mid-way can be applied but not recorded (Kong/kong#12978)
-    // and leaves Kong's lock held: let the CLI finish, then stop.
-    let result =
-        crate::steps::migrate::run_to_completion(runner, &invocation, &ctx.cancel, &mut on_line)
-            .await;
-    let after = reread(settings).await;
-    let database_changed = after.as_ref().is_none_or(|a| !same_schema(&facts.meta, a));
-    let fail = |diag: Diagnostic| Attempt::Failed {
-        diag,
-        database_changed,
-    };
-    let output = match result {
-        Ok(output) => output,
-        Err(e @ RunnerError::Cancelled { .. }) => {
-            return fail(Diagnostic::error(
-                "Interrupted",
-                format!("Terraform asked the provider to stop; the kong CLI was stopped. {e}. The state reached is saved; plan again to see what remains."),
-            ))
-        }
-        // The deadline fell while `up` waited for the lock: that is the
-        // lock's doing, and nothing ran.
-        Err(RunnerError::TimedOut { .. })
-            if !database_changed && after.as_ref().is_some_and(|a| a.lock.is_some()) =>
-        {
-            return Attempt::LockHeld { lock: after.and_then(|a| a.lock), database_changed }
-        }
-        Err(e) => return fail(settings.runner_diagnostic(&e)),
-    };
-    let outcome = match parse_phase_output(phase, &output) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            let path = runner::attribute_path(
-                &settings.runner_block,
-                AttrPath::root("runner"),
-                Some("argv"),
-            );
-            return fail(
-                Diagnostic::error("Unexpected output from the kong CLI", e.to_string()).at(path),
-            );
-        }
-    };
-    let Some(after) = after else {
-        return fail(
-            Diagnostic::error(
-                "Cannot verify the migration phase",
-                format!("`kong migrations {phase}` ended, but schema_meta could not be read again to verify it."),
-            )
-            .at(AttrPath::root("database").attr("host")),
-        );
-    };
-    let verified = verify_phase(plan, &classify(&after, &facts.known), after.lock.as_ref());
-    match (&outcome, verified) {
-        (outcome, Ok(())) if outcome.is_lock_contention() => {
-            // Kong's `up` aborts when the lock holder finishes: that node
-            // did the work.
-            let mut warnings = Diagnostics::new();
-            warnings.warning(
-                "Another node ran the migrations",
-                format!("While this apply waited for Kong's migration lock, another node ran {phase} and the database now shows the phase done."),
-            );
-            Attempt::Verified(warnings)
-        }
-        (outcome, Err(_)) if outcome.is_lock_contention() => Attempt::LockHeld {
-            lock: after.lock,
-            database_changed,
-        },
-        (CliOutcome::Failed(f), _) => fail(cli_failure_diagnostic(settings, f, &output)),
-        (_, Ok(())) => Attempt::Verified(Diagnostics::new()),
-        (outcome, Err(e)) => {
-            let unchanged = !database_changed && after.lock.is_none();
-            let db = &settings.database;
-            match crate::steps::migrate::migrated_elsewhere(phase, outcome, unchanged, db, &output)
-            {
-                Some(elsewhere) => fail(
-                    Diagnostic::error(
-                        "The runner migrated another database",
-                        elsewhere.to_string(),
-                    )
-                    .at(AttrPath::root("runner")),
-                ),
-                None => fail(Diagnostic::error(
-                    "The migration phase did not take effect",
-                    format!("{e}. The kong CLI exited {}.", output.exit_code),
-                )),
-            }
-        }
-    }
-}
-
-pub(super) fn lock_stayed_held(phase: MigrationPhase, lock: Option<&MigrationLock>) -> Diagnostic {
-    let holder = lock
-        .map(lock_text)
-        .unwrap_or_else(|| "the lock is free now".to_owned());
-    Diagnostic::error(
-        "Kong's migration lock stayed held",
-        format!(
-            "kong migrations {phase} could not take Kong's migration lock (the `locks` row with key \"migrations\") before the timeout: {holder}. Nothing was run. Wait for the other node or, if it is gone, for the lock to expire, then apply again."
-        ),
-    )
 }
 
 pub(super) fn describe_planned(to_run: &[PlannedSubsystem]) -> String {

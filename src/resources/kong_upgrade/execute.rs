@@ -12,14 +12,14 @@ use crate::migrations::{read_schema_state, DatabaseConfig, MigrationPhase};
 use crate::planner::{
     BackupSource, FreezeGate, FreezeScope, MigrationDatabase, PlannedStep, StepKind, TrafficWeight,
 };
-use crate::runner::MigrationCommand;
-use crate::steps::{backup, freeze, hooks, migrate, readiness, staging};
+use crate::steps::{backup, freeze, hooks, readiness, staging};
 use crate::version::KongVersion;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tfplug::{AttrPath, Diagnostic};
 use tokio_util::sync::CancellationToken;
 
+mod migrations;
 mod record;
 mod traffic;
 
@@ -64,15 +64,6 @@ pub struct Executor<'a> {
 }
 
 type StepResult = Result<String, StepFailure>;
-
-/// `core: a; acme: b`, or `nothing`.
-fn describe_pending(pending: &[crate::migrations::SubsystemMigrations]) -> String {
-    if pending.is_empty() {
-        "nothing".to_owned()
-    } else {
-        crate::migrations::describe(pending)
-    }
-}
 
 impl Executor<'_> {
     fn remaining(&self) -> Duration {
@@ -507,95 +498,6 @@ impl Executor<'_> {
                 format!("This step needs the {attr} block."),
             )
         })
-    }
-
-    async fn migrations(&self, phase: MigrationPhase, which: MigrationDatabase) -> StepResult {
-        let db = self.database(which)?;
-        let Some(runner) = &self.settings.runner else {
-            return Err(StepFailure::new(Some("runner"), "no runner configured", "Migrations run through the kong CLI of the target version: set runner { command { argv = [...] } }."));
-        };
-        let target = migrate::target_migrations(
-            runner.runner(),
-            db,
-            &self.intent.to_version.to_string(),
-            runner.conf_path.as_deref(),
-            self.remaining()
-                .min(crate::blocks::runner::DISCOVERY_TIMEOUT),
-            self.cancel,
-        )
-        .await
-        .map_err(|e| StepFailure::new(Some("to_version"), "unknown migrations", e.to_string()))?;
-        let known = target.known;
-        if phase == MigrationPhase::Up && !target.preview_differences.is_empty() {
-            self.warn(format!(
-                "Kong {} differs from the embedded catalog's preview; the upgrade follows Kong: {}",
-                self.intent.to_version,
-                target.preview_differences.join("; ")
-            ));
-        }
-        if phase == MigrationPhase::Up {
-            let already = migrate::up_already_ran(db, &known).await.map_err(|e| {
-                StepFailure::new(
-                    Some(database_attribute(which)),
-                    "cannot read schema_meta",
-                    e.to_string(),
-                )
-            })?;
-            if let Some(pending) = already {
-                return Ok(format!(
-                    "kong migrations up already ran: {pending} migration(s) await finish"
-                ));
-            }
-        }
-        let command = MigrationCommand {
-            phase,
-            force: false,
-            db_timeout: None,
-            lock_timeout: Duration::from_secs(60),
-            conf_path: runner.conf_path.clone(),
-        };
-        let report = migrate::run_phase(
-            runner.runner(),
-            db,
-            &known,
-            &command,
-            self.deadline,
-            self.cancel,
-        )
-        .await
-        .map_err(|e| {
-            StepFailure::new(
-                Some(database_attribute(which)),
-                &format!("kong migrations {phase} failed"),
-                e.to_string(),
-            )
-        })?;
-        let kong_pending = describe_pending(&report.pending_after);
-        if report.plan.is_noop() {
-            return Ok(format!(
-                "kong migrations {phase}: nothing to do; Kong records pending: {kong_pending}"
-            ));
-        }
-        if phase == MigrationPhase::Up && report.plan.leaves_pending() != report.pending_after {
-            self.warn(format!(
-                "after `kong migrations up`, Kong records pending: {kong_pending}; the plan expected: {}. The finish step follows Kong's record.",
-                describe_pending(&report.plan.leaves_pending())
-            ));
-        }
-        Ok(format!(
-            "kong migrations {phase}: {} migration(s) in {:.1}s ({} attempt(s)); Kong records pending: {kong_pending}",
-            report.plan.migration_count(),
-            report.duration.as_secs_f64(),
-            report.attempts
-        ))
-    }
-
-    /// A warning for the apply's diagnostics (and the log).
-    fn warn(&self, text: String) {
-        tracing::warn!("{text}");
-        if let Ok(mut warnings) = self.warnings.lock() {
-            warnings.push(text);
-        }
     }
 
     async fn wait_ready(&self) -> StepResult {
