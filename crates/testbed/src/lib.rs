@@ -16,3 +16,4 @@ pub mod nginx;
 pub mod prometheus;
 pub mod sshd;
 pub mod terraform;
+pub mod transcript;

@@ -417,7 +417,8 @@ impl fmt::Debug for TerraformError {
 ///
 /// Layout of the temp dir: `work/` (the configuration, where Terraform runs),
 /// `mirror/`, `terraformrc` (the CLI configuration) and `terraform.log`.
-/// Set `TF_ACC_KEEP_WORKSPACE=1` to keep it after the test for inspection.
+/// Set `TF_ACC_KEEP_WORKSPACE=1` to keep it after the test for inspection,
+/// and `TF_ACC_TRANSCRIPT=FILE` to append every command's output to FILE.
 pub struct Workspace {
     version: TerraformVersion,
     terraform: PathBuf,
@@ -1020,12 +1021,14 @@ impl CapturedPipes {
         for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
-        TfOutput {
+        let output = TfOutput {
             command,
             status,
             stdout: String::from_utf8_lossy(&lock(&self.stdout)).into_owned(),
             stderr: String::from_utf8_lossy(&lock(&self.stderr)).into_owned(),
-        }
+        };
+        crate::transcript::record(&output);
+        output
     }
 }
 
