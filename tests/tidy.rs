@@ -18,7 +18,6 @@ const MAX_LINES: usize = 800;
 const LONG_FILES: &[&str] = &[
     // Test and test-double files, to be split along their meaning.
     "crates/testbed/src/terraform.rs",
-    "kongsim/src/migrations/steps.rs",
 ];
 
 /// Files allowed to cite reference notes outside the repository: none.
