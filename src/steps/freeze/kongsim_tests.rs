@@ -234,6 +234,48 @@ async fn a_write_in_a_non_default_workspace_is_named() {
     assert!(violation.changed.is_empty() && violation.removed.is_empty());
 }
 
+/// Kong Enterprise's consumer groups: a group created during the window,
+/// in the default workspace or another, is named. Kong OSS has no such
+/// collection (404).
+#[tokio::test]
+async fn a_consumer_group_written_on_enterprise_is_named() {
+    let pg = Postgres::start().unwrap();
+    let oss = node(&pg, "3.6.1", None);
+    let status = reqwest::get(format!("{}/consumer_groups", oss.admin_url))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404, "Kong OSS serves no consumer groups");
+
+    let pg = Postgres::start().unwrap();
+    let kong = KongSim::builder("3.6.1.0")
+        .edition("enterprise")
+        .postgres(&pg)
+        .bootstrap()
+        .start()
+        .unwrap();
+    post(&kong, "/workspaces", json!({"name": "team-a"})).await;
+    let frozen = take(&client(&kong)).await.unwrap();
+    assert_eq!(frozen.collections["consumer_groups"], Some(BTreeMap::new()));
+    assert_eq!(
+        frozen.collections["team-a/consumer_groups"],
+        Some(BTreeMap::new())
+    );
+
+    let gold = post(&kong, "/consumer_groups", json!({"name": "gold"})).await;
+    let silver = post(&kong, "/team-a/consumer_groups", json!({"name": "silver"})).await;
+    let now = take(&client(&kong)).await.unwrap();
+    let mut added = compare(&frozen, &now).added;
+    added.sort();
+    assert_eq!(
+        added,
+        vec![
+            format!("consumer_groups/{}", gold["id"].as_str().unwrap()),
+            format!("team-a/consumer_groups/{}", silver["id"].as_str().unwrap()),
+        ]
+    );
+}
+
 async fn fingerprint_of_one_service(version: &str) -> Fingerprint {
     let pg = Postgres::start().unwrap();
     let kong = node(&pg, version, None);
