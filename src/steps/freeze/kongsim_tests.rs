@@ -298,8 +298,12 @@ async fn a_large_collection_is_read_in_the_largest_pages() {
         kong.seed("services", 2500, r#"{"host":"seed.internal","name":"svc"}"#),
         Ok(2500)
     );
-    // Past the seed's second, so the first reading settles.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Past the seed's second, so the first reading settles and the count
+    // below is of one reading. The timestamps are `CURRENT_TIMESTAMP(0)`,
+    // which PostgreSQL rounds: a seed at x.6 s is stamped x+1, so 1.1 s
+    // later Kong's clock could still read x+1 (the test flaked). 2.1 s
+    // later it reads at least x+2.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (fp, stats) = take_counted(&client(&kong)).await.unwrap();
     assert_eq!(fp.collections["services"].as_ref().unwrap().len(), 2500);
     assert_eq!(
