@@ -433,6 +433,43 @@ async fn a_runner_that_migrates_another_database_is_caught_and_named() {
         read_schema_state(&db).await.unwrap().schema_level(),
         Some("3.5")
     );
+
+    // `finish` too: our database has pending migrations (after an `up`
+    // through stdin); a `finish` that lands on kong_elsewhere is caught.
+    migrate(
+        &env_i_runner(&kong, &[], EnvTransport::Stdin),
+        &db,
+        "3.6.1",
+        MigrationPhase::Up,
+    )
+    .await
+    .unwrap();
+    let pending_before = read_schema_state(&db).await.unwrap();
+    let err = migrate(
+        &env_i_runner(&kong, &far_env, EnvTransport::Process),
+        &db,
+        "3.6.1",
+        MigrationPhase::Finish,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            crate::steps::migrate::MigrateError::OtherDatabase { .. }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        read_schema_state(&db).await.unwrap(),
+        pending_before,
+        "our database's pending migrations are untouched"
+    );
+    let other = classify(
+        &read_schema_state(&elsewhere).await.unwrap(),
+        &KnownMigrations::from_catalog("3.6.1").unwrap(),
+    );
+    assert!(other.pending().is_empty(), "finish ran on kong_elsewhere");
 }
 
 /// `ssh` as the boundary of a command runner: ssh joins the words for the
