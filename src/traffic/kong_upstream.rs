@@ -588,6 +588,19 @@ mod against_kongsim {
         assert_eq!(e.attribute(), "admin_url", "{e}");
     }
 
+    /// One more edge node on the database of [`edge_kong_propagating`]'s,
+    /// polling every 0.5 s and announcing its writes `propagation` seconds
+    /// late.
+    fn another_edge_node(pg: &Postgres, propagation: &str) -> KongSim {
+        KongSim::builder("3.6.1")
+            .postgres(pg)
+            .admin_token("s3cret")
+            .env("KONG_DB_UPDATE_FREQUENCY", "0.5")
+            .env("KONG_DB_UPDATE_PROPAGATION", propagation)
+            .start()
+            .unwrap()
+    }
+
     /// What `node` serves for `target` (`data.nodeWeight` of its health).
     async fn served(node: &KongSim, target: &str) -> Option<u64> {
         let health = get_json(node, "/upstreams/clusters/health").await;
@@ -607,13 +620,7 @@ mod against_kongsim {
     async fn set_weights_returns_once_every_node_serves_them() {
         let pg = Postgres::start().unwrap();
         let a = edge_kong_propagating(&pg, &[(X, 100), (Y, 0)], "0.5", "2").await;
-        let b = KongSim::builder("3.6.1")
-            .postgres(&pg)
-            .admin_token("s3cret")
-            .env("KONG_DB_UPDATE_FREQUENCY", "0.5")
-            .env("KONG_DB_UPDATE_PROPAGATION", "2")
-            .start()
-            .unwrap();
+        let b = another_edge_node(&pg, "2");
         let nodes: Vec<Url> = [&a, &b]
             .iter()
             .map(|k| Url::parse(&k.admin_url).unwrap())
@@ -662,13 +669,7 @@ mod against_kongsim {
         let pg = Postgres::start().unwrap();
         let _setup = edge_kong_propagating(&pg, &[(X, 70), (Y, 30)], "0.5", "0").await;
         // Started once the targets exist: its first load serves them.
-        let late = KongSim::builder("3.6.1")
-            .postgres(&pg)
-            .admin_token("s3cret")
-            .env("KONG_DB_UPDATE_FREQUENCY", "0.5")
-            .env("KONG_DB_UPDATE_PROPAGATION", "30")
-            .start()
-            .unwrap();
+        let late = another_edge_node(&pg, "30");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while served(&late, X).await != Some(70) {
             assert!(std::time::Instant::now() < deadline, "never served X");

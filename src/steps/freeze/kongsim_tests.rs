@@ -18,6 +18,15 @@ fn node(pg: &Postgres, version: &str, wasm_filters: Option<&std::path::Path>) ->
     builder.start().unwrap()
 }
 
+fn enterprise_node(pg: &Postgres, version: &str) -> KongSim {
+    KongSim::builder(version)
+        .edition("enterprise")
+        .postgres(pg)
+        .bootstrap()
+        .start()
+        .unwrap()
+}
+
 async fn post(kong: &KongSim, path: &str, body: Value) -> Value {
     let resp = reqwest::Client::new()
         .post(format!("{}{path}", kong.admin_url))
@@ -197,12 +206,7 @@ async fn writes_to_every_core_collection_are_named() {
 #[tokio::test]
 async fn a_write_in_a_non_default_workspace_is_named() {
     let pg = Postgres::start().unwrap();
-    let kong = KongSim::builder("3.4.3.5")
-        .edition("enterprise")
-        .postgres(&pg)
-        .bootstrap()
-        .start()
-        .unwrap();
+    let kong = enterprise_node(&pg, "3.4.3.5");
     post(&kong, "/workspaces", json!({"name": "team-a"})).await;
     post(
         &kong,
@@ -248,12 +252,7 @@ async fn a_consumer_group_written_on_enterprise_is_named() {
     assert_eq!(status, 404, "Kong OSS serves no consumer groups");
 
     let pg = Postgres::start().unwrap();
-    let kong = KongSim::builder("3.6.1.0")
-        .edition("enterprise")
-        .postgres(&pg)
-        .bootstrap()
-        .start()
-        .unwrap();
+    let kong = enterprise_node(&pg, "3.6.1.0");
     post(&kong, "/workspaces", json!({"name": "team-a"})).await;
     let frozen = take(&client(&kong)).await.unwrap();
     assert_eq!(frozen.collections["consumer_groups"], Some(BTreeMap::new()));
