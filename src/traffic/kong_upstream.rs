@@ -601,6 +601,22 @@ mod against_kongsim {
             .unwrap()
     }
 
+    /// Waits until every cluster event written so far has been due for
+    /// 1.5 s (three polls at 0.5 s): after that no node reloads on an old
+    /// write.
+    async fn let_pending_events_through(pg: &Postgres) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while pg
+            .psql("SELECT count(*) FROM cluster_events WHERE nbf > now() - interval '1.5 seconds'")
+            .unwrap()
+            .trim()
+            != "0"
+        {
+            assert!(std::time::Instant::now() < deadline, "events never due");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// What `node` serves for `target` (`data.nodeWeight` of its health).
     async fn served(node: &KongSim, target: &str) -> Option<u64> {
         let health = get_json(node, "/upstreams/clusters/health").await;
@@ -626,8 +642,11 @@ mod against_kongsim {
             .map(|k| Url::parse(&k.admin_url).unwrap())
             .collect();
         let d = driver(&a, "clusters").with_serving_nodes(nodes.clone());
-        // Both balancers have the first targets before the shift.
+        // Both balancers have the first targets before the shift, and no
+        // event of the setup's writes is left to reload them later (a
+        // reload reads every target: it would serve the write below early).
         d.set_weights(Weights::all_on_x()).await.unwrap();
+        let_pending_events_through(&pg).await;
 
         // The wait matters: right after a write, no node serves it yet.
         let raw = reqwest::Client::new()
