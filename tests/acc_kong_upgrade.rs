@@ -383,3 +383,48 @@ fn blue_green_to_a_version_the_catalog_does_not_know() {
         upgrades_to_a_version_the_catalog_does_not_know(version, false);
     }
 }
+
+/// `completed` is never reached while Kong still has something pending: a
+/// `finish` whose teardown fails (kongsim's `KONGSIM_TEST_FAIL_MIGRATION`,
+/// set for that apply only) stops the apply at `migrations_finish`, short
+/// of `finished`, with 3.6.1's opentelemetry migration still pending. Once
+/// the teardown can run, the next apply completes.
+fn completed_waits_for_what_kong_has_pending(version: TerraformVersion) {
+    let sb = Sandbox::traditional();
+    let mut acc = Acceptance::new(version);
+    acc.apply(&config(&sb, "migrated", None));
+    assert_eq!(sb.pending(), "opentelemetry:001_331_to_332");
+
+    acc.ws_mut().set_env(
+        "KONGSIM_TEST_FAIL_MIGRATION",
+        "opentelemetry/001_331_to_332",
+    );
+    let failed = acc.apply_expect_error(
+        &config(&sb, "completed", None),
+        "kong migrations finish failed",
+    );
+    assert!(
+        failed.stderr.contains("migrations_finish"),
+        "the failing step is named:\n{failed}"
+    );
+    let phase = phase_of(&acc);
+    assert!(
+        phase != "completed" && phase != "finished",
+        "phase {phase} while Kong has pending: {}",
+        sb.pending()
+    );
+    assert_eq!(sb.pending(), "opentelemetry:001_331_to_332");
+
+    acc.ws_mut().set_env("KONGSIM_TEST_FAIL_MIGRATION", "");
+    acc.apply(&config(&sb, "completed", None));
+    assert_eq!(phase_of(&acc), "completed");
+    assert_eq!(sb.pending(), "");
+    acc.destroy();
+}
+
+#[test]
+fn completed_is_never_reached_while_kong_has_pending_migrations() {
+    for version in support::versions() {
+        completed_waits_for_what_kong_has_pending(version);
+    }
+}
