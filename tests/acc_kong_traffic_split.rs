@@ -305,3 +305,102 @@ output "weights" {
         );
     }
 }
+
+/// A gate that fails while any edge node serves a target weight other than
+/// the one written (`data.nodeWeight` against `weight` in Kong's
+/// `/upstreams/{u}/health`).
+const SERVED_IS_WRITTEN: &str = r#"
+import json, sys, urllib.request
+for node in sys.argv[1:]:
+    health = json.load(urllib.request.urlopen(node + "/upstreams/clusters/health?size=1000"))
+    for t in health["data"]:
+        served = (t.get("data") or {}).get("nodeWeight")
+        if served != t["weight"]:
+            sys.exit("%s serves %s at %s, written %s" % (node, t["target"], served, t["weight"]))
+print("served = written")
+"#;
+
+/// Two traditional edge nodes on one database: a target change reaches
+/// their balancers 2 s after the write (`db_update_propagation`). The
+/// `kong_upstream` driver returns from each step only once every node in
+/// `serving_admin_urls` serves it, so a gate measuring right away (100 ms)
+/// already sees the new weights on both nodes; were the driver not to
+/// wait, it would see the old ones and roll back.
+#[test]
+fn the_kong_upstream_driver_gates_only_what_every_edge_node_serves() {
+    let pg = testbed::Postgres::start().unwrap();
+    let edge = |bootstrap: bool| {
+        let mut node = KongSim::builder("3.6.1").postgres(&pg);
+        if bootstrap {
+            node = node.bootstrap();
+        }
+        node.env("KONG_DB_UPDATE_FREQUENCY", "0.5")
+            .env("KONG_DB_UPDATE_PROPAGATION", "2")
+            .start()
+            .unwrap()
+    };
+    let (a, b) = (edge(true), edge(false));
+    for (path, body) in [
+        ("/upstreams", r#"{"name":"clusters"}"#),
+        (
+            "/upstreams/clusters/targets",
+            r#"{"target":"10.0.0.1:8000","weight":100}"#,
+        ),
+        (
+            "/upstreams/clusters/targets",
+            r#"{"target":"10.0.0.2:8000","weight":0}"#,
+        ),
+    ] {
+        let created = testbed::kongsim::http_request(&a.admin_url, "POST", path, body);
+        assert!(created.is_ok(), "{path}: {created:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("served_is_written.py");
+    std::fs::write(&script, SERVED_IS_WRITTEN).unwrap();
+    let config = format!(
+        r#"
+resource "kong_traffic_split" "edge" {{
+  weight_y    = 100
+  step_weight = 50
+  interval    = "200ms"
+
+  kong_upstream {{
+    admin_url          = "{a}"
+    upstream           = "clusters"
+    target_x           = "10.0.0.1:8000"
+    target_y           = "10.0.0.2:8000"
+    serving_admin_urls = ["{a}", "{b}"]
+  }}
+  gate {{
+    name     = "served-is-written"
+    interval = "100ms"
+    count    = 1
+    command {{
+      argv = ["python3", "{script}", "{a}", "{b}"]
+    }}
+  }}
+}}
+"#,
+        a = a.admin_url,
+        b = b.admin_url,
+        script = script.display(),
+    );
+    for version in support::versions() {
+        let mut acc = Acceptance::new(version);
+        acc.apply(&config);
+        let v = acc.values("kong_traffic_split.edge");
+        assert_eq!(v["current_weight_y"], 100, "{v}");
+        let history = v["history"].as_array().unwrap();
+        assert_eq!(history.len(), 2, "{v}");
+        assert!(
+            history.iter().all(|step| step["gates"][0]
+                .as_str()
+                .unwrap()
+                .contains("Passed, 0 failed")),
+            "every step's gate saw the weights served: {v}"
+        );
+        acc.apply(&config.replace("weight_y    = 100", "weight_y    = 0"));
+        assert_eq!(acc.values("kong_traffic_split.edge")["current_weight_y"], 0);
+        acc.destroy();
+    }
+}

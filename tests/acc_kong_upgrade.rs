@@ -11,6 +11,11 @@ use testbed::postgres::KONG_PASSWORD;
 use testbed::Postgres;
 
 fn config(sb: &Sandbox, phase: &str, weight: Option<u8>) -> String {
+    config_to(sb, TO, phase, weight)
+}
+
+/// [`config`] upgrading to `to` (Y and the runner run `to`).
+fn config_to(sb: &Sandbox, to: &str, phase: &str, weight: Option<u8>) -> String {
     let weight = weight
         .map(|w| format!("weight_y = {w}"))
         .unwrap_or_default();
@@ -18,7 +23,7 @@ fn config(sb: &Sandbox, phase: &str, weight: Option<u8>) -> String {
         r#"
 resource "kong_upgrade" "bg" {{
   strategy     = "blue_green"
-  to_version   = "{TO}"
+  to_version   = "{to}"
   target_phase = "{phase}"
   {weight}
 
@@ -41,7 +46,7 @@ resource "kong_upgrade" "bg" {{
   }}
   runner {{
     command {{
-      argv = ["{kongsim}", "--kong-version", "{TO}"]
+      argv = ["{kongsim}", "--kong-version", "{to}"]
     }}
   }}
   traffic {{
@@ -305,5 +310,121 @@ fn blue_green_follows_kongs_records_over_the_catalog() {
 fn blue_green_upgrade_phase_by_phase() {
     for version in support::versions() {
         blue_green_end_to_end(version);
+    }
+}
+
+/// A version the catalog does not know (Enterprise 3.10.0.1, adjacent to
+/// 3.9.1.1; Kong OSS has no 3.10) is no error: the plan is made, and apply
+/// asks the target's own `kong migrations status` through the runner and
+/// follows what Kong records (kongsim serves 3.10 with 3.9.1's migrations
+/// plus `extra`, as a test asks, see kongsim's README). `finish` runs exactly when Kong has something pending
+/// after `up`: with a teardown (`+`) it tears it down; without one it has
+/// nothing to do and runs nothing.
+fn upgrades_to_a_version_the_catalog_does_not_know(version: TerraformVersion, teardown: bool) {
+    const FUTURE: &str = "3.10.0.1";
+    let extra = if teardown {
+        "core/400_391_to_3100+"
+    } else {
+        "core/400_391_to_3100"
+    };
+    let sb = Sandbox::traditional_between("3.9.1.1", FUTURE);
+    let mut acc = Acceptance::new(version);
+    // Inherited by the kong CLI the runner starts and by Y's start hook.
+    acc.ws_mut()
+        .set_env("KONGSIM_TEST_UNKNOWN_VERSION_AS", "3.9.1")
+        .set_env("KONGSIM_TEST_EXTRA_MIGRATIONS", extra);
+    let finished = config_to(&sb, FUTURE, "finished", None);
+    acc.configure(&finished);
+    // `kong_upgrade` previews no migration names (for any version): its
+    // plan is the steps, and whether `finish` has work is Kong's to say.
+    let plan = acc.ws().plan().unwrap();
+    assert!(
+        plan.stdout.contains("\"migrations_up\"") && plan.stdout.contains("\"migrations_finish\""),
+        "a plan, not an error, for a version only the runner knows:\n{plan}"
+    );
+    acc.apply(&finished);
+    assert_eq!(phase_of(&acc), "finished");
+    assert_eq!(sb.pending(), "", "nothing left pending");
+    assert!(
+        sb.schema_meta("kong").contains("400_391_to_3100"),
+        "{}",
+        sb.schema_meta("kong")
+    );
+    let history = acc.values("kong_upgrade.bg")["history"].clone();
+    let (after_up, finish) = if teardown {
+        (
+            "Kong records pending: core: 400_391_to_3100",
+            "kong migrations finish: 1 migration(s)",
+        )
+    } else {
+        (
+            "Kong records pending: nothing",
+            "kong migrations finish: nothing to do",
+        )
+    };
+    assert!(
+        detail(&history, "migrations_up").ends_with(after_up),
+        "{history}"
+    );
+    assert!(
+        detail(&history, "migrations_finish").starts_with(finish),
+        "{history}"
+    );
+    acc.apply(&config_to(&sb, FUTURE, "completed", None));
+    assert_eq!(phase_of(&acc), "completed");
+    assert_eq!(sb.pending(), "");
+    acc.destroy();
+}
+
+#[test]
+fn blue_green_to_a_version_the_catalog_does_not_know() {
+    for version in support::versions() {
+        upgrades_to_a_version_the_catalog_does_not_know(version, true);
+        upgrades_to_a_version_the_catalog_does_not_know(version, false);
+    }
+}
+
+/// `completed` is never reached while Kong still has something pending: a
+/// `finish` whose teardown fails (kongsim's `KONGSIM_TEST_FAIL_MIGRATION`,
+/// set for that apply only) stops the apply at `migrations_finish`, short
+/// of `finished`, with 3.6.1's opentelemetry migration still pending. Once
+/// the teardown can run, the next apply completes.
+fn completed_waits_for_what_kong_has_pending(version: TerraformVersion) {
+    let sb = Sandbox::traditional();
+    let mut acc = Acceptance::new(version);
+    acc.apply(&config(&sb, "migrated", None));
+    assert_eq!(sb.pending(), "opentelemetry:001_331_to_332");
+
+    acc.ws_mut().set_env(
+        "KONGSIM_TEST_FAIL_MIGRATION",
+        "opentelemetry/001_331_to_332",
+    );
+    let failed = acc.apply_expect_error(
+        &config(&sb, "completed", None),
+        "kong migrations finish failed",
+    );
+    assert!(
+        failed.stderr.contains("migrations_finish"),
+        "the failing step is named:\n{failed}"
+    );
+    let phase = phase_of(&acc);
+    assert!(
+        phase != "completed" && phase != "finished",
+        "phase {phase} while Kong has pending: {}",
+        sb.pending()
+    );
+    assert_eq!(sb.pending(), "opentelemetry:001_331_to_332");
+
+    acc.ws_mut().set_env("KONGSIM_TEST_FAIL_MIGRATION", "");
+    acc.apply(&config(&sb, "completed", None));
+    assert_eq!(phase_of(&acc), "completed");
+    assert_eq!(sb.pending(), "");
+    acc.destroy();
+}
+
+#[test]
+fn completed_is_never_reached_while_kong_has_pending_migrations() {
+    for version in support::versions() {
+        completed_waits_for_what_kong_has_pending(version);
     }
 }

@@ -1,9 +1,9 @@
 //! Acceptance: a `prepared` plan checks the database it will back up.
 //!
-//! Seven broken databases, one `kong_upgrade` each, in one Terraform
-//! configuration and so one plan per core: every one is refused at plan
-//! time (no `pg_dump` planned) with the diagnostic on the `database`
-//! attribute at fault.
+//! Seven broken databases and a missing `pg_restore`, one `kong_upgrade`
+//! each, in one Terraform configuration and so one plan per core: every
+//! one is refused at plan time (no `pg_dump` planned) with the diagnostic
+//! on the `database` (or `backup`) attribute at fault.
 
 mod support;
 
@@ -21,6 +21,8 @@ struct Broken {
     /// The attribute Terraform must point at, and a phrase of the message.
     at: &'static str,
     says: &'static str,
+    /// Extra lines of the `backup` block.
+    backup: &'static str,
 }
 
 fn resource(sb: &Sandbox, b: &Broken) -> String {
@@ -53,10 +55,12 @@ resource "kong_upgrade" "{name}" {{
   }}
   backup {{
     directory = "{dir}"
+    {backup}
   }}
 }}
 "#,
         name = b.name,
+        backup = b.backup,
         // Short only where the wait is the point: a loaded machine may take
         // seconds to open a real session.
         timeout = if b.name == "silent_port" { 2 } else { 10 },
@@ -119,6 +123,7 @@ fn a_prepared_plan_refuses_each_broken_database_on_its_attribute() {
             database: "kong",
             at: "password",
             says: "rejected the login",
+            backup: "",
         },
         Broken {
             name: "silent_port",
@@ -127,6 +132,7 @@ fn a_prepared_plan_refuses_each_broken_database_on_its_attribute() {
             database: "kong",
             at: "port",
             says: "did not answer within 2s",
+            backup: "",
         },
         Broken {
             name: "closed_port",
@@ -135,6 +141,7 @@ fn a_prepared_plan_refuses_each_broken_database_on_its_attribute() {
             database: "kong",
             at: "port",
             says: "cannot reach PostgreSQL",
+            backup: "",
         },
         Broken {
             name: "missing_database",
@@ -143,6 +150,7 @@ fn a_prepared_plan_refuses_each_broken_database_on_its_attribute() {
             database: "no_such_database",
             at: "database",
             says: "does not exist",
+            backup: "",
         },
         Broken {
             name: "not_kongs",
@@ -151,6 +159,7 @@ fn a_prepared_plan_refuses_each_broken_database_on_its_attribute() {
             database: "not_kong",
             at: "database",
             says: "it has no schema_meta table",
+            backup: "",
         },
         Broken {
             name: "malformed_schema_meta",
@@ -159,6 +168,7 @@ fn a_prepared_plan_refuses_each_broken_database_on_its_attribute() {
             database: "malformed",
             at: "database",
             says: "schema_meta cannot be read",
+            backup: "",
         },
         Broken {
             name: "no_core_row",
@@ -167,6 +177,17 @@ fn a_prepared_plan_refuses_each_broken_database_on_its_attribute() {
             database: "no_core",
             at: "database",
             says: "no row for Kong's core subsystem",
+            backup: "",
+        },
+        // A sound database, and no pg_restore where the backup block says.
+        Broken {
+            name: "missing_pg_restore",
+            port,
+            password: KONG_PASSWORD,
+            database: "kong",
+            at: "pg_restore_path",
+            says: "backup.pg_restore_path",
+            backup: "pg_restore_path = \"/nonexistent/pg_restore\"",
         },
     ];
     let config: String = broken.iter().map(|b| resource(&sb, b)).collect();

@@ -2,6 +2,10 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use support::Acceptance;
 use testbed::kongsim::{KongSim, Role};
 
@@ -118,4 +122,158 @@ data "kong_data_planes" "cp" {{
             "Kong's own 400 message:\n{out}"
         );
     }
+}
+
+/// A real HTTP server on loopback that lies, the same way on every request:
+/// `lie` gets the request target (path and query) and the connection.
+/// Returns the URL and the most bytes it got out on any one connection.
+fn lying_control_plane(
+    lie: fn(&str, &mut dyn Write) -> std::io::Result<()>,
+) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let most_sent = Arc::new(AtomicUsize::new(0));
+    let most = most_sent.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let most = most.clone();
+            std::thread::spawn(move || {
+                let mut head = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                let _ = head.read_line(&mut request_line);
+                let mut line = String::new();
+                while head.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let target = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .to_string();
+                let mut out = Counted {
+                    inner: stream,
+                    bytes: 0,
+                };
+                let _ = lie(&target, &mut out);
+                most.fetch_max(out.bytes, Ordering::Relaxed);
+            });
+        }
+    });
+    (url, most_sent)
+}
+
+struct Counted {
+    inner: TcpStream,
+    bytes: usize,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn reply_json(out: &mut dyn Write, body: &str) -> std::io::Result<()> {
+    write!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+const HUNDRED_MB: usize = 100 << 20;
+
+/// `/clustering/data-planes` answered by servers that lie, one way each,
+/// in one plan: each is an error on `admin_url` of its data source, never
+/// a list of 0 data planes, and the 100 MB answer is not read whole (the
+/// server cannot get much past the provider's 8 MiB cap out on one
+/// connection before the provider hangs up).
+#[test]
+fn a_control_plane_that_lies_is_an_error_on_admin_url() {
+    let (hello, _) = lying_control_plane(|_, out| reply_json(out, r#"{"hello":"world"}"#));
+    let (huge, most_sent) = lying_control_plane(|_, out| {
+        // No length: the body ends when the connection does.
+        out.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"data\":[{\"id\":\"x\",\"blob\":\"")?;
+        let chunk = vec![b'a'; 64 << 10];
+        for _ in 0..HUNDRED_MB / chunk.len() {
+            out.write_all(&chunk)?;
+        }
+        out.write_all(b"\"}],\"next\":null}")
+    });
+    let (repeated, _) = lying_control_plane(|target, out| {
+        let next = if target.contains("offset=") {
+            "null"
+        } else {
+            r#""/clustering/data-planes?offset=2""#
+        };
+        reply_json(
+            out,
+            &format!(
+                r#"{{"data":[{{"id":"dp-1","hostname":"dp","version":"3.6.1","sync_status":"normal"}}],"next":{next}}}"#
+            ),
+        )
+    });
+    let (looping, _) = lying_control_plane(|_, out| {
+        reply_json(
+            out,
+            r#"{"data":[],"next":"/clustering/data-planes?offset=again"}"#,
+        )
+    });
+    let config: String = [
+        ("hello", &hello),
+        ("huge", &huge),
+        ("repeated", &repeated),
+        ("looping", &looping),
+    ]
+    .iter()
+    .map(|(name, url)| {
+        format!("data \"kong_data_planes\" \"{name}\" {{\n  admin_url = \"{url}\"\n}}\n")
+    })
+    .collect();
+    for version in support::versions() {
+        let mut acc = Acceptance::new(version);
+        let out = acc.plan_expect_error(&config, "Not a Kong Admin API");
+        let errors: Vec<&str> = out.stderr.split("Error: ").skip(1).collect();
+        for (name, summary, detail) in [
+            (
+                "hello",
+                "Not a Kong Admin API",
+                "does not look like a Kong Admin API",
+            ),
+            ("huge", "Kong Admin API answer too large", "more than 8 MiB"),
+            (
+                "repeated",
+                "Cannot read a Kong collection",
+                "the entity dp-1 came twice",
+            ),
+            (
+                "looping",
+                "Cannot read a Kong collection",
+                "twice; pagination would never end",
+            ),
+        ] {
+            let error = errors
+                .iter()
+                .find(|e| e.contains(&format!("data.kong_data_planes.{name},")))
+                .unwrap_or_else(|| panic!("no error for {name}:\n{out}"));
+            let flat = error.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                error.starts_with(summary)
+                    && error.contains("admin_url = ")
+                    && flat.contains(detail),
+                "{name}: {summary} on admin_url, saying {detail:?}:\n{error}"
+            );
+        }
+        assert!(!out.stderr.contains("panicked"), "{out}");
+    }
+    let most = most_sent.load(Ordering::Relaxed);
+    assert!(
+        most < 40 << 20,
+        "the provider read {most} bytes of the 100 MB answer on one connection"
+    );
 }

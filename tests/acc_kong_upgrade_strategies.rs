@@ -607,7 +607,7 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: boo
         r#"{"name":"payments","url":"http://payments.internal"}"#,
     );
     // ... and to a consumer's credentials and ACLs (and on Enterprise,
-    // inside a workspace).
+    // inside a workspace, and to a consumer group).
     let mut credentials = write_consumer_credentials(&sb.x.admin_url);
     if enterprise {
         let billing = create(
@@ -615,6 +615,8 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: boo
             r#"{"name":"billing","url":"http://billing.internal"}"#,
         );
         credentials.push(format!("team-a/services/{billing}"));
+        let gold = create("/consumer_groups", r#"{"name":"gold"}"#);
+        credentials.push(format!("consumer_groups/{gold}"));
     }
 
     acc.ws()
@@ -660,9 +662,10 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: boo
         "/services/payments",
         "/consumers/alice",
         "/team-a/services/billing",
+        "/consumer_groups/gold",
     ]
     .iter()
-    .take(if enterprise { 3 } else { 2 })
+    .take(if enterprise { 4 } else { 2 })
     {
         assert_eq!(admin(&sb.x.admin_url, "DELETE", path, "").0, 204, "{path}");
     }

@@ -380,6 +380,30 @@ async fn the_stdin_transport_crosses_a_boundary_that_drops_the_environment() {
     );
 }
 
+fn is_other_database(err: &crate::steps::migrate::MigrateError) -> bool {
+    matches!(
+        err,
+        crate::steps::migrate::MigrateError::OtherDatabase { .. }
+    )
+}
+
+/// What a runner that lands on `kong_elsewhere` does with `phase`.
+async fn migrate_elsewhere(
+    kong: &str,
+    far_env: &[String],
+    db: &DatabaseConfig,
+    phase: MigrationPhase,
+) -> crate::steps::migrate::MigrateError {
+    migrate(
+        &env_i_runner(kong, far_env, EnvTransport::Process),
+        db,
+        "3.6.1",
+        phase,
+    )
+    .await
+    .unwrap_err()
+}
+
 #[tokio::test]
 async fn a_runner_that_migrates_another_database_is_caught_and_named() {
     let pg = Postgres::start().unwrap();
@@ -404,21 +428,8 @@ async fn a_runner_that_migrates_another_database_is_caught_and_named() {
         "KONG_PG_DATABASE=kong_elsewhere".to_owned(),
     ]
     .into();
-    let err = migrate(
-        &env_i_runner(&kong, &far_env, EnvTransport::Process),
-        &db,
-        "3.6.1",
-        MigrationPhase::Up,
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            crate::steps::migrate::MigrateError::OtherDatabase { .. }
-        ),
-        "{err:?}"
-    );
+    let err = migrate_elsewhere(&kong, &far_env, &db, MigrationPhase::Up).await;
+    assert!(is_other_database(&err), "{err:?}");
     let message = err.to_string();
     assert!(
         message.contains("probably migrated another database")
@@ -435,6 +446,30 @@ async fn a_runner_that_migrates_another_database_is_caught_and_named() {
         read_schema_state(&db).await.unwrap().schema_level(),
         Some("3.5")
     );
+
+    // `finish` too: our database has pending migrations (after an `up`
+    // through stdin); a `finish` that lands on kong_elsewhere is caught.
+    migrate(
+        &env_i_runner(&kong, &[], EnvTransport::Stdin),
+        &db,
+        "3.6.1",
+        MigrationPhase::Up,
+    )
+    .await
+    .unwrap();
+    let pending_before = read_schema_state(&db).await.unwrap();
+    let err = migrate_elsewhere(&kong, &far_env, &db, MigrationPhase::Finish).await;
+    assert!(is_other_database(&err), "{err:?}");
+    assert_eq!(
+        read_schema_state(&db).await.unwrap(),
+        pending_before,
+        "our database's pending migrations are untouched"
+    );
+    let other = classify(
+        &read_schema_state(&elsewhere).await.unwrap(),
+        &KnownMigrations::from_catalog("3.6.1").unwrap(),
+    );
+    assert!(other.pending().is_empty(), "finish ran on kong_elsewhere");
 }
 
 /// `ssh` as the boundary of a command runner: ssh joins the words for the

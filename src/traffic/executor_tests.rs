@@ -94,7 +94,7 @@ async fn walks_every_step_while_the_gates_pass() {
     let plan = plan_shift(
         w(0),
         w(100),
-        &steps(&[10, 50], Duration::from_millis(120)),
+        &steps(&[10, 50], Duration::from_secs(1)),
         OnFailure::Rollback,
     )
     .unwrap();
@@ -128,7 +128,10 @@ async fn walks_every_step_while_the_gates_pass() {
             (100, StepKind::Advance)
         ]
     );
-    // 120 ms pause at a 50 ms interval: at least two measurements per paused step.
+    // 1 s pause at a 50 ms interval: at least two measurements per paused
+    // step. A second one is taken only when the first (a shell spawned)
+    // leaves room for it before the pause ends; with a 120 ms pause a busy
+    // machine left none and the test flaked.
     for record in &outcome.history[..2] {
         let gate = &record.gates[0];
         assert_eq!(

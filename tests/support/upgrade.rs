@@ -7,6 +7,7 @@
 //! before the provider asked for it.
 
 use std::path::{Path, PathBuf};
+use testbed::detached::Detached;
 use testbed::haproxy::Haproxy;
 use testbed::kongsim::{kong_pg_env, kongsim_bin, KongSim};
 use testbed::postgres::KONG_PASSWORD;
@@ -75,6 +76,8 @@ pub struct ClusterY {
     pub proxy_url: String,
     ports: [u16; 3],
     dir: PathBuf,
+    /// Every Y the hooks started, stopped on drop or once the test is gone.
+    started: Detached,
 }
 
 impl ClusterY {
@@ -86,15 +89,12 @@ impl ClusterY {
             proxy_url: format!("http://127.0.0.1:{}", ports[2]),
             ports,
             dir: dir.to_path_buf(),
+            started: Detached::new(dir, "y"),
         }
     }
 
     pub fn proxy_addr(&self) -> std::net::SocketAddr {
         format!("127.0.0.1:{}", self.ports[2]).parse().unwrap()
-    }
-
-    fn pid_file(&self) -> PathBuf {
-        self.dir.join("y.pid")
     }
 
     /// What Y logged (for failure messages).
@@ -113,23 +113,14 @@ impl ClusterY {
     ) -> Vec<String> {
         let env: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
         let [a, s, p] = self.ports;
-        let script = format!(
-            "{env}setsid {bin} --kong-version {version} serve --admin-listen 127.0.0.1:{a} --status-listen 127.0.0.1:{s} \
-             --proxy-listen 127.0.0.1:{p} --control-listen off --cluster-name y {args} > {dir}/y.log 2>&1 < /dev/null & echo $! > {pid}",
+        let command = format!(
+            "{env}{bin} --kong-version {version} serve --admin-listen 127.0.0.1:{a} --status-listen 127.0.0.1:{s} \
+             --proxy-listen 127.0.0.1:{p} --control-listen off --cluster-name y {args}",
             bin = kongsim_bin().display(),
             args = args.join(" "),
-            dir = self.dir.display(),
-            pid = self.pid_file().display(),
         );
+        let script = self.started.start_script(&command, &self.dir.join("y.log"));
         vec!["sh".into(), "-c".into(), script]
-    }
-}
-
-impl Drop for ClusterY {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.pid_file()) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
-        }
     }
 }
 

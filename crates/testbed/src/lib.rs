@@ -9,6 +9,7 @@ pub mod process;
 
 pub use postgres::Postgres;
 pub use process::{find_program, free_port, reserved_port, wait_for_tcp};
+pub mod detached;
 pub mod haproxy;
 pub mod https_files;
 pub mod kongsim;

@@ -364,7 +364,10 @@ async fn bootstrap(ctx: &Ctx<'_>, mut state: SchemaState, force: bool) -> Result
                 run_teardown: true,
                 ..Default::default()
             };
-            let result = ctx.runner().run(&state.new, &opts).await;
+            let mut result = ctx.runner().run(&state.new, &opts).await;
+            if result.is_ok() {
+                result = enterprise_tables(ctx).await;
+            }
             ctx.finish_mutex(result).await?;
             ctx.log.info("Database is up-to-date");
             Ok(0)
@@ -397,6 +400,7 @@ async fn up_locked(ctx: &Ctx<'_>, force: bool) -> Result<(), String> {
     if !force && !state.pending.is_empty() {
         return Err("Database has pending migrations; run 'kong migrations finish'".into());
     }
+    enterprise_tables(ctx).await?;
     if force && !state.executed.is_empty() {
         ctx.log.debug(format!(
             "forcing re-execution of these migrations:\n{}",
@@ -647,6 +651,33 @@ pub async fn check_state_for_start(
         ));
     }
     Ok(state)
+}
+
+/// Kong Enterprise's `consumer_groups` (see `CONSUMER_GROUPS` in the
+/// server's entity definitions), created by a Kong Enterprise (four-part
+/// version) `bootstrap` or `up`. Kong Enterprise records its own
+/// migrations for it; kongsim models only Kong OSS's (the Enterprise ones
+/// are not public), so the table is made without a `schema_meta` entry.
+const ENTERPRISE_TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS "consumer_groups" (
+  "id"          UUID PRIMARY KEY,
+  "name"        TEXT UNIQUE,
+  "tags"        TEXT[],
+  "ws_id"       UUID REFERENCES workspaces (id),
+  "created_at"  TIMESTAMP WITH TIME ZONE,
+  "updated_at"  TIMESTAMP WITH TIME ZONE
+);
+"#;
+
+async fn enterprise_tables(ctx: &Ctx<'_>) -> Result<(), String> {
+    if ctx.version.build.is_none() {
+        return Ok(());
+    }
+    ctx.pg
+        .simple(ENTERPRISE_TABLES)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("[PostgreSQL error] {e}"))
 }
 
 /// `kong start --run-migrations`: the `up` logic, never `finish`.

@@ -440,6 +440,7 @@ fn serves(node: &Node, def: &EntityDef) -> Result<(), ApiError> {
         Served::WithPlugin(plugin) => super::plugins::is_available(&node.version, plugin),
         Served::WithWasmSince(major, minor) => node.version.at_least(major, minor),
         Served::Until(major, minor) => !node.version.at_least(major, minor),
+        Served::Enterprise => node.edition == crate::version::Edition::Enterprise,
     };
     if !known {
         return Err(ApiError::not_found());

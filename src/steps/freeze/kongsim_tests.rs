@@ -18,6 +18,15 @@ fn node(pg: &Postgres, version: &str, wasm_filters: Option<&std::path::Path>) ->
     builder.start().unwrap()
 }
 
+fn enterprise_node(pg: &Postgres, version: &str) -> KongSim {
+    KongSim::builder(version)
+        .edition("enterprise")
+        .postgres(pg)
+        .bootstrap()
+        .start()
+        .unwrap()
+}
+
 async fn post(kong: &KongSim, path: &str, body: Value) -> Value {
     let resp = reqwest::Client::new()
         .post(format!("{}{path}", kong.admin_url))
@@ -197,12 +206,7 @@ async fn writes_to_every_core_collection_are_named() {
 #[tokio::test]
 async fn a_write_in_a_non_default_workspace_is_named() {
     let pg = Postgres::start().unwrap();
-    let kong = KongSim::builder("3.4.3.5")
-        .edition("enterprise")
-        .postgres(&pg)
-        .bootstrap()
-        .start()
-        .unwrap();
+    let kong = enterprise_node(&pg, "3.4.3.5");
     post(&kong, "/workspaces", json!({"name": "team-a"})).await;
     post(
         &kong,
@@ -234,6 +238,43 @@ async fn a_write_in_a_non_default_workspace_is_named() {
     assert!(violation.changed.is_empty() && violation.removed.is_empty());
 }
 
+/// Kong Enterprise's consumer groups: a group created during the window,
+/// in the default workspace or another, is named. Kong OSS has no such
+/// collection (404).
+#[tokio::test]
+async fn a_consumer_group_written_on_enterprise_is_named() {
+    let pg = Postgres::start().unwrap();
+    let oss = node(&pg, "3.6.1", None);
+    let status = reqwest::get(format!("{}/consumer_groups", oss.admin_url))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404, "Kong OSS serves no consumer groups");
+
+    let pg = Postgres::start().unwrap();
+    let kong = enterprise_node(&pg, "3.6.1.0");
+    post(&kong, "/workspaces", json!({"name": "team-a"})).await;
+    let frozen = take(&client(&kong)).await.unwrap();
+    assert_eq!(frozen.collections["consumer_groups"], Some(BTreeMap::new()));
+    assert_eq!(
+        frozen.collections["team-a/consumer_groups"],
+        Some(BTreeMap::new())
+    );
+
+    let gold = post(&kong, "/consumer_groups", json!({"name": "gold"})).await;
+    let silver = post(&kong, "/team-a/consumer_groups", json!({"name": "silver"})).await;
+    let now = take(&client(&kong)).await.unwrap();
+    let mut added = compare(&frozen, &now).added;
+    added.sort();
+    assert_eq!(
+        added,
+        vec![
+            format!("consumer_groups/{}", gold["id"].as_str().unwrap()),
+            format!("team-a/consumer_groups/{}", silver["id"].as_str().unwrap()),
+        ]
+    );
+}
+
 async fn fingerprint_of_one_service(version: &str) -> Fingerprint {
     let pg = Postgres::start().unwrap();
     let kong = node(&pg, version, None);
@@ -256,8 +297,12 @@ async fn a_large_collection_is_read_in_the_largest_pages() {
         kong.seed("services", 2500, r#"{"host":"seed.internal","name":"svc"}"#),
         Ok(2500)
     );
-    // Past the seed's second, so the first reading settles.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Past the seed's second, so the first reading settles and the count
+    // below is of one reading. The timestamps are `CURRENT_TIMESTAMP(0)`,
+    // which PostgreSQL rounds: a seed at x.6 s is stamped x+1, so 1.1 s
+    // later Kong's clock could still read x+1 (the test flaked). 2.1 s
+    // later it reads at least x+2.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (fp, stats) = take_counted(&client(&kong)).await.unwrap();
     assert_eq!(fp.collections["services"].as_ref().unwrap().len(), 2500);
     assert_eq!(

@@ -94,6 +94,8 @@ pub enum Served {
     WithWasmSince(u64, u64),
     /// Before this release only (an entity a later release renamed).
     Until(u64, u64),
+    /// Kong Enterprise only (no such entity in Kong OSS's source).
+    Enterprise,
 }
 
 /// Core entities that were there in every release kongsim models.
@@ -539,6 +541,26 @@ pub const KEYS: EntityDef = EntityDef {
     millisecond_timestamps: false,
 };
 
+/// Kong Enterprise's consumer groups (`/consumer_groups`, per workspace:
+/// <https://developer.konghq.com/gateway/entities/consumer-group/>): a
+/// named group with tags. Kong OSS has no such entity (no file of that
+/// name in any tag of github.com/Kong/kong). Membership
+/// (`/consumer_groups/{group}/consumers`) and group-scoped plugins are not
+/// modelled.
+pub const CONSUMER_GROUPS: EntityDef = EntityDef {
+    name: "consumer_groups",
+    path: "consumer_groups",
+    nested_path: "consumer_groups",
+    served: Served::Enterprise,
+    endpoint_key: Some("name"),
+    fields: &[
+        required("name", Kind::Text),
+        f("tags", Kind::TextArray, "null"),
+    ],
+    updated_at_since: Some(BASE),
+    millisecond_timestamps: false,
+};
+
 pub const ALL: &[&EntityDef] = &[
     &SERVICES,
     &ROUTES,
@@ -560,6 +582,7 @@ pub const ALL: &[&EntityDef] = &[
     &OAUTH2_CREDENTIALS,
     &ACLS,
     &FILTER_CHAINS,
+    &CONSUMER_GROUPS,
     &WORKSPACES,
 ];
 
