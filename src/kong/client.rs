@@ -171,7 +171,9 @@ impl KongClient {
                 },
                 BodyError::Transport(e) => self.transport_error(url, &e),
             })?;
-        Ok(String::from_utf8_lossy(&body).into_owned())
+        // Kong answers UTF-8; only a body that is not is copied.
+        Ok(String::from_utf8(body)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// Kong's own clock, in Unix seconds: the `Date` header of `GET /`

@@ -12,7 +12,7 @@
 //! when `GET /` cannot be read every collection is asked and a 404 (or
 //! wasm off) is recorded as absent. Collections are read a few at a time.
 
-use super::{entity_entry, updated_at, Collections};
+use super::{updated_at, Collections, EntityHasher};
 use crate::kong::{KongClient, KongError, NodeInfo, WalkSummary};
 use crate::version::Edition;
 use futures::{StreamExt, TryStreamExt};
@@ -122,8 +122,25 @@ const DEFAULT_WORKSPACE: &str = "default";
 /// Admin API requests made, for the benchmark's figures.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReadStats {
+    /// Every reading's requests.
     pub requests: usize,
+    /// Readings made: more than one when Kong's clock had not yet passed
+    /// the newest write (see `take_counted`).
+    pub readings: usize,
+    /// Requests of the last reading, the one the fingerprint is.
+    pub last_reading: usize,
+    /// Entities of the last reading.
     pub entities: usize,
+}
+
+impl ReadStats {
+    /// Adds one more reading (whose own stats are `reading`).
+    pub(super) fn count(&mut self, reading: &ReadStats) {
+        self.requests += reading.requests;
+        self.readings += 1;
+        self.last_reading = reading.requests;
+        self.entities = reading.entities;
+    }
 }
 
 /// Everything read, the newest `updated_at` seen and Kong's clock at the end.
@@ -143,7 +160,11 @@ pub async fn read_all(client: &KongClient) -> Result<Reading, KongError> {
         stats: ReadStats::default(),
     };
     let node = read_node(client, &mut reading).await;
-    let workspaces = read_workspaces(client, &mut reading).await?;
+    let workspaces = if has_workspaces(node.as_ref()) {
+        read_workspaces(client, &mut reading).await?
+    } else {
+        vec![None]
+    };
     for workspace in &workspaces {
         read_workspace(client, node.as_ref(), workspace.as_deref(), &mut reading).await?;
     }
@@ -181,8 +202,23 @@ fn may_serve(collection: &Collection, node: Option<&NodeInfo>) -> bool {
     }
 }
 
-/// `/workspaces` (which Kong also serves without Enterprise, listing only
-/// `default`): fingerprinted itself, so a workspace created during the
+/// Whether workspaces other than `default` can hold anything on this node:
+/// not on Kong Gateway OSS (`GET /` says `edition`, and before 3.6 its
+/// version has no Enterprise build number). OSS serves `/workspaces` (every
+/// schema gets generated endpoints,
+/// <https://github.com/Kong/kong/blob/3.6.1/kong/api/init.lua>), but runs
+/// every request in the default workspace and routes no `/{workspace}/`
+/// prefix (`get_workspace_id` in
+/// <https://github.com/Kong/kong/blob/3.6.1/kong/workspaces/init.lua>), and
+/// a workspace's own fields (`meta`, `config`) are empty records
+/// (<https://github.com/Kong/kong/blob/3.6.1/kong/db/schema/entities/workspaces.lua>):
+/// a workspace written there changes nothing the node serves. Unknown
+/// node: yes.
+fn has_workspaces(node: Option<&NodeInfo>) -> bool {
+    node.is_none_or(|n| n.edition == Edition::Enterprise)
+}
+
+/// `/workspaces`: fingerprinted itself, so a workspace created during the
 /// freeze is a write. `None` stands for the unprefixed default workspace.
 async fn read_workspaces(
     client: &KongClient,
@@ -314,12 +350,13 @@ async fn walk_into(
 ) -> Result<Walked, KongError> {
     let mut hashes = BTreeMap::new();
     let mut newest = None;
+    let mut hasher = EntityHasher::default();
     let walked = client
         .walk(path, |page| {
             for item in &page {
                 visit(item);
                 newest = newest.max(updated_at(item));
-                let (id, entry) = entity_entry(item);
+                let (id, entry) = hasher.entry(item);
                 hashes.insert(id, entry);
             }
             Ok(())
