@@ -177,9 +177,11 @@ fn decode_page(
                 "the answer has no \"data\" list, so it is not a page of a Kong collection",
             ))
         }
-        _ => return Err(not_kong(&format!(
+        _ => {
+            return Err(not_kong(&format!(
             "the answer has neither a \"data\" nor a {list:?} list, so it is not a Kong collection"
-        ))),
+        )))
+        }
     };
     Ok(Page {
         data,
