@@ -156,34 +156,16 @@ fn consumer_group_membership_follows_kongs_reference() {
         names(&get(&kong, "/consumers/ann/consumer_groups").1["consumer_groups"]),
         ["gold"]
     );
-    post(
-        &kong,
-        "/consumers/bob/consumer_groups",
-        json!({"group": "silver"}),
-    );
-    assert_eq!(
-        delete(&kong, "/consumer_groups/silver/consumers"),
-        204,
-        "all of a group's"
-    );
-    assert_eq!(
-        get(&kong, "/consumer_groups/silver/consumers").1,
-        json!({"consumers": []})
-    );
-    post(
-        &kong,
-        "/consumers/ann/consumer_groups",
-        json!({"group": "silver"}),
-    );
-    assert_eq!(
-        delete(&kong, "/consumers/ann/consumer_groups"),
-        204,
-        "all of a consumer's"
-    );
-    assert_eq!(
-        get(&kong, "/consumers/ann/consumer_groups").1,
-        json!({"consumer_groups": []})
-    );
+    // Removing all of a group's members, then all of a consumer's groups.
+    for (member, all, listed) in [
+        ("bob", "/consumer_groups/silver/consumers", "consumers"),
+        ("ann", "/consumers/ann/consumer_groups", "consumer_groups"),
+    ] {
+        let path = format!("/consumers/{member}/consumer_groups");
+        assert_eq!(post(&kong, &path, json!({"group": "silver"})).0, 201);
+        assert_eq!(delete(&kong, all), 204, "{all}");
+        assert_eq!(get(&kong, all).1, json!({ listed: [] }), "{all}");
+    }
 
     post(
         &kong,
