@@ -678,20 +678,17 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: boo
     if let Some((silver, dana)) = &silver_and_dana {
         // A member added to a group that existed before the window, the
         // one write left (the diagnostic names at most ten): named alone.
-        let (status, body) = admin(
+        let member = r#"{"consumer":"dana"}"#;
+        let added = admin(
             &sb.x.admin_url,
             "POST",
             "/consumer_groups/silver/consumers",
-            r#"{"consumer":"dana"}"#,
+            member,
         );
-        assert_eq!(status, 201, "{body}");
+        assert_eq!(added.0, 201, "{}", added.1);
         let failed = acc.apply_expect_error(&config, "configuration changed during the freeze");
-        assert!(
-            flat(&failed.stderr).contains(&format!(
-                "(added: consumer_groups/{silver}/consumers/{dana})"
-            )),
-            "the membership is named:\n{failed}"
-        );
+        let named = format!("(added: consumer_groups/{silver}/consumers/{dana})");
+        assert!(flat(&failed.stderr).contains(&named), "{named}:\n{failed}");
         let path = "/consumer_groups/silver/consumers/dana";
         assert_eq!(admin(&sb.x.admin_url, "DELETE", path, "").0, 204);
     }
