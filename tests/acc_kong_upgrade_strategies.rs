@@ -573,7 +573,8 @@ fn blue_green_interrupted_mid_migration_resumes() {
 }
 
 /// Kong Enterprise 3.5.0.0 → 3.6.1.0: a write inside workspace `team-a`
-/// (`/team-a/services`) is seen too.
+/// (`/team-a/services`), a new consumer group and, once those are undone,
+/// a member added to a group that existed before the window are seen too.
 const ENTERPRISE: (&str, &str) = ("3.5.0.0", "3.6.1.0");
 
 fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: bool) {
@@ -588,9 +589,14 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: boo
         let created: serde_json::Value = serde_json::from_str(&body).unwrap();
         created["id"].as_str().unwrap().to_string()
     };
-    if enterprise {
+    // On Enterprise, a group and a consumer that exist before the freeze.
+    let silver_and_dana = enterprise.then(|| {
         create("/workspaces", r#"{"name":"team-a"}"#);
-    }
+        (
+            create("/consumer_groups", r#"{"name":"silver"}"#),
+            create("/consumers", r#"{"username":"dana"}"#),
+        )
+    });
     let config = example_config("upgrades/blue_green");
     let mut acc = Acceptance::new(version);
     acc.ws()
@@ -668,6 +674,23 @@ fn freeze_violation_stops_the_cutover(version: TerraformVersion, enterprise: boo
     .take(if enterprise { 4 } else { 2 })
     {
         assert_eq!(admin(&sb.x.admin_url, "DELETE", path, "").0, 204, "{path}");
+    }
+    if let Some((silver, dana)) = &silver_and_dana {
+        // A member added to a group that existed before the window, the
+        // one write left (the diagnostic names at most ten): named alone.
+        let member = r#"{"consumer":"dana"}"#;
+        let added = admin(
+            &sb.x.admin_url,
+            "POST",
+            "/consumer_groups/silver/consumers",
+            member,
+        );
+        assert_eq!(added.0, 201, "{}", added.1);
+        let failed = acc.apply_expect_error(&config, "configuration changed during the freeze");
+        let named = format!("(added: consumer_groups/{silver}/consumers/{dana})");
+        assert!(flat(&failed.stderr).contains(&named), "{named}:\n{failed}");
+        let path = "/consumer_groups/silver/consumers/dana";
+        assert_eq!(admin(&sb.x.admin_url, "DELETE", path, "").0, 204);
     }
     acc.apply(&config);
     let v = values(&acc);

@@ -12,5 +12,5 @@ pub(crate) use client::parse_ca_pem;
 pub(crate) use client::{read_body_capped, BodyError};
 pub use client::{KongClient, KongError};
 pub use node::{NodeInfo, Role};
-pub use pages::{set_page_size, WalkSummary, MAX_PAGE_SIZE};
+pub use pages::{set_page_size, WalkSummary, MAX_PAGE_SIZE, PAGE_LIST};
 pub use settings::{AdminSettings, Secret, TlsSettings};

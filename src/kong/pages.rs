@@ -68,7 +68,23 @@ impl KongClient {
 
     /// Follows a collection page by page, giving each page's entities to
     /// `each` and keeping nothing of them.
-    pub async fn walk<F>(&self, path: &str, mut each: F) -> Result<WalkSummary, KongError>
+    pub async fn walk<F>(&self, path: &str, each: F) -> Result<WalkSummary, KongError>
+    where
+        F: FnMut(Vec<serde_json::Value>) -> Result<(), KongError>,
+    {
+        self.walk_list(path, PAGE_LIST, each).await
+    }
+
+    /// [`KongClient::walk`] for a collection Kong may also answer as one
+    /// unpaged list named `list` (Kong Enterprise documents
+    /// `GET /consumer_groups/{group}/consumers` as `{"consumers": [...]}`):
+    /// a page's `data`, else its `list`.
+    pub async fn walk_list<F>(
+        &self,
+        path: &str,
+        list: &str,
+        mut each: F,
+    ) -> Result<WalkSummary, KongError>
     where
         F: FnMut(Vec<serde_json::Value>) -> Result<(), KongError>,
     {
@@ -86,7 +102,7 @@ impl KongClient {
                     format!("Kong sent the page {link:?} twice; pagination would never end"),
                 ));
             }
-            let page = tokio::time::timeout_at(deadline, self.get_page(&link, &mut size))
+            let page = tokio::time::timeout_at(deadline, self.get_page(&link, &mut size, list))
                 .await
                 .map_err(|_| KongError::WalkTimeout {
                     url: path.to_string(),
@@ -115,11 +131,11 @@ impl KongClient {
     /// is asked again with half as many (and the rest of the walk keeps the
     /// smaller size), so a collection of large entities (certificate
     /// chains, big plugin configurations) still reads.
-    async fn get_page(&self, link: &str, size: &mut u32) -> Result<Page, KongError> {
+    async fn get_page(&self, link: &str, size: &mut u32, list: &str) -> Result<Page, KongError> {
         loop {
             let attempt = self.page_url(link, *size)?;
             match self.get_json_dated(attempt.clone()).await {
-                Ok((body, server_time)) => return decode_page(&attempt, body, server_time),
+                Ok((body, server_time)) => return decode_page(&attempt, body, server_time, list),
                 Err(KongError::TooLarge { .. }) if *size > 1 => *size /= 2,
                 Err(e) => return Err(e),
             }
@@ -127,12 +143,17 @@ impl KongClient {
     }
 }
 
-/// Kong's page shape: a `data` list and a `next` that is a link or null.
-/// Anything else is not Kong (`{"hello":"world"}` is not zero entities).
+/// Where Kong's pages hold their entities.
+pub const PAGE_LIST: &str = "data";
+
+/// Kong's page shape: a `data` list (else the `list` the caller expects)
+/// and a `next` that is a link or null. Anything else is not Kong
+/// (`{"hello":"world"}` is not zero entities).
 fn decode_page(
     url: &Url,
     mut body: serde_json::Value,
     server_time: Option<i64>,
+    list: &str,
 ) -> Result<Page, KongError> {
     let not_kong = |reason: &str| KongError::NotKong {
         url: url.to_string(),
@@ -143,14 +164,23 @@ fn decode_page(
         Some(serde_json::Value::String(link)) => Some(link.clone()),
         Some(_) => return Err(not_kong("its \"next\" is neither a link nor null")),
     };
-    let data = match body.get_mut("data").map(serde_json::Value::take) {
+    let listed = match body.get(PAGE_LIST) {
+        Some(_) => PAGE_LIST,
+        None => list,
+    };
+    let data = match body.get_mut(listed).map(serde_json::Value::take) {
         Some(serde_json::Value::Array(data)) => data,
         // Kong encodes an empty Lua table as `{}`.
         Some(serde_json::Value::Object(o)) if o.is_empty() => Vec::new(),
-        _ => {
+        _ if list == PAGE_LIST => {
             return Err(not_kong(
                 "the answer has no \"data\" list, so it is not a page of a Kong collection",
             ))
+        }
+        _ => {
+            return Err(not_kong(&format!(
+            "the answer has neither a \"data\" nor a {list:?} list, so it is not a Kong collection"
+        )))
         }
     };
     Ok(Page {
@@ -361,5 +391,44 @@ mod tests {
         assert_eq!(all.len(), 600);
         let sizes = asked_sizes(&log);
         assert_eq!(sizes, ["1000", "500", "250", "250", "250"]);
+    }
+
+    /// Kong Enterprise documents some nested lists unpaged
+    /// (`{"consumers": [...]}`): read where the caller names that list,
+    /// as are Kong's paged `data`; any other shape, or that list where it
+    /// was not named, is not Kong.
+    #[tokio::test]
+    async fn a_named_list_is_read_only_where_the_caller_expects_it() {
+        let listed = |body: Value| -> Handler { Arc::new(move |_: &Params| body.clone()) };
+        let read = |client: KongClient, list: &'static str| async move {
+            let mut ids = Vec::new();
+            let walked = client
+                .walk_list("/things", list, |page| {
+                    ids.extend(page.iter().map(|e| e["id"].as_str().unwrap().to_string()));
+                    Ok(())
+                })
+                .await;
+            walked.map(|_| ids)
+        };
+        let (client, _) =
+            lying_server(listed(json!({"consumers": [{"id": "a"}, {"id": "b"}]}))).await;
+        assert_eq!(read(client, "consumers").await.unwrap(), ["a", "b"]);
+        let (client, _) = lying_server(listed(json!({"consumers": {}}))).await;
+        assert!(read(client, "consumers").await.unwrap().is_empty());
+        let (client, _) = lying_server(kong_like(1500)).await;
+        assert_eq!(
+            read(client, "consumers").await.unwrap().len(),
+            1500,
+            "paged"
+        );
+        let (client, _) = lying_server(listed(json!({"members": [{"id": "a"}]}))).await;
+        let err = read(client, "consumers").await.unwrap_err();
+        assert!(matches!(err, KongError::NotKong { .. }), "{err}");
+        assert!(err.to_string().contains("\"consumers\""), "{err}");
+        let (client, _) = lying_server(listed(json!({"consumers": [{"id": "a"}]}))).await;
+        assert!(matches!(
+            client.paginate("/things").await,
+            Err(KongError::NotKong { .. })
+        ));
     }
 }

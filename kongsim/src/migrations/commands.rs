@@ -654,7 +654,8 @@ pub async fn check_state_for_start(
 }
 
 /// Kong Enterprise's `consumer_groups` (see `CONSUMER_GROUPS` in the
-/// server's entity definitions), created by a Kong Enterprise (four-part
+/// server's entity definitions) and their members (`consumer_group_consumers`,
+/// served by the server's `memberships.rs`), created by a Kong Enterprise (four-part
 /// version) `bootstrap` or `up`. Kong Enterprise records its own
 /// migrations for it; kongsim models only Kong OSS's (the Enterprise ones
 /// are not public), so the table is made without a `schema_meta` entry.
@@ -666,6 +667,13 @@ CREATE TABLE IF NOT EXISTS "consumer_groups" (
   "ws_id"       UUID REFERENCES workspaces (id),
   "created_at"  TIMESTAMP WITH TIME ZONE,
   "updated_at"  TIMESTAMP WITH TIME ZONE
+);
+CREATE TABLE IF NOT EXISTS "consumer_group_consumers" (
+  "consumer_group_id"  UUID REFERENCES consumer_groups (id) ON DELETE CASCADE,
+  "consumer_id"        UUID REFERENCES consumers (id) ON DELETE CASCADE,
+  "ws_id"              UUID REFERENCES workspaces (id),
+  "created_at"         TIMESTAMP WITH TIME ZONE,
+  PRIMARY KEY ("consumer_group_id", "consumer_id")
 );
 "#;
 

@@ -148,6 +148,9 @@ async fn entity_route(
         Ok((ws, segments)) => {
             let at = At { node, ws: &ws };
             match segments {
+                _ if super::memberships::is_membership(segments) => {
+                    super::memberships::route(at, method, segments, headers, body).await
+                }
                 [collection] => {
                     collection_endpoint(at, method, collection, None, query, headers, body).await
                 }
@@ -189,14 +192,14 @@ async fn entity_route(
 
 /// The node and the workspace a request is served in.
 #[derive(Clone, Copy)]
-struct At<'a> {
-    node: &'a Node,
+pub(super) struct At<'a> {
+    pub(super) node: &'a Node,
     /// `None` on OSS; `default` for an unprefixed path on Kong Enterprise.
     ws: &'a Option<String>,
 }
 
 impl At<'_> {
-    fn entities<'p>(&'p self, pg: &'p crate::pg::Pg) -> entities::Entities<'p> {
+    pub(super) fn entities<'p>(&'p self, pg: &'p crate::pg::Pg) -> entities::Entities<'p> {
         entities::Entities {
             workspace: self.ws.clone(),
             ..self.node.entities(pg)
@@ -434,7 +437,7 @@ fn collection_def(
 /// collection: Kong answers 404 for a collection it does not know, and
 /// 400 on `/filter-chains` with wasm off
 /// (`kong/api/routes/filter_chains.lua`).
-fn serves(node: &Node, def: &EntityDef) -> Result<(), ApiError> {
+pub(super) fn serves(node: &Node, def: &EntityDef) -> Result<(), ApiError> {
     let known = match def.served {
         Served::Since(major, minor) => node.version.at_least(major, minor),
         Served::WithPlugin(plugin) => super::plugins::is_available(&node.version, plugin),
@@ -604,7 +607,7 @@ async fn clustering_status(node: &Node) -> Response {
 
 /// JSON bodies, or form bodies (`a=1&config.minute=5&hosts[]=x`) as Kong's
 /// argument decoder reads them.
-fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+pub(super) fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(json!({}));
     }

@@ -6,6 +6,7 @@ mod balancer;
 pub mod clustering;
 pub mod control;
 pub mod entities;
+mod memberships;
 pub mod metrics;
 pub mod node;
 pub mod plugins;

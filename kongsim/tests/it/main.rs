@@ -2,5 +2,6 @@
 //! behaviour other tests rely on when they use kongsim in place of Kong.
 
 mod helpers;
+mod memberships;
 mod migrations;
 mod server;

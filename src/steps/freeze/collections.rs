@@ -4,8 +4,10 @@
 //! Besides the core entities: consumer credentials and ACLs (the bundled
 //! plugins' `daos.lua` name them `key-auths`, `basic-auths`, `jwts`,
 //! `hmac-auths`, `oauth2`, `acls`), `filter-chains` (3.4+, answered only
-//! when wasm is on), Kong Enterprise's `consumer_groups`, and on Kong
-//! Enterprise every workspace's collections under `/{workspace}/`.
+//! when wasm is on), Kong Enterprise's `consumer_groups` with their
+//! members, and on Kong Enterprise every workspace's collections under
+//! `/{workspace}/`. Upstreams' targets and groups' members are read per
+//! parent ([`NESTED`]).
 //!
 //! The node's own `GET /` says which of them it has (version, edition,
 //! `wasm`, loaded plugins), so a collection it cannot serve is not asked;
@@ -13,7 +15,7 @@
 //! wasm off) is recorded as absent. Collections are read a few at a time.
 
 use super::{updated_at, Collections, EntityHasher};
-use crate::kong::{KongClient, KongError, NodeInfo, WalkSummary};
+use crate::kong::{KongClient, KongError, NodeInfo, WalkSummary, PAGE_LIST};
 use crate::version::Edition;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
@@ -106,6 +108,38 @@ pub const COLLECTIONS: &[Collection] = &[
     credential("hmac-auths", "hmac-auth"),
     credential("oauth2", "oauth2"),
     credential("acls", "acl"),
+];
+
+/// Lists that hang off each entity of a collection and are no top-level
+/// collection: an upstream's targets, a consumer group's members.
+struct Nested {
+    parent: &'static str,
+    child: &'static str,
+    /// Where the answer holds the entities when it is not Kong's paged
+    /// `data` (see [`KongClient::walk_list`]).
+    list: &'static str,
+}
+
+/// Targets: `GET /upstreams/{upstream}/targets`
+/// (<https://github.com/Kong/kong/blob/3.6.1/kong/api/routes/upstreams.lua>).
+/// Members (Kong Enterprise): `GET /consumer_groups/{group}/consumers`,
+/// documented as `{"consumers": [...]}`
+/// (<https://docs.konghq.com/gateway/3.3.x/admin-api/consumer-groups/reference/>).
+/// Kong Enterprise's older per-group plugin overrides
+/// (`/consumer_groups/{group}/overrides/plugins/rate-limiting-advanced`)
+/// have no documented `GET`, so the freeze cannot read them; from 3.4 a
+/// plugin scoped to a group is a `/plugins` entry, read with the plugins.
+const NESTED: &[Nested] = &[
+    Nested {
+        parent: "upstreams",
+        child: "targets",
+        list: PAGE_LIST,
+    },
+    Nested {
+        parent: "consumer_groups",
+        child: "consumers",
+        list: "consumers",
+    },
 ];
 
 /// Collections read at once: pages of different collections overlap, the
@@ -225,7 +259,7 @@ async fn read_workspaces(
     reading: &mut Reading,
 ) -> Result<Vec<Option<String>>, KongError> {
     let mut names = vec![None];
-    let walked = walk_into(client, "/workspaces", |ws| {
+    let walked = walk_into(client, "/workspaces", PAGE_LIST, |ws| {
         if let Some(name) = ws.get("name").and_then(|n| n.as_str()) {
             if name != DEFAULT_WORKSPACE {
                 names.push(Some(name.to_string()));
@@ -308,32 +342,38 @@ fn cannot_hold_entities(
         })
 }
 
-/// One collection; for upstreams, with their targets (which hang off each
-/// upstream and are no top-level collection), keyed `UPSTREAM/targets/ID`.
+/// One collection, with what hangs off each of its entities ([`NESTED`]),
+/// keyed `PARENT_ID/CHILD/ID` (`UPSTREAM/targets/ID`,
+/// `GROUP/consumers/CONSUMER_ID`): one request (or walk) per parent.
 async fn read_collection(
     client: &KongClient,
     name: String,
     collection: &'static Collection,
 ) -> Result<(String, Walked), KongError> {
     let path = format!("/{name}");
-    let mut upstreams = Vec::new();
-    let mut walked = walk_into(client, &path, |item| {
-        if collection.path == "upstreams" {
+    let nested = NESTED.iter().find(|n| n.parent == collection.path);
+    let mut parents = Vec::new();
+    let mut walked = walk_into(client, &path, PAGE_LIST, |item| {
+        if nested.is_some() {
             if let Some(id) = item.get("id").and_then(|i| i.as_str()) {
-                upstreams.push(id.to_string());
+                parents.push(id.to_string());
             }
         }
     })
     .await?;
-    for upstream in upstreams {
-        let targets = walk_into(client, &format!("{path}/{upstream}/targets"), |_| {}).await?;
-        walked.newest = walked.newest.max(targets.newest);
-        add_summary(&mut walked.summary, &targets.summary);
-        if let (Some(hashes), Some(found)) = (walked.hashes.as_mut(), targets.hashes) {
+    let Some(nested) = nested else {
+        return Ok((name, walked));
+    };
+    for parent in parents {
+        let child_path = format!("{path}/{parent}/{}", nested.child);
+        let children = walk_into(client, &child_path, nested.list, |_| {}).await?;
+        walked.newest = walked.newest.max(children.newest);
+        add_summary(&mut walked.summary, &children.summary);
+        if let (Some(hashes), Some(found)) = (walked.hashes.as_mut(), children.hashes) {
             hashes.extend(
                 found
                     .into_iter()
-                    .map(|(id, entry)| (format!("{upstream}/targets/{id}"), entry)),
+                    .map(|(id, entry)| (format!("{parent}/{}/{id}", nested.child), entry)),
             );
         }
     }
@@ -341,18 +381,19 @@ async fn read_collection(
 }
 
 /// Walks one collection into per-entity entries, showing each entity to
-/// `visit`. A collection the node does not serve counts one request and
-/// reads as absent.
+/// `visit`; `list` as in [`KongClient::walk_list`]. A collection the node
+/// does not serve counts one request and reads as absent.
 async fn walk_into(
     client: &KongClient,
     path: &str,
+    list: &str,
     mut visit: impl FnMut(&serde_json::Value),
 ) -> Result<Walked, KongError> {
     let mut hashes = BTreeMap::new();
     let mut newest = None;
     let mut hasher = EntityHasher::default();
     let walked = client
-        .walk(path, |page| {
+        .walk_list(path, list, |page| {
             for item in &page {
                 visit(item);
                 newest = newest.max(updated_at(item));

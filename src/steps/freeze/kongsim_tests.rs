@@ -278,6 +278,76 @@ async fn a_consumer_group_written_on_enterprise_is_named() {
     );
 }
 
+/// Kong Enterprise's group membership: a consumer added to an existing
+/// group during the window is named `GROUP/consumers/CONSUMER` (one request
+/// per group), and so is one removed, in any workspace.
+#[tokio::test]
+async fn a_consumer_group_membership_written_on_enterprise_is_named() {
+    let pg = Postgres::start().unwrap();
+    let kong = enterprise_node(&pg, "3.6.1.0");
+    post(&kong, "/workspaces", json!({"name": "team-a"})).await;
+    let gold = post(&kong, "/consumer_groups", json!({"name": "gold"})).await;
+    let ann = post(&kong, "/consumers", json!({"username": "ann"})).await;
+    let bob = post(&kong, "/consumers", json!({"username": "bob"})).await;
+    let silver = post(&kong, "/team-a/consumer_groups", json!({"name": "silver"})).await;
+    let cid = post(&kong, "/team-a/consumers", json!({"username": "cid"})).await;
+    post(
+        &kong,
+        "/consumer_groups/gold/consumers",
+        json!({"consumer": "bob"}),
+    )
+    .await;
+    let frozen = take(&client(&kong)).await.unwrap();
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    let bob_in_gold = format!("consumer_groups/{}/consumers/{}", id(&gold), id(&bob));
+    assert!(
+        frozen.collections["consumer_groups"]
+            .as_ref()
+            .is_some_and(|c| c.contains_key(&format!("{}/consumers/{}", id(&gold), id(&bob)))),
+        "members are fingerprinted: {:?}",
+        frozen.collections["consumer_groups"]
+    );
+
+    post(
+        &kong,
+        "/consumers/ann/consumer_groups",
+        json!({"group": "gold"}),
+    )
+    .await;
+    post(
+        &kong,
+        "/team-a/consumer_groups/silver/consumers",
+        json!({"consumer": "cid"}),
+    )
+    .await;
+    let removed = reqwest::Client::new()
+        .delete(format!(
+            "{}/consumer_groups/gold/consumers/bob",
+            kong.admin_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(removed, 204);
+    let now = take(&client(&kong)).await.unwrap();
+    let mut violation = compare(&frozen, &now);
+    violation.added.sort();
+    assert_eq!(
+        violation.added,
+        vec![
+            format!("consumer_groups/{}/consumers/{}", id(&gold), id(&ann)),
+            format!(
+                "team-a/consumer_groups/{}/consumers/{}",
+                id(&silver),
+                id(&cid)
+            ),
+        ]
+    );
+    assert_eq!(violation.removed, vec![bob_in_gold]);
+    assert!(violation.changed.is_empty(), "{:?}", violation.changed);
+}
+
 async fn fingerprint_of_one_service(version: &str) -> Fingerprint {
     let pg = Postgres::start().unwrap();
     let kong = node(&pg, version, None);

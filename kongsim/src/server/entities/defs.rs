@@ -545,8 +545,8 @@ pub const KEYS: EntityDef = EntityDef {
 /// <https://developer.konghq.com/gateway/entities/consumer-group/>): a
 /// named group with tags. Kong OSS has no such entity (no file of that
 /// name in any tag of github.com/Kong/kong). Membership
-/// (`/consumer_groups/{group}/consumers`) and group-scoped plugins are not
-/// modelled.
+/// (`/consumer_groups/{group}/consumers`) is served by `memberships.rs`;
+/// group-scoped plugin overrides are not modelled.
 pub const CONSUMER_GROUPS: EntityDef = EntityDef {
     name: "consumer_groups",
     path: "consumer_groups",

@@ -88,7 +88,7 @@ impl ApiError {
         )
     }
 
-    pub(super) fn unique(field: &str, value: &Value) -> Self {
+    pub fn unique(field: &str, value: &Value) -> Self {
         let rendered = match value {
             Value::String(s) => format!("\"{s}\""),
             other => other.to_string(),
