@@ -84,7 +84,7 @@ pub(super) fn api_row(shape: &Shape, row: &str, epochs: [Option<&str>; 2]) -> Op
                 out.push_str(value);
                 out.push('}');
             }
-            Some(value) => out.push_str(value),
+            Some(value) => push_compact(&mut out, value),
         }
     }
     out.push('}');
@@ -92,6 +92,32 @@ pub(super) fn api_row(shape: &Shape, row: &str, epochs: [Option<&str>; 2]) -> Op
         text: RawValue::from_string(out).ok()?,
         id,
     })
+}
+
+/// Appends a JSON value without the whitespace PostgreSQL's `jsonb` text
+/// puts after `:` and `,`, so nested objects come out compact as Kong's
+/// encoder writes them.
+fn push_compact(out: &mut String, value: &str) {
+    if !value.starts_with(['{', '[']) {
+        out.push_str(value);
+        return;
+    }
+    let (mut in_string, mut escaped) = (false, false);
+    for c in value.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c.is_ascii_whitespace() {
+            continue;
+        }
+        out.push(c);
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +237,17 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Value>(new.text.get()).unwrap(),
             old_to_api(&fields, row, [None, None])
+        );
+    }
+
+    #[test]
+    fn nested_json_is_written_compact_and_strings_kept_whole() {
+        let row = r#"{"c":{"a": [1, {"b": "x, \"y\": z"}], "d": " "},"s":"a b"}"#;
+        let shape = shape([("c", Source::Column("c")), ("s", Source::Column("s"))]);
+        let new = api_row(&shape, row, [None, None]).unwrap();
+        assert_eq!(
+            new.text.get(),
+            r#"{"c":{"a":[1,{"b":"x, \"y\": z"}],"d":" "},"s":"a b"}"#
         );
     }
 
