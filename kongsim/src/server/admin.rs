@@ -518,19 +518,34 @@ fn next_keeps_size(
 }
 
 /// Kong's paginated body: `data`, `next` (null on the last page) and
-/// `offset` when there is a next page.
-fn page_body(path: &str, page: entities::Page, size_in_next: Option<&str>) -> Value {
-    match page.offset {
-        Some(offset) => json!({
-            "data": page.data,
-            "next": format!(
-                "{path}?offset={}{}",
-                percent_encode(&offset),
-                size_in_next.map(|s| format!("&size={s}")).unwrap_or_default()
-            ),
-            "offset": offset,
-        }),
-        None => json!({ "data": page.data, "next": null }),
+/// `offset` when there is a next page. The rows are spliced in as the text
+/// they already are.
+#[derive(serde::Serialize)]
+struct PageBody<Row> {
+    data: Vec<Row>,
+    next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<String>,
+}
+
+fn page_body<Row>(
+    path: &str,
+    page: entities::Page<Row>,
+    size_in_next: Option<&str>,
+) -> PageBody<Row> {
+    let next = page.offset.as_ref().map(|offset| {
+        format!(
+            "{path}?offset={}{}",
+            percent_encode(offset),
+            size_in_next
+                .map(|s| format!("&size={s}"))
+                .unwrap_or_default()
+        )
+    });
+    PageBody {
+        data: page.data,
+        next,
+        offset: page.offset,
     }
 }
 

@@ -115,7 +115,8 @@ pub async fn upstream_health(
     let view = node.balancer.lock().map_err(|_| ApiError::not_found())?;
     let data: Vec<Value> = page
         .data
-        .into_iter()
+        .iter()
+        .filter_map(|row| serde_json::from_str::<Value>(row.get()).ok())
         .map(|mut target| {
             let id = target["id"].as_str().unwrap_or_default().to_string();
             match view.weights.get(&id) {

@@ -17,7 +17,7 @@ pub async fn page(
     version: &KongVersion,
     size: usize,
     offset: Option<&str>,
-) -> Result<Page, ApiError> {
+) -> Result<Page<Value>, ApiError> {
     let after = match offset {
         Some(token) => Some(decode(token).ok_or_else(|| ApiError::invalid_offset(token))?),
         None => None,

@@ -260,7 +260,7 @@ impl Node {
     }
 
     /// A JSON response carrying Kong's own headers (`Server: kong/X`).
-    pub fn json(&self, status: StatusCode, body: &Value) -> Response {
+    pub fn json(&self, status: StatusCode, body: &(impl serde::Serialize + ?Sized)) -> Response {
         // `to_vec`, not `to_string`: `Display` goes through the formatter
         // machinery, a measurable cost on a 1,000-entity page.
         let mut response = Response::new(Body::from(

@@ -247,19 +247,14 @@ impl EntityHasher {
 fn write_canonical(v: &serde_json::Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
     use serde_json::Value as J;
     match v {
+        // serde_json's map already iterates in key order (unless its
+        // `preserve_order` feature is on): sort only when it does not, and
+        // save a vector per object on 50,000 entities.
+        J::Object(m) if m.keys().is_sorted() => write_members(m.iter(), out),
         J::Object(m) => {
             let mut entries: Vec<(&String, &J)> = m.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.write_all(b"{")?;
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, key)?;
-                out.write_all(b":")?;
-                write_canonical(value, out)?;
-            }
-            out.write_all(b"}")
+            write_members(entries.into_iter(), out)
         }
         J::Array(items) => {
             out.write_all(b"[")?;
@@ -273,6 +268,23 @@ fn write_canonical(v: &serde_json::Value, out: &mut impl std::io::Write) -> std:
         }
         other => Ok(serde_json::to_writer(out, other)?),
     }
+}
+
+/// An object's members, in the order given, as canonical text.
+fn write_members<'v>(
+    members: impl Iterator<Item = (&'v String, &'v serde_json::Value)>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (key, value)) in members.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        write_canonical(value, out)?;
+    }
+    out.write_all(b"}")
 }
 
 #[cfg(test)]

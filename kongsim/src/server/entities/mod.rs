@@ -7,11 +7,13 @@
 //! `defs.rs` lists the entities and their fields, `error.rs` Kong's error
 //! bodies; this file reads and writes them.
 
+mod api_row;
 mod defs;
 mod error;
 mod seed;
 mod validate;
 
+pub use api_row::ApiRow;
 pub use defs::*;
 pub use error::ApiError;
 
@@ -54,23 +56,10 @@ fn workspace_filter(def: &EntityDef, param: usize) -> String {
     )
 }
 
-/// One row of [`Entities::select_sql`]: the row's JSON with `created_at`
-/// and `updated_at` replaced by their epoch numbers (null when absent).
-fn row_with_epochs(row: &tokio_postgres::Row) -> Option<Value> {
-    let mut json: Value = serde_json::from_str(row.get::<_, Option<&str>>(0)?).ok()?;
-    let object = json.as_object_mut()?;
-    for (column, key) in [(1, "created_at"), (2, "updated_at")] {
-        let epoch = row
-            .get::<_, Option<&str>>(column)
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or(Value::Null);
-        object.insert(key.to_string(), epoch);
-    }
-    Some(json)
-}
-
-pub struct Page {
-    pub data: Vec<Value>,
+/// A page of rows; an entity page holds each row already in Kong's API
+/// shape as JSON text.
+pub struct Page<Row = Box<serde_json::value::RawValue>> {
+    pub data: Vec<Row>,
     pub offset: Option<String>,
 }
 
@@ -111,34 +100,41 @@ impl Entities<'_> {
         )
     }
 
-    /// Turns a row (column names) into Kong's API shape (field names),
-    /// moving the values out of the row: a page is 1,000 rows.
-    fn to_api(&self, def: &EntityDef, mut row: Value) -> Value {
-        let mut take = |column: &str| row.get_mut(column).map_or(Value::Null, Value::take);
-        let mut out = Map::new();
-        out.insert("id".into(), take("id"));
-        out.insert("created_at".into(), take("created_at"));
+    /// Where each of `def`'s API fields comes from in a row: `id`, the
+    /// timestamps, then the fields this version has.
+    fn api_shape(&self, def: &EntityDef) -> api_row::Shape {
+        use api_row::Source;
+        let mut fields = vec![
+            ("id", Source::Column("id")),
+            ("created_at", Source::Column("created_at")),
+        ];
         if self.has_updated_at(def) {
-            out.insert("updated_at".into(), take("updated_at"));
+            fields.push(("updated_at", Source::Column("updated_at")));
         }
-        for field in self.fields(def) {
-            let value = match (field.kind, take(field.column)) {
-                (Kind::Foreign(_), Value::Null) => Value::Null,
-                (Kind::Foreign(_), id) => json!({ "id": id }),
-                (_, v) => v,
-            };
-            out.insert(field.name.to_string(), value);
-        }
-        Value::Object(out)
+        fields.extend(self.fields(def).map(|f| match f.kind {
+            Kind::Foreign(_) => (f.name, Source::Foreign(f.column)),
+            _ => (f.name, Source::Column(f.column)),
+        }));
+        api_row::shape(fields)
     }
 
+    /// The rows `sql` (from [`Entities::select_sql`]) selects, in `def`'s
+    /// API shape.
     async fn rows(
         &self,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<Value>, ApiError> {
+        def: &EntityDef,
+    ) -> Result<Vec<ApiRow>, ApiError> {
+        let shape = self.api_shape(def);
         let rows = self.pg.query(sql, params).await?;
-        Ok(rows.iter().filter_map(row_with_epochs).collect())
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let epochs = [row.get(1), row.get(2)];
+                api_row::api_row(&shape, row.get::<_, Option<&str>>(0)?, epochs)
+            })
+            .collect())
     }
 
     pub async fn page(
@@ -164,19 +160,16 @@ impl Entities<'_> {
             ws = workspace_filter(def, 4),
         );
         let mut rows = self
-            .rows(&sql, &[&scope_id, &after, &limit, &self.workspace])
+            .rows(&sql, &[&scope_id, &after, &limit, &self.workspace], def)
             .await?;
         let next = if rows.len() > size {
             rows.truncate(size);
-            rows.last()
-                .and_then(|r| r.get("id"))
-                .and_then(Value::as_str)
-                .map(encode_offset)
+            rows.last().and_then(|r| r.id.as_deref()).map(encode_offset)
         } else {
             None
         };
         Ok(Page {
-            data: rows.into_iter().map(|r| self.to_api(def, r)).collect(),
+            data: rows.into_iter().map(|r| r.text).collect(),
             offset: next,
         })
     }
@@ -211,9 +204,12 @@ impl Entities<'_> {
             ws = workspace_filter(def, 3),
         );
         let rows = self
-            .rows(&sql, &[&value, &scope_id, &self.workspace])
+            .rows(&sql, &[&value, &scope_id, &self.workspace], def)
             .await?;
-        Ok(rows.into_iter().next().map(|r| self.to_api(def, r)))
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| serde_json::from_str(r.text.get()).ok()))
     }
 
     pub async fn create(
