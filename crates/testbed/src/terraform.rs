@@ -243,7 +243,13 @@ fn stripped_copy(binary: &Path) -> Option<PathBuf> {
     {
         return Some(entry);
     }
-    let partial = cache.join(format!(".{key}.{}", std::process::id()));
+    // A name of its own for every stripper, thread or process; deleted on
+    // drop, whatever happens.
+    let partial = tempfile::Builder::new()
+        .prefix(&format!(".{key}."))
+        .tempfile_in(&cache)
+        .ok()?
+        .into_temp_path();
     let stripped = Command::new("objcopy")
         .arg("--strip-debug")
         .arg(binary)
@@ -251,9 +257,18 @@ fn stripped_copy(binary: &Path) -> Option<PathBuf> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|status| status.success());
-    if !stripped || std::fs::rename(&partial, &entry).is_err() {
-        let _ = std::fs::remove_file(&partial);
+        .is_ok_and(|status| status.success())
+        // objcopy may keep the mode of the (owner-only) file it overwrote.
+        && std::fs::set_permissions(&partial, meta.permissions()).is_ok();
+    // Publish with link(2), not rename(2): when two test processes strip
+    // the same build at once, the first copy wins and both use that one
+    // inode, so workspaces never see the entry change under them.
+    let published = stripped
+        && match std::fs::hard_link(&partial, &entry) {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
+        };
+    if !published {
         return None;
     }
     prune_stale_copies(&cache, &key);

@@ -345,3 +345,39 @@ fn the_mirrored_provider_is_a_cached_copy_without_debug_info() {
     let size = |p: &Path| std::fs::metadata(p).unwrap().len();
     assert!(size(&first) < size(&provider));
 }
+
+#[test]
+fn processes_stripping_one_build_at_once_share_the_first_copy() {
+    use std::os::unix::fs::MetadataExt;
+    // A build nobody has stripped yet: a fresh copy of a small executable.
+    let dir = tempfile::tempdir().unwrap();
+    let build = dir.path().join("fresh-build");
+    std::fs::copy("/bin/true", &build).unwrap();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let strippers: Vec<_> = (0..4)
+        .map(|_| {
+            let (start, build) = (start.clone(), build.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                let copy = without_debug_info(&build);
+                let inode = std::fs::metadata(&copy).unwrap().ino();
+                std::thread::sleep(Duration::from_millis(200));
+                (copy.clone(), inode, std::fs::metadata(&copy).unwrap().ino())
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|s| s.join().unwrap())
+        .collect::<Vec<_>>();
+    let first = &strippers[0];
+    assert_ne!(first.0, build, "objcopy should have produced a copy");
+    for (copy, inode_then, inode_later) in &strippers {
+        assert_eq!(copy, &first.0);
+        assert_eq!(
+            (inode_then, inode_later),
+            (&first.1, &first.1),
+            "{strippers:?}"
+        );
+    }
+    let _ = std::fs::remove_file(&first.0);
+}
