@@ -401,7 +401,7 @@ fn completed_waits_for_what_kong_has_pending(version: TerraformVersion) {
     );
     let failed = acc.apply_expect_error(
         &config(&sb, "completed", None),
-        "kong migrations finish failed",
+        "Migration 001_331_to_332 failed",
     );
     assert!(
         failed.stderr.contains("migrations_finish"),
