@@ -405,17 +405,49 @@ resource "kong_upgrade" "this" {{
 
 /// Samples the argv of every process on the machine until stopped: short
 /// lived children (pg_dump, the kong CLI, hooks) included, every 5 ms.
+/// Every argv is checked for secrets (the markers are unique to this test);
+/// `ours` keeps those of this test process's descendants, so another
+/// acceptance test running beside this one cannot stand in for the
+/// children this test must see.
 struct ArgvSampler {
     stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    seen: Arc<Mutex<Sampled>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Sampled {
+    all: std::collections::BTreeSet<String>,
+    ours: std::collections::BTreeSet<String>,
+}
+
+/// The parent of `pid`, from `/proc/PID/stat` (the field after the
+/// parenthesised command name, which may itself hold spaces).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether `pid` descends from `ancestor` (a bounded walk up the tree).
+fn descends_from(pid: u32, ancestor: u32) -> bool {
+    let mut current = pid;
+    for _ in 0..64 {
+        match parent_of(current) {
+            Some(parent) if parent == ancestor => return true,
+            Some(parent) if parent > 1 => current = parent,
+            _ => return false,
+        }
+    }
+    false
 }
 
 impl ArgvSampler {
     fn start() -> ArgvSampler {
         let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        let seen = Arc::new(Mutex::new(Sampled::default()));
         let (s, w) = (stop.clone(), seen.clone());
+        let me = std::process::id();
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -424,7 +456,12 @@ impl ArgvSampler {
                     };
                     if !argv.is_empty() {
                         let argv = String::from_utf8_lossy(&argv).replace('\0', " ");
-                        w.lock().unwrap().insert(argv);
+                        let pid = entry.file_name().to_str().and_then(|p| p.parse().ok());
+                        let mut sampled = w.lock().unwrap();
+                        if pid.is_some_and(|pid| descends_from(pid, me)) {
+                            sampled.ours.insert(argv.clone());
+                        }
+                        sampled.all.insert(argv);
                     }
                 }
                 std::thread::sleep(Duration::from_millis(5));
@@ -437,13 +474,17 @@ impl ArgvSampler {
         }
     }
 
-    fn finish(mut self) -> Vec<String> {
+    /// Every argv seen, and those of this test's own descendants.
+    fn finish(mut self) -> (Vec<String>, Vec<String>) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             t.join().unwrap();
         }
         let seen = self.seen.lock().unwrap();
-        seen.iter().cloned().collect()
+        (
+            seen.all.iter().cloned().collect(),
+            seen.ours.iter().cloned().collect(),
+        )
     }
 }
 
@@ -474,7 +515,7 @@ fn no_secret_leaks(version: TerraformVersion) {
     for phase in ["prepared", "migrated", "serving"] {
         outputs.push(acc.apply(&config(phase, &sb.y.admin_url)).to_string());
     }
-    let argv = sampler.finish();
+    let (argv, ours) = sampler.finish();
     assert_eq!(acc.values("kong_upgrade.this")["phase"], "serving");
     assert!(
         sshd.log().contains("Accepted publickey"),
@@ -502,9 +543,9 @@ fn no_secret_leaks(version: TerraformVersion) {
         );
     }
     assert!(
-        argv.iter().any(|a| a.contains("pg_dump"))
-            && argv.iter().any(|a| a.contains("migrations up")),
-        "the sampler saw the children it watches for: {argv:#?}"
+        ours.iter().any(|a| a.contains("pg_dump"))
+            && ours.iter().any(|a| a.contains("migrations up")),
+        "the sampler saw this test's own children it watches for: {ours:#?}"
     );
     for a in &argv {
         assert!(secrets.found_in(a).is_empty(), "a child's argv: {a}");
