@@ -69,8 +69,11 @@ resource "kong_traffic_split" "{name}" {{
     )
 }
 
-/// A `kong_upgrade` whose traffic gate holds `bearer_token_wo`: only its
-/// validation is exercised (on 1.0.3, which refuses it before anything runs).
+/// A `kong_upgrade` whose traffic gate holds `bearer_token_wo` and whose
+/// database password is `password_wo`, both from a variable: only its
+/// validation is exercised (on 1.0.3, which refuses both before anything
+/// runs, while the variable is still unknown to Terraform's first
+/// validation).
 fn upgrade(h: &Haproxy, url: &str) -> String {
     format!(
         r#"
@@ -85,6 +88,11 @@ resource "kong_upgrade" "gateway" {{
   }}
   cluster_y {{
     admin_url = "http://127.0.0.1:9"
+  }}
+  database {{
+    host        = "127.0.0.1"
+    user        = "kong"
+    password_wo = var.prom_token
   }}
   traffic {{
 {haproxy}    gate {{
@@ -132,6 +140,13 @@ fn write_only_token(version: TerraformVersion) {
                     .contains("Use bearer_token (sensitive) instead")
                 && points_at(&refused.stderr, "bearer_token_wo"),
             "refused in kong_traffic_split and kong_upgrade alike: {refused}"
+        );
+        assert!(
+            refused
+                .stderr
+                .contains("Write-only password needs Terraform 1.11 or later")
+                && points_at(&refused.stderr, "password_wo"),
+            "the upgrade's password_wo is refused in the same first validation: {refused}"
         );
         assert_eq!(weight_of(&with, "y"), 0, "nothing moved");
         return;

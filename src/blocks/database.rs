@@ -73,6 +73,32 @@ fn password_attribute(write_only: bool) -> Attribute {
     }
 }
 
+/// `password_wo` on a Terraform that would store it (< 1.11): refused.
+/// Exactly one of `password`/`password_wo` is the schema's constraint;
+/// whether this Terraform can keep a write-only value is the client's.
+/// Apart from [`validate`] so a caller can check it while other values are
+/// still unknown (Terraform's first validation, which stops before planning
+/// on any error); an unknown `password_wo` counts as set.
+pub fn validate_write_only(
+    block: &Value,
+    path: &AttrPath,
+    write_only_allowed: bool,
+) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if block.is_null() || block.is_unknown() || write_only_allowed {
+        return diags;
+    }
+    if !block.attr("password_wo").is_null() {
+        diags.push(super::write_only_needs_terraform_1_11(
+            path.clone().attr("password_wo"),
+            "password",
+            "password_wo",
+            "password",
+        ));
+    }
+    diags
+}
+
 /// Plan-time checks of the block's value, tolerant of unknown values (they
 /// are checked again once known). `write_only_allowed` is the client's
 /// capability: older cores would store `password_wo` in state.
@@ -81,17 +107,8 @@ pub fn validate(block: &Value, path: &AttrPath, write_only_allowed: bool) -> Dia
     if block.is_null() || block.is_unknown() {
         return diags;
     }
-    // Exactly one of password/password_wo is the schema's constraint;
-    // whether this Terraform can keep a write-only value is the client's.
+    diags.extend(validate_write_only(block, path, write_only_allowed));
     let set = |name: &str| !block.attr(name).is_null();
-    if set("password_wo") && !write_only_allowed {
-        diags.push(super::write_only_needs_terraform_1_11(
-            path.clone().attr("password_wo"),
-            "password",
-            "password_wo",
-            "password",
-        ));
-    }
     if set("password_wo_version") && !set("password_wo") {
         diags.error_at(
             path.clone().attr("password_wo_version"),

@@ -135,14 +135,23 @@ pub fn validate(config: &Value, write_only_allowed: bool) -> Diagnostics {
     diags
 }
 
-/// The gates' write-only values, refused where this Terraform would store
-/// them; tolerant of unknown values (checked before they are known).
+/// The gates' and the databases' write-only values, refused where this
+/// Terraform would store them; tolerant of unknown values (checked before
+/// they are known).
 pub fn validate_write_only(config: &Value, write_only_allowed: bool) -> Diagnostics {
-    blocks::gate::validate_write_only(
+    let mut diags = blocks::gate::validate_write_only(
         blocks::first(config.attr("traffic")).attr("gate"),
         &AttrPath::root("traffic").attr("gate"),
         write_only_allowed,
-    )
+    );
+    for name in ["database", "new_database"] {
+        diags.extend(blocks::database::validate_write_only(
+            blocks::first(config.attr(name)),
+            &AttrPath::root(name),
+            write_only_allowed,
+        ));
+    }
+    diags
 }
 
 pub fn parse_intent(config: &Value) -> Result<Intent, Diagnostics> {
