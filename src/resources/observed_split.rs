@@ -116,19 +116,19 @@ pub async fn apply(
         state.set_attr(NEXT_MOVE, prior.attr(NEXT_MOVE).clone());
     }
     match &done.failure {
-        Some(ObservedFailure::NotCarried(e)) => diags.error_at(
+        Some(failure @ ObservedFailure::NotCarried(e)) => diags.error_at(
             AttrPath::root("external").attr("observe"),
-            "The load balancer does not carry the published weight",
+            failure.summary(),
             format!(
                 "{e}. The weight was published by the last apply; check that the resource applying weight_x/weight_y ran \
                  and that observe reads the right load balancer. Nothing changed: the next apply waits again."
             ),
         ),
-        Some(ObservedFailure::Shift(e)) => {
-            diags.error_at(AttrPath::root("gate"), "Traffic shift stopped", e.to_string())
+        Some(failure @ ObservedFailure::Shift(e)) => {
+            diags.error_at(AttrPath::root("gate"), failure.summary(), e.to_string())
         }
         None if done.cancelled => diags.error(
-            "Traffic shift interrupted",
+            crate::traffic::SHIFT_INTERRUPTED,
             format!(
                 "Stopped at {}% on Y (Terraform asked the provider to stop, or the timeout passed).",
                 done.weights.y.percent()

@@ -46,7 +46,9 @@ pub use external::ExternalDriver;
 pub use haproxy::{HaproxyDriver, RuntimeApiAddress};
 pub use kong_upstream::KongUpstreamDriver;
 pub use locator::{LocatorError, SplitCheckError, SplitLocator, SplitReader};
-pub use movement::{Bounds, Destination, MoveCause, MoveError, Moved, TrafficMove};
+pub use movement::{
+    Bounds, Destination, MoveCause, MoveError, Moved, TrafficMove, SHIFT_INTERRUPTED,
+};
 pub use nginx::NginxDriver;
 pub use observe::{wait_until_carried, HttpSource, Observe, ObserveError, ObserveSource};
 pub use observed::{observed_move, Judge, ObservedMove};

@@ -108,6 +108,13 @@ fn list(weights: &[TrafficWeight]) -> String {
     percents.join(" → ")
 }
 
+/// Summary of a shift the gates (or the publication) stopped, for every
+/// caller: the one move and the observed move alike.
+pub const SHIFT_STOPPED: &str = "Traffic shift stopped";
+
+/// Summary of a shift Terraform's stop or the deadline cut short.
+pub const SHIFT_INTERRUPTED: &str = "Traffic shift interrupted";
+
 impl MoveError {
     fn new(cause: MoveCause, attribute: Option<String>) -> MoveError {
         MoveError {
@@ -124,8 +131,8 @@ impl MoveError {
             MoveCause::Unreadable(_) => "Cannot read the load balancer",
             MoveCause::Progression(_) => "Invalid traffic progression",
             MoveCause::ChangedSincePlan { .. } => "Traffic split changed since plan",
-            MoveCause::Stopped(_) => "Traffic shift stopped",
-            MoveCause::Interrupted { .. } => "Traffic shift interrupted",
+            MoveCause::Stopped(_) => SHIFT_STOPPED,
+            MoveCause::Interrupted { .. } => SHIFT_INTERRUPTED,
         }
     }
 

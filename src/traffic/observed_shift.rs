@@ -26,6 +26,19 @@ pub enum ObservedFailure {
     Shift(Box<ShiftError>),
 }
 
+impl ObservedFailure {
+    /// The diagnostic summary, the same for every caller (a failed gate as
+    /// in the one move, [`super::MoveError::summary`]).
+    pub fn summary(&self) -> &'static str {
+        match self {
+            ObservedFailure::NotCarried(_) => {
+                "The load balancer does not carry the published weight"
+            }
+            ObservedFailure::Shift(_) => super::movement::SHIFT_STOPPED,
+        }
+    }
+}
+
 /// Where an observed apply left things, failed or not.
 #[derive(Debug)]
 pub struct ObservedApply {

@@ -158,24 +158,24 @@ async fn make_observed_move(
     private.checkpoint.gates_pending_at = done.pending;
     let observe_at = format!("{BLOCK_NAME}.external.observe");
     let gate_at = format!("{BLOCK_NAME}.gate");
-    match done.failure {
-        Some(ObservedFailure::NotCarried(e)) => Err(StepFailure::new(
+    match &done.failure {
+        Some(failure @ ObservedFailure::NotCarried(e)) => Err(StepFailure::new(
             Some(&observe_at),
-            "The load balancer does not carry the published weight",
+            failure.summary(),
             format!(
                 "{e}. The last apply published {published}; check that the resource applying this upgrade's \
                  current_weight_y ran and that observe reads the right load balancer. Nothing changed: the gates at \
                  {published} stay pending and the next apply waits again."
             ),
         )),
-        Some(ObservedFailure::Shift(e)) => Err(StepFailure::new(
+        Some(failure @ ObservedFailure::Shift(e)) => Err(StepFailure::new(
             Some(&gate_at),
-            "Traffic shift stopped",
+            failure.summary(),
             e.to_string(),
         )),
         None if done.cancelled => Err(StepFailure::new(
             None,
-            "Traffic shift interrupted",
+            crate::traffic::SHIFT_INTERRUPTED,
             format!(
                 "Stopped at {} on Y (Terraform asked the provider to stop, or the timeout passed); the next apply \
                  makes the move again.",
